@@ -1,0 +1,144 @@
+"""Writes for linked exchange accounts, their keys and their balances."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Mapping
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from venues.base import LastUpdatedBy, Venue, VenueBalance
+from venues.registry import adapter_class, split_exchange_id, venue_info
+
+from . import credentials
+from .models import ApiKey, Balance, ExchangeAccount
+
+API_KEY_PREFIX = "ems_"
+
+
+class AccountInvalid(Exception):
+    """Field name -> messages, for the API's 400 and the forms' errors."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+def account_link(
+    *,
+    exchange_id: str,
+    parameters: Mapping[str, str],
+    user: AbstractBaseUser | None = None,
+    sandbox: bool = False,
+) -> tuple[ExchangeAccount, bool]:
+    """Add an account, or update its keys. Returns the account and whether it is new."""
+    exchange_id = (exchange_id or "").strip()
+    code, tag = split_exchange_id(exchange_id)
+    try:
+        info = venue_info(code)
+    except LookupError as error:
+        raise AccountInvalid({"exchange_id": [str(error)]}) from None
+    if info.closed:
+        raise AccountInvalid({"exchange_id": [info.closed]})
+    if exchange_id != code and not tag:
+        raise AccountInvalid({"exchange_id": ["The account tag after the separator is empty."]})
+    missing = [name for name in info.required_parameters if not parameters.get(name)]
+    if missing:
+        raise AccountInvalid({name: [f"{name} is required for {code}."] for name in missing})
+    values = {name: parameters[name] for name in info.required_parameters}
+
+    with transaction.atomic():
+        account, created = ExchangeAccount.objects.update_or_create(
+            exchange_id=exchange_id,
+            defaults={
+                "venue": code,
+                "tag": tag,
+                "enabled": True,
+                "sandbox": sandbox,
+                "credentials": credentials.encrypt(values),
+                "credentials_hint": credentials.hint(values),
+            },
+            create_defaults={
+                "venue": code,
+                "tag": tag,
+                "sandbox": sandbox,
+                "credentials": credentials.encrypt(values),
+                "credentials_hint": credentials.hint(values),
+                "created_by": user,
+            },
+        )
+        transaction.on_commit(lambda: _queue_first_sync(account.pk))
+    return account, created
+
+
+def _queue_first_sync(account_id: int) -> None:
+    from orders.tasks import sync_account
+
+    sync_account.delay(account_id)
+
+
+def account_venue(*, account: ExchangeAccount) -> Venue:
+    """The venue adapter for an account, holding its decrypted keys. Workers only."""
+    return adapter_class(account.venue)(
+        account_key=account.exchange_id,
+        credentials=credentials.decrypt(account.credentials),
+        sandbox=account.sandbox,
+    )
+
+
+def credentials_rotate() -> int:
+    """Re-encrypt every account's keys under the newest field key. Returns how many."""
+    count = 0
+    for account in ExchangeAccount.objects.exclude(credentials="").only("pk", "credentials"):
+        with transaction.atomic():
+            account = ExchangeAccount.objects.select_for_update().get(pk=account.pk)
+            account.credentials = credentials.rotate_token(account.credentials)
+            account.save(update_fields=["credentials"])
+        count += 1
+    return count
+
+
+def balances_record(*, account: ExchangeAccount, balances: list[VenueBalance]) -> None:
+    """Replace an account's balance rows with the venue's snapshot."""
+    now = timezone.now()
+    with transaction.atomic():
+        for item in balances:
+            Balance.objects.update_or_create(
+                account=account,
+                asset_id_exchange=item.asset,
+                defaults={
+                    "asset_id_coinapi": item.asset,
+                    "balance": item.balance,
+                    "available": item.available,
+                    "locked": item.locked,
+                    "rate_usd": item.rate_usd,
+                    "last_updated_by": LastUpdatedBy.EXCHANGE,
+                },
+            )
+        Balance.objects.filter(account=account).exclude(
+            asset_id_exchange__in=[item.asset for item in balances]
+        ).delete()
+        ExchangeAccount.objects.filter(pk=account.pk).update(balances_synced_at=now)
+
+
+def api_key_create(
+    *, user: AbstractBaseUser, label: str = "", read_only: bool = False
+) -> tuple[ApiKey, str]:
+    """A new API key for `user`. The key itself is returned once and never stored."""
+    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    api_key = ApiKey.objects.create(
+        user=user,
+        label=label,
+        read_only=read_only,
+        prefix=key[:12],
+        key_hash=api_key_hash(key),
+    )
+    return api_key, key
+
+
+def api_key_hash(key: str) -> str:
+    # The key carries 256 random bits, so a fast hash is enough: nothing to brute-force.
+    return hashlib.sha256(key.encode()).hexdigest()

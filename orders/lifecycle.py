@@ -1,0 +1,291 @@
+"""The order lifecycle: the only code that changes an order's status, amounts and fills.
+
+The contract's transition table (plus ROUTING -> REJECTED, which the hosted EMS shows) decides
+which status may follow which. Terminal statuses never change; a late or out-of-order venue
+report never moves an order backwards; filled amounts only grow. Every write is a guarded
+UPDATE (on the status, and for venue reports on the row's version too), so two workers can never
+both apply conflicting changes: the loser re-reads and plans again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from venues.base import OrdStatus, VenueFill, VenueOrder
+
+from .models import TERMINAL_STATUSES, EventCause, Fill, Order, OrderEvent
+
+logger = logging.getLogger(__name__)
+
+S = OrdStatus
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.RECEIVED: frozenset({S.ROUTING, S.REJECTED}),
+    S.ROUTING: frozenset({S.ROUTED, S.REJECTED}),
+    S.ROUTED: frozenset({S.REJECTED, S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.CANCELED}),
+    S.NEW: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL, S.CANCELED}),
+    S.PENDING_CANCEL: frozenset({S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.CANCELED}),
+    S.PARTIALLY_FILLED: frozenset({S.FILLED, S.PENDING_CANCEL, S.CANCELED}),
+    S.FILLED: frozenset(),
+    S.CANCELED: frozenset(),
+    S.REJECTED: frozenset(),
+}
+# Statuses from which a venue-side rejection is still news rather than a contradiction.
+NOT_YET_ACCEPTED = frozenset({S.RECEIVED, S.ROUTING, S.ROUTED})
+PRICE_PLACES = Decimal(10) ** -18
+
+
+def sources_of(target: str) -> frozenset[str]:
+    return frozenset(source for source, targets in TRANSITIONS.items() if target in targets)
+
+
+def path_to(current: str, target: str) -> tuple[str, ...] | None:
+    """The shortest chain of allowed transitions from `current` to `target`, or None."""
+    if current == target:
+        return ()
+    queue = deque([(current, ())])
+    seen = {current}
+    while queue:
+        status, path = queue.popleft()
+        for following in sorted(TRANSITIONS[status]):
+            if following in seen:
+                continue
+            if following == target:
+                return (*path, following)
+            seen.add(following)
+            queue.append((following, (*path, following)))
+    return None
+
+
+class Overfill(Exception):
+    """The venue reports more filled than was ordered: recorded loudly, never clamped."""
+
+
+@dataclass(frozen=True)
+class OrderState:
+    status: str
+    amount_order: Decimal
+    amount_filled: Decimal
+
+
+@dataclass(frozen=True)
+class Plan:
+    path: tuple[str, ...]  # statuses to enter, in order; empty when the status stays
+    amount_filled: Decimal
+
+    @property
+    def status_after(self) -> str | None:
+        return self.path[-1] if self.path else None
+
+
+def plan_report(state: OrderState, venue_status: str, venue_filled: Decimal) -> Plan | None:
+    """What a venue report means for an order in `state`; None when it changes nothing.
+
+    Pure, so that property tests can drive it with any sequence of reports.
+    """
+    if state.status in TERMINAL_STATUSES:
+        return None
+    filled = max(state.amount_filled, venue_filled)
+    if filled > state.amount_order:
+        raise Overfill(f"venue reports {venue_filled} filled of {state.amount_order}")
+    if venue_status == S.FILLED:
+        filled = state.amount_order
+
+    target = _target_status(state, venue_status, filled)
+    if target is None:
+        path = ()
+    elif target == S.CANCELED and filled > 0 and state.status in NOT_YET_ACCEPTED:
+        # It traded before it was canceled (an IOC, say): show that it was partially filled.
+        path = (*path_to(state.status, S.PARTIALLY_FILLED), S.CANCELED)
+    else:
+        path = path_to(state.status, target) or ()
+
+    if not path and filled == state.amount_filled:
+        return None
+    return Plan(path=path, amount_filled=filled)
+
+
+def _target_status(state: OrderState, venue_status: str, filled: Decimal) -> str | None:
+    if venue_status == S.REJECTED:
+        return S.REJECTED if state.status in NOT_YET_ACCEPTED else None
+    if venue_status in (S.FILLED, S.CANCELED):
+        return venue_status
+    # Still open at the venue.
+    if filled == state.amount_order:
+        return S.FILLED
+    if state.status == S.PENDING_CANCEL and filled == state.amount_filled:
+        return None  # our cancel is still on its way; "open" is not news
+    return S.PARTIALLY_FILLED if filled > 0 else S.NEW
+
+
+def apply_report(
+    order_id: int, report: VenueOrder, *, cause: str, note: str = "", attempts: int = 5
+) -> bool:
+    """Apply a venue's report of an order (and the fills it carries). True if anything changed."""
+    for _ in range(attempts):
+        with transaction.atomic():
+            order = Order.objects.get(pk=order_id)
+            state = OrderState(order.status, order.amount_order, order.amount_filled)
+            try:
+                plan = plan_report(state, report.status, report.amount_filled)
+            except Overfill as overfill:
+                logger.error("OVERFILL order=%s %s", order.client_order_id, overfill)
+                return False
+            identifiers = _new_identifiers(order, report)
+            if plan is None and not identifiers:
+                _log_ignored(order, report)
+                return False
+            plan = plan or Plan(path=(), amount_filled=order.amount_filled)
+            fields = {**identifiers, **_fill_fields(order, plan.amount_filled, report)}
+            if plan.status_after == S.REJECTED:
+                fields.update(error_message=report.message or "Rejected by the venue.")
+            if not _guarded_update(order, plan.status_after, fields):
+                continue  # another worker changed it first: read again and re-plan
+            _record_fills(order, report.fills)
+            _append_events(order, plan.path, cause=cause, note=note or report.message)
+            return True
+    logger.warning("order %s: gave up applying a report after %s conflicts", order_id, attempts)
+    return False
+
+
+def apply_fills(order_id: int, fills: Iterable[VenueFill], *, cause: str) -> bool:
+    """Apply fills learned on their own (a venue's trade feed). Replayed fills count once."""
+    fills = tuple(fills)
+    with transaction.atomic():
+        order = Order.objects.get(pk=order_id)
+        known = set(order.fills.values_list("trade_id", flat=True))
+        new = [fill for fill in fills if fill.trade_id not in known]
+        if not new:
+            return False
+        recorded = sum(
+            (amount for amount in order.fills.values_list("amount", flat=True)), Decimal(0)
+        )
+        filled = recorded + sum((fill.amount for fill in new), Decimal(0))
+        status = S.FILLED if filled >= order.amount_order else S.PARTIALLY_FILLED
+        report = VenueOrder(
+            client_order_id=order.client_order_id,
+            exchange_order_id=new[0].exchange_order_id,
+            symbol_id_exchange="",
+            status=status,
+            side=order.side,
+            amount=order.amount_order,
+            price=order.price,
+            amount_filled=filled,
+            fills=tuple(new),
+        )
+    return apply_report(order_id, report, cause=cause)
+
+
+def transition(
+    order_id: int,
+    *,
+    to: str,
+    cause: str,
+    note: str = "",
+    allowed_from: Iterable[str] | None = None,
+    **fields,
+) -> bool:
+    """Move an order to `to` for an internal reason (a claim, a local rejection, a cancel)."""
+    sources = frozenset(allowed_from) if allowed_from is not None else sources_of(to)
+    assert all(to in TRANSITIONS[source] for source in sources), (sources, to)
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Order.objects.filter(pk=order_id, status__in=sources).update(
+            status=to, version=F("version") + 1, updated_at=now, **fields
+        )
+        if updated:
+            OrderEvent.objects.create(order_id=order_id, status=to, at=now, cause=cause, note=note)
+    return bool(updated)
+
+
+def cancel_refused(order_id: int, *, note: str) -> bool:
+    """The venue refused our cancel and the order is still working: back to where it was."""
+    with transaction.atomic():
+        order = Order.objects.get(pk=order_id)
+        if order.status != S.PENDING_CANCEL:
+            return False
+        back = S.PARTIALLY_FILLED if order.amount_filled > 0 else S.NEW
+        return transition(
+            order_id, to=back, cause=EventCause.CANCEL, note=note, allowed_from={S.PENDING_CANCEL}
+        )
+
+
+def _guarded_update(order: Order, status: str | None, fields: dict) -> bool:
+    updated = Order.objects.filter(pk=order.pk, version=order.version, status=order.status).update(
+        status=status or order.status,
+        version=F("version") + 1,
+        updated_at=timezone.now(),
+        **fields,
+    )
+    return bool(updated)
+
+
+def _new_identifiers(order: Order, report: VenueOrder) -> dict:
+    fields = {}
+    if report.exchange_order_id and not order.exchange_order_id:
+        fields["exchange_order_id"] = report.exchange_order_id
+    if report.client_order_id_format_exchange and not order.client_order_id_format_exchange:
+        fields["client_order_id_format_exchange"] = report.client_order_id_format_exchange
+    return fields
+
+
+def _fill_fields(order: Order, filled: Decimal, report: VenueOrder) -> dict:
+    if filled == order.amount_filled:
+        return {}
+    fills = list(order.fills.values_list("trade_id", "price", "amount"))
+    known = {trade_id for trade_id, _, _ in fills}
+    fills += [(f.trade_id, f.price, f.amount) for f in report.fills if f.trade_id not in known]
+    quantity = sum((amount for _, _, amount in fills), Decimal(0))
+    if quantity == filled:
+        avg_px = sum((price * amount for _, price, amount in fills), Decimal(0)) / quantity
+    else:
+        avg_px = report.avg_px or order.avg_px
+    return {
+        "amount_filled": filled,
+        "amount_open": order.amount_order - filled,
+        "avg_px": avg_px.quantize(PRICE_PLACES).normalize(),
+    }
+
+
+def _record_fills(order: Order, fills: Iterable[VenueFill]) -> None:
+    Fill.objects.bulk_create(
+        [
+            Fill(
+                order=order,
+                trade_id=fill.trade_id,
+                time=fill.time,
+                price=fill.price,
+                amount=fill.amount,
+                fee=fill.fee,
+                fee_asset=fill.fee_asset,
+                liquidity=fill.liquidity,
+            )
+            for fill in fills
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _append_events(order: Order, path: tuple[str, ...], *, cause: str, note: str) -> None:
+    now = timezone.now()
+    OrderEvent.objects.bulk_create(
+        [OrderEvent(order=order, status=status, at=now, cause=cause, note=note) for status in path]
+    )
+
+
+def _log_ignored(order: Order, report: VenueOrder) -> None:
+    if order.status in TERMINAL_STATUSES and report.status != order.status:
+        logger.warning(
+            "order %s is %s; ignored a late venue report of %s (filled %s)",
+            order.client_order_id,
+            order.status,
+            report.status,
+            report.amount_filled,
+        )

