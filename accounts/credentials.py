@@ -65,7 +65,7 @@ def rotate_token(token: str) -> str:
 
 
 def mask(value: str) -> str:
-    """`••••abcd`: the last four characters, and only when the value is long enough to spare them."""
+    """`••••abcd`: the last four characters, if the value is long enough to spare them."""
     return MASK + (value[-4:] if len(value) >= 12 else "")
 
 

@@ -76,9 +76,9 @@ class Order(models.Model):
     amount_filled = models.DecimalField(**MONEY, default=0)
     avg_px = models.DecimalField(**MONEY, default=0)
     status = models.CharField(max_length=20, choices=OrdStatus.choices, db_index=True)
-    exchange_order_id = models.CharField(max_length=200, null=True, blank=True, db_index=True)
+    exchange_order_id = models.CharField(max_length=200, blank=True, db_index=True)
     client_order_id_format_exchange = models.CharField(max_length=255, blank=True)
-    error_message = models.TextField(null=True, blank=True)
+    error_message = models.TextField(blank=True)
     reject_reason = models.CharField(max_length=32, choices=RejectReason.choices, blank=True)
     origin = models.CharField(max_length=8, choices=OrderOrigin.choices, default=OrderOrigin.EMS)
 

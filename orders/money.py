@@ -23,7 +23,7 @@ class NotADecimal(ValueError):
 
 def parse_decimal(value: object) -> Decimal:
     """A finite Decimal from a string, an int or a Decimal. Floats are refused: they are damaged."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise NotADecimal("must be a decimal number written as a string or JSON number")
     try:
         number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
