@@ -20,7 +20,7 @@ from accounts.models import ApiKey, Balance, ExchangeAccount
 from accounts.services import account_venue
 from venues.base import ExecInst, OrderIntent, OrderRef, OrdSide, OrdStatus, TimeInForce
 from venues.errors import OutcomeUnknown, Rejected, Unreachable, VenueError
-from venues.registry import UnknownVenue, adapter_class
+from venues.registry import venue_info
 
 from . import lifecycle
 from .instruments import instrument_find
@@ -149,10 +149,8 @@ def ticket_check(*, account: ExchangeAccount, ticket: OrderTicket) -> CheckedTic
         error("client_order_id", "Give a client_order_id of 1 to 255 characters.")
     if not account.enabled:
         error("exchange_id", f"The account {account.exchange_id} is disabled.")
-    try:
-        adapter_class(account.venue)
-    except UnknownVenue as unknown:
-        error("exchange_id", str(unknown))
+    if venue_info(account.venue).adapter is None:
+        error("exchange_id", f"Trading on {account.venue} is not available in this build yet.")
     if ticket.order_type != "LIMIT":
         error("order_type", "Only LIMIT orders are supported.")
     if ticket.side not in OrdSide.values:

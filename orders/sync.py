@@ -18,11 +18,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.credentials import CredentialsUnreadable
 from accounts.models import ExchangeAccount
 from accounts.services import account_venue, balances_record
 from emsweb.redis import redis_client
 from venues.base import OrdStatus, TimeInForce, Venue, VenueOrder
 from venues.errors import VenueError
+from venues.registry import UnknownVenue
 
 from . import lifecycle, services
 from .instruments import instrument_find
@@ -56,11 +58,12 @@ def account_sync(*, account_id: int) -> bool:
         account = ExchangeAccount.objects.get(pk=account_id)
         try:
             _sync(account, account_venue(account=account))
-        except VenueError as problem:
+        except (VenueError, UnknownVenue, CredentialsUnreadable) as problem:
+            message = str(problem)
             ExchangeAccount.objects.filter(pk=account_id).update(
-                last_sync_error=problem.message, last_sync_error_at=timezone.now()
+                last_sync_error=message, last_sync_error_at=timezone.now()
             )
-            logger.warning("sync %s failed: %s", account.exchange_id, problem.message)
+            logger.warning("sync %s failed: %s", account.exchange_id, message)
         else:
             ExchangeAccount.objects.filter(pk=account_id).update(
                 last_sync_at=timezone.now(), last_sync_error=""

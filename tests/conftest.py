@@ -62,6 +62,7 @@ def redis_broker():
     if process is not None:
         process.terminate()
         process.wait(timeout=10)
+        Path(socket_path).unlink(missing_ok=True)
 
 
 def _pings(client: redis.Redis) -> bool:
@@ -166,7 +167,7 @@ class Worker:
 def celery_worker(django_db_setup, django_db_blocker):
     """One worker process (2 pool processes) shared by the tests of a module."""
     with django_db_blocker.unblock():
-        worker = Worker("pipeline", concurrency=2, log_path=VAR / "test-worker.log")
+        worker = Worker("pipeline", concurrency=2, log_path=VAR / f"test-worker-{os.getpid()}.log")
     yield worker
     worker.stop()
 

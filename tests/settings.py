@@ -13,8 +13,10 @@ VAR.mkdir(exist_ok=True)
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("EMSWEB_FIELD_KEYS", "OhYmlZeedAupGjdPuPG6VtaiGPu3rWu1echYOspgwl8=")
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{VAR / 'test.sqlite3'}")
-os.environ.setdefault("REDIS_URL", f"unix://{VAR / 'test-redis.sock'}")
+# Per process, so that two test runs on one machine never share a database or a broker.
+# A worker started by the tests inherits the parent's values through the environment.
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{VAR / f'test-{os.getpid()}.sqlite3'}")
+os.environ.setdefault("REDIS_URL", f"unix://{VAR / f'test-redis-{os.getpid()}.sock'}")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 os.environ.setdefault("EMSWEB_PAPER_TICK_SECONDS", "0")
 os.environ.setdefault("EMSWEB_RECONCILE_AFTER", "0.5")
@@ -25,7 +27,7 @@ from emsweb.settings import *  # noqa: E402, F403
 from emsweb.settings import DATABASES  # noqa: E402
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR / "test.sqlite3")}
+    DATABASES["default"]["TEST"] = {"NAME": DATABASES["default"]["NAME"]}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
