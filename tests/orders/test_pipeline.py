@@ -17,7 +17,7 @@ from tests.conftest import wait_for
 from tests.factories import OrderFactory
 from venues.base import OrdStatus, VenueOrder
 from venues.paper import engine
-from venues.paper.models import PaperOrder
+from venues.paper.models import PaperOrder, PaperRequest
 
 S = OrdStatus
 pytestmark = [pytest.mark.pipeline]
@@ -71,6 +71,9 @@ def history(order: Order) -> list[str]:
 
 
 def venue_orders(client_order_id: str) -> int:
+    """Orders at the venue with this id; also checks the venue received at most one create."""
+    submits = PaperRequest.objects.filter(kind="SUBMIT", client_order_id=client_order_id)
+    assert submits.count() <= 1, "a create request was sent twice"
     return PaperOrder.objects.filter(client_order_id=client_order_id).count()
 
 

@@ -1,0 +1,103 @@
+"""The launcher's pure parts, and the embedded Redis it starts (gunicorn and Celery are not run)."""
+
+import socket
+import stat
+import subprocess
+
+import redis
+from cryptography.fernet import Fernet
+
+from emsweb import launcher
+
+
+def test_secrets_are_generated_once_kept_private_and_reused(tmp_path):
+    first = launcher.embedded_secrets(tmp_path)
+    second = launcher.embedded_secrets(tmp_path)
+
+    assert first == second
+    assert len(first["SECRET_KEY"]) >= 50
+    Fernet(first["EMSWEB_FIELD_KEYS"])  # a valid key
+    assert stat.S_IMODE((tmp_path / "embedded.env").stat().st_mode) == 0o600
+
+
+def test_a_secret_missing_from_the_file_is_added_without_changing_the_other(tmp_path):
+    (tmp_path / "embedded.env").write_text("SECRET_KEY=kept\n")
+
+    values = launcher.embedded_secrets(tmp_path)
+
+    assert values["SECRET_KEY"] == "kept"
+    assert launcher.read_env_file(tmp_path / "embedded.env") == values
+
+
+def test_the_embedded_default_keeps_its_data_under_var(tmp_path):
+    var = tmp_path / "var"
+
+    settings = launcher.embedded_settings(var, environ={})
+
+    assert settings["DJANGO_SETTINGS_MODULE"] == "emsweb.settings"
+    assert settings["DATABASE_URL"] == f"sqlite:///{var}/emsweb.sqlite3"  # four slashes
+    assert settings["REDIS_URL"] == f"unix://{var}/redis.sock"
+    assert settings["ALLOWED_HOSTS"] == "127.0.0.1,localhost"
+    assert settings["PORT"] == "8000"
+    assert "DEBUG" not in settings
+    assert settings["SECRET_KEY"] == launcher.embedded_secrets(var)["SECRET_KEY"]
+
+
+def test_the_real_environment_wins_over_the_defaults_and_the_file(tmp_path):
+    environ = {
+        "SECRET_KEY": "from-the-environment",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
+        "REDIS_URL": "redis://127.0.0.1:6379/15",
+        "PORT": "8123",
+    }
+
+    settings = launcher.embedded_settings(tmp_path, environ)
+
+    assert {name: settings[name] for name in environ} == environ
+    assert launcher.read_env_file(tmp_path / "embedded.env")["SECRET_KEY"] != "from-the-environment"
+
+
+def test_the_env_command_prints_exports_a_shell_can_eval(tmp_path):
+    settings = {"SECRET_KEY": "a'b\"c$d e", "DATABASE_URL": "sqlite:////tmp/x y.sqlite3"}
+
+    script = launcher.export_lines(settings) + 'printf "%s\\n" "$SECRET_KEY" "$DATABASE_URL"'
+    printed = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True)
+
+    assert printed.stdout.splitlines() == [settings["SECRET_KEY"], settings["DATABASE_URL"]]
+
+
+def test_a_printed_url_hides_its_password():
+    assert (
+        launcher.without_password("postgres://emsweb:s3cret@db:5432/emsweb")
+        == "postgres://emsweb:***@db:5432/emsweb"
+    )
+    assert launcher.without_password("redis://:s3cret@cache:6379/0") == "redis://:***@cache:6379/0"
+    assert launcher.without_password("unix:///srv/redis.sock") == "unix:///srv/redis.sock"
+
+
+def test_the_redis_config_listens_only_on_the_socket_and_persists_every_write(tmp_path):
+    lines = launcher.redis_config(tmp_path).splitlines()
+
+    assert "port 0" in lines
+    assert f'unixsocket "{tmp_path}/redis.sock"' in lines
+    assert f'dir "{tmp_path}/redis"' in lines
+    assert "appendonly yes" in lines
+    assert "maxmemory-policy noeviction" in lines
+
+
+def test_the_embedded_redis_replaces_a_stale_socket_and_keeps_data_across_a_restart(tmp_path):
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(str(tmp_path / "redis.sock"))  # left behind, as by a crash: nobody listens
+    stale.close()
+    log = launcher.Log()
+
+    server = launcher.start_redis(tmp_path, log)
+    client = redis.Redis(unix_socket_path=str(tmp_path / "redis.sock"))
+    client.set("queued", "task")
+    launcher.stop_children([server], log)
+    server = launcher.start_redis(tmp_path, log)
+    try:
+        assert client.get("queued") == b"task"
+    finally:
+        launcher.stop_children([server], log)
+        client.close()

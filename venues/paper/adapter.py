@@ -1,0 +1,173 @@
+"""PaperVenue: the Venue protocol over the paper engine, with the account's knobs applied.
+
+The knobs stand in for the network: latency before each request, an exchange that cannot be
+reached, and order entry whose answer is lost before or after the exchange acted on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from venues.base import (
+    InstrumentSpec,
+    OrderIntent,
+    OrderRef,
+    OrdSide,
+    OrdStatus,
+    TimeInForce,
+    VenueBalance,
+    VenueFill,
+    VenueOrder,
+)
+from venues.errors import OutcomeUnknown, Rejected, Unreachable
+from venues.paper import engine
+from venues.paper.markets import MARKETS
+from venues.paper.models import Fault, PaperAccount, PaperOrder, PaperRequest, PaperTrade
+
+UNREACHABLE = "Exchange is unreachable."
+TIMED_OUT = "Timed out waiting for the exchange's answer."
+
+T = TypeVar("T")
+
+
+class PaperVenue:
+    code = "PAPER"
+
+    def __init__(self, *, account_key: str, credentials: object = None, sandbox: bool = False):
+        self.account_key = account_key
+
+    def instruments(self) -> list[InstrumentSpec]:
+        def call() -> list[InstrumentSpec]:
+            engine.markets_get()
+            return [definition.spec() for definition in MARKETS.values()]
+
+        return self._read(call)
+
+    def submit(self, intent: OrderIntent) -> VenueOrder:
+        return self._order_entry(
+            lambda: venue_order(engine.order_submit(self.account_key, intent)),
+            PaperRequest.Kind.SUBMIT,
+            client_order_id=intent.client_order_id,
+        )
+
+    def cancel(self, ref: OrderRef) -> VenueOrder:
+        def call() -> VenueOrder:
+            order = engine.order_cancel(
+                self.account_key,
+                client_order_id=ref.client_order_id,
+                exchange_order_id=ref.exchange_order_id,
+            )
+            return venue_order(order)
+
+        return self._order_entry(
+            call,
+            PaperRequest.Kind.CANCEL,
+            client_order_id=ref.client_order_id or "",
+            exchange_order_id=ref.exchange_order_id or "",
+        )
+
+    def cancel_all(self) -> list[VenueOrder]:
+        return self._order_entry(
+            lambda: [venue_order(order) for order in engine.orders_cancel_all(self.account_key)],
+            PaperRequest.Kind.CANCEL_ALL,
+        )
+
+    def lookup(self, client_order_id: str, symbol_id_exchange: str) -> VenueOrder | None:
+        # The client order id is unique per account, so the symbol is not needed to find it.
+        def call() -> VenueOrder | None:
+            order = engine.order_lookup(self.account_key, client_order_id)
+            return venue_order(order) if order is not None else None
+
+        return self._read(call)
+
+    def open_orders(self) -> list[VenueOrder]:
+        # The sync cycle starts here, so this is where the paper markets move.
+        def call() -> list[VenueOrder]:
+            engine.advance_markets()
+            return [venue_order(order) for order in engine.orders_open(self.account_key)]
+
+        return self._read(call)
+
+    def fills_since(self, cursor: str | None) -> tuple[list[VenueFill], str | None]:
+        def call() -> tuple[list[VenueFill], str | None]:
+            trades, new_cursor = engine.trades_since(self.account_key, cursor)
+            return [venue_fill(trade, trade.order) for trade in trades], new_cursor
+
+        return self._read(call)
+
+    def balances(self) -> list[VenueBalance]:
+        def call() -> list[VenueBalance]:
+            rates = engine.usd_rates()
+            return [
+                VenueBalance(
+                    asset=balance.asset,
+                    balance=balance.total,
+                    available=balance.available,
+                    locked=balance.locked,
+                    rate_usd=rates.get(balance.asset),
+                )
+                for balance in engine.balances_get(self.account_key)
+            ]
+
+        return self._read(call)
+
+    def _read(self, call: Callable[[], T]) -> T:
+        self._before_request()
+        return call()
+
+    def _order_entry(self, call: Callable[[], T], kind: str, **identifiers: str) -> T:
+        account = self._before_request()
+        if account.fault == Fault.TIMEOUT_BEFORE_ACCEPT:
+            time.sleep(account.fault_delay_ms / 1000)
+            raise OutcomeUnknown(TIMED_OUT)
+        PaperRequest.objects.create(account=account, kind=kind, **identifiers)
+        if account.fault == Fault.TIMEOUT_AFTER_ACCEPT:
+            # The exchange acts; its answer, a rejection included, is lost on the way back.
+            with contextlib.suppress(Rejected):
+                call()
+            time.sleep(account.fault_delay_ms / 1000)
+            raise OutcomeUnknown(TIMED_OUT)
+        return call()
+
+    def _before_request(self) -> PaperAccount:
+        account = engine.account_get(self.account_key)
+        if account.fault == Fault.UNREACHABLE:
+            raise Unreachable(UNREACHABLE)
+        if account.latency_ms:
+            time.sleep(account.latency_ms / 1000)
+        return account
+
+
+def venue_fill(trade: PaperTrade, order: PaperOrder) -> VenueFill:
+    return VenueFill(
+        trade_id=str(trade.pk),
+        client_order_id=order.client_order_id or None,
+        exchange_order_id=order.exchange_order_id,
+        time=trade.time,
+        price=trade.price,
+        amount=trade.amount,
+        fee=trade.fee,
+        fee_asset=trade.fee_asset,
+        liquidity=trade.liquidity,
+    )
+
+
+def venue_order(order: PaperOrder) -> VenueOrder:
+    return VenueOrder(
+        client_order_id=order.client_order_id or None,
+        exchange_order_id=order.exchange_order_id,
+        symbol_id_exchange=order.symbol,
+        status=OrdStatus(order.status),
+        side=OrdSide(order.side),
+        amount=order.amount,
+        price=order.price,
+        amount_filled=order.filled,
+        avg_px=order.avg_price,
+        client_order_id_format_exchange=order.client_order_id,
+        time_in_force=TimeInForce(order.time_in_force),
+        message=order.message,
+        fills=tuple(venue_fill(trade, order) for trade in order.trades.all()),
+    )

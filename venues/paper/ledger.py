@@ -1,0 +1,125 @@
+"""Funds: what an order locks, what a fill moves, and the account locks that guard them.
+
+An account's row lock guards its balances: every change to them happens in a transaction that
+holds it (`lock_accounts`), taken after the market's lock. Trades are created under it too, so an
+account's trade ids grow in commit order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+
+from venues.base import OrdSide
+from venues.paper import synthetic
+from venues.paper.markets import MARKETS
+from venues.paper.models import (
+    OPEN_STATUSES,
+    Liquidity,
+    PaperAccount,
+    PaperBalance,
+    PaperMarket,
+    PaperOrder,
+    PaperStatus,
+    PaperTrade,
+)
+
+# Fees and reservations are rounded up to this. SQLite keeps about 15 significant digits, and
+# 1e-8 leaves a balance of up to 10,000,000 exact there.
+FEE_QUANTUM = Decimal("1e-8")
+
+
+def lock_accounts(account_ids: Iterable[int]) -> None:
+    """Lock these accounts' rows, and with them their balances and trade ids. At most once per
+    transaction and in id order, so that two transactions cannot deadlock."""
+    list(PaperAccount.objects.select_for_update().filter(pk__in=set(account_ids)).order_by("pk"))
+
+
+def lock_resting_accounts(market: PaperMarket) -> None:
+    """Lock every account that has an open order on this (locked) market: stepping, matching and
+    expiring may touch any of them."""
+    resting = PaperOrder.objects.filter(symbol=market.symbol, status__in=OPEN_STATUSES)
+    lock_accounts(resting.values_list("account_id", flat=True))
+
+
+def balance(account_id: int, asset: str) -> PaperBalance:
+    return PaperBalance.objects.get_or_create(account_id=account_id, asset=asset)[0]
+
+
+def funding_asset(symbol: str, side: str) -> str:
+    """What an order of this side locks and pays with: the quote for a BUY, the base for a SELL."""
+    definition = MARKETS[symbol]
+    return definition.quote if side == OrdSide.BUY else definition.base
+
+
+def reservation(side: str, price: Decimal, amount: Decimal) -> Decimal:
+    """What an order's unfilled amount locks: its cost at its limit with the higher fee for a
+    BUY, so that any fill costs no more than it releases; the base amount for a SELL."""
+    if side == OrdSide.SELL:
+        return amount
+    fee_rate = max(settings.EMSWEB_PAPER_MAKER_FEE, settings.EMSWEB_PAPER_TAKER_FEE)
+    return synthetic.round_up(price * amount * (1 + fee_rate), FEE_QUANTUM)
+
+
+def fill(
+    order: PaperOrder,
+    market: PaperMarket,
+    level_index: int,
+    amount: Decimal,
+    price: Decimal,
+    now: datetime,
+    *,
+    taker: bool,
+) -> None:
+    """Execute `amount` of the order at `price` against one level: move the account's funds,
+    release the part of the reservation it no longer needs, record the trade."""
+    definition = MARKETS[order.symbol]
+    fee_rate = settings.EMSWEB_PAPER_TAKER_FEE if taker else settings.EMSWEB_PAPER_MAKER_FEE
+    cost = price * amount
+    fee = synthetic.round_up(cost * fee_rate, FEE_QUANTUM)
+    still_locked = reservation(order.side, order.price, order.remaining - amount)
+    released = order.locked - still_locked
+    base = balance(order.account_id, definition.base)
+    quote = balance(order.account_id, definition.quote)
+    if order.side == OrdSide.BUY:
+        base.total += amount
+        quote.total -= cost + fee
+        quote.locked -= released
+    else:
+        base.total -= amount
+        base.locked -= released
+        quote.total += cost - fee
+    base.save(update_fields=["total", "locked"])
+    quote.save(update_fields=["total", "locked"])
+
+    order.filled += amount
+    order.notional += cost
+    order.locked = still_locked
+    if order.remaining:
+        order.status = PaperStatus.PARTIALLY_FILLED
+    else:
+        order.status, order.closed_at = PaperStatus.FILLED, now
+    order.save(update_fields=["filled", "notional", "locked", "status", "closed_at"])
+    PaperTrade.objects.create(
+        order=order,
+        price=price,
+        amount=amount,
+        fee=fee,
+        fee_asset=definition.quote,
+        liquidity=Liquidity.TAKER if taker else Liquidity.MAKER,
+        time=now,
+    )
+    synthetic.consume(market, synthetic.opposite(order.side), level_index, amount)
+
+
+def close(order: PaperOrder, message: str, now: datetime) -> None:
+    """Cancel what is left of an open order and release its reservation."""
+    funding = balance(order.account_id, funding_asset(order.symbol, order.side))
+    funding.locked -= order.locked
+    funding.save(update_fields=["locked"])
+    order.locked = Decimal(0)
+    order.status, order.closed_at, order.message = PaperStatus.CANCELED, now, message
+    order.save(update_fields=["locked", "status", "closed_at", "message"])
