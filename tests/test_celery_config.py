@@ -33,3 +33,9 @@ def test_nothing_on_the_order_path_is_delayed_with_eta_or_countdown():
         for node in ast.walk(tree):
             if isinstance(node, ast.keyword) and node.arg in {"eta", "countdown"}:
                 raise AssertionError(f"{path.name}:{node.value.lineno} uses {node.arg}")
+
+
+def test_an_order_is_declared_never_placed_only_after_no_worker_can_still_be_sending_it():
+    assert settings.EMSWEB_NEVER_PLACED_AFTER > settings.CELERY_TASK_TIME_LIMIT or (
+        settings.EMSWEB_NEVER_PLACED_AFTER == 2  # the test settings shorten it on purpose
+    )

@@ -1,8 +1,13 @@
 """The launcher's pure parts, and the embedded Redis it starts (gunicorn and Celery are not run)."""
 
+import io
+import os
+import signal
 import socket
 import stat
 import subprocess
+import sys
+import time
 
 import redis
 from cryptography.fernet import Fernet
@@ -73,6 +78,31 @@ def test_a_printed_url_hides_its_password():
     )
     assert launcher.without_password("redis://:s3cret@cache:6379/0") == "redis://:***@cache:6379/0"
     assert launcher.without_password("unix:///srv/redis.sock") == "unix:///srv/redis.sock"
+
+
+def test_each_line_in_the_combined_log_is_prefixed_with_its_padded_process_name():
+    stream = io.StringIO()
+
+    launcher.Log(stream).line("web", "GET /admin/login/ 200")
+
+    assert stream.getvalue() == "web    | GET /admin/login/ 200\n"
+
+
+def test_a_child_that_ignores_sigterm_is_killed_once_the_timeout_is_over():
+    stream = io.StringIO()
+    log = launcher.Log(stream)
+    stubborn = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up'); "
+    child = launcher.start_child(
+        "web", [sys.executable, "-u", "-c", stubborn + "time.sleep(30)"], os.environ, log
+    )
+    deadline = time.monotonic() + 10
+    while "web    | up" not in stream.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    launcher.stop_children([child], log, timeout=0.5)
+
+    assert child.process.returncode == -signal.SIGKILL
+    assert "web did not stop within 0.5 s: killing it" in stream.getvalue()
 
 
 def test_the_redis_config_listens_only_on_the_socket_and_persists_every_write(tmp_path):
