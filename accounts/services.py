@@ -142,3 +142,30 @@ def api_key_create(
 def api_key_hash(key: str) -> str:
     # The key carries 256 random bits, so a fast hash is enough: nothing to brute-force.
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+class AccountBusy(AccountInvalid):
+    pass
+
+
+def account_remove(*, account: ExchangeAccount) -> None:
+    """Unlink an account: its keys are erased. An account with history is kept, disabled, so
+    its orders stay in the shared history; relinking the same exchange_id enables it again.
+    An account with open orders is refused: they could no longer be canceled from here."""
+    from orders.models import TERMINAL_STATUSES
+
+    open_orders = account.orders.exclude(status__in=TERMINAL_STATUSES).count()
+    if open_orders:
+        raise AccountBusy(
+            {
+                "exchange_id": [
+                    f"{account.exchange_id} has {open_orders} open order(s): cancel them first."
+                ]
+            }
+        )
+    if account.orders.exists():
+        ExchangeAccount.objects.filter(pk=account.pk).update(
+            enabled=False, credentials="", credentials_hint={}
+        )
+    else:
+        account.delete()

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "ninja",
     "accounts",
     "orders",
     "venues.paper",
@@ -197,3 +198,7 @@ EMSWEB_PAPER_START_PRICES = {
         default={"BTCUSD": "50000", "ETHUSD": "3000", "OXTUSD": "0.11", "USDJPY": "150"},
     ).items()
 }
+
+# POST /v1/orders waits this long for the routing outcome before answering 504 (the order is
+# still tracked and reconciled; /v1/orders/status tells what became of it).
+EMSWEB_API_ROUTING_WAIT = env.float("EMSWEB_API_ROUTING_WAIT", default=10.0)

@@ -91,6 +91,9 @@ class Order(models.Model):
     canceled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    canceled_with_key = models.ForeignKey(
+        "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # A fingerprint of the request that created the order: the same request again is a safe
     # retry and gets this order back; another request with the same client_order_id is refused.
     request_hash = models.CharField(max_length=64, blank=True)

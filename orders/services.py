@@ -26,6 +26,7 @@ from . import lifecycle
 from .instruments import instrument_find
 from .models import EventCause, Instrument, Order, OrderEvent, RejectReason
 from .money import NotADecimal, parse_decimal, round_amount, round_price
+from .notify import routing_settled
 
 logger = logging.getLogger(__name__)
 
@@ -259,6 +260,14 @@ def order_route(*, order_id: int) -> None:
     )
     if not claimed:
         return  # someone else has it, or it is already past routing
+    try:
+        _route_claimed(order)
+    finally:
+        routing_settled(order_id)
+
+
+def _route_claimed(order: Order) -> None:
+    order_id = order.pk
     try:
         venue = account_venue(account=order.account)
     except Exception as problem:  # noqa: BLE001 - nothing was sent: a definite local refusal

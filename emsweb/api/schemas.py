@@ -1,0 +1,42 @@
+"""Shapes shared by every /v1 endpoint, for the OpenAPI document."""
+
+from typing import Any
+
+from ninja import Schema
+from pydantic import BaseModel, ConfigDict, model_validator
+
+
+class LenientSchema(BaseModel):
+    """Request bodies: unknown fields ignored, and keys with stray spaces accepted (the
+    contract's own cancel-all example sends "exchange_id ")."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def strip_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {
+                key.strip() if isinstance(key, str) else key: value for key, value in data.items()
+            }
+        return data
+
+
+class ValidationErrorBody(Schema):
+    type: str
+    title: str
+    status: int
+    traceId: str
+    errors: dict[str, list[str]]
+
+
+class MessageRejectBody(Schema):
+    type: str
+    reject_reason: str | None = None
+    exchange_id: str | None = None
+    message: str
+    rejected_message: str | None = None
+
+
+class ErrorBody(Schema):
+    error: str

@@ -1,0 +1,141 @@
+"""The EMS API's wire format: JSON numbers that are never floats, and the contract's times.
+
+Numbers leave as the Decimal's own digits (0.11 stays 0.11, 5e-15 round-trips) and arrive parsed
+straight to Decimal. Times leave as UTC with seven fractional digits (2024-02-23T01:13:15.6096269Z)
+and arrive in any of the formats the contract lists.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import simplejson
+from django.http import HttpRequest, HttpResponse
+from ninja.parser import Parser
+from ninja.renderers import BaseRenderer
+
+JSON = "application/json"
+
+
+def wire_decimal(value: Decimal) -> Decimal:
+    """The value's own digits: no trailing zeros from the database, no exponent on integers."""
+    value = value.normalize()
+    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value
+
+
+def _prepare(data: Any) -> Any:
+    if isinstance(data, Decimal):
+        return wire_decimal(data)
+    if isinstance(data, datetime):
+        return format_time(data)
+    if isinstance(data, dict):
+        return {key: _prepare(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_prepare(value) for value in data]
+    return data
+
+
+def dumps(data: Any) -> str:
+    return simplejson.dumps(_prepare(data), use_decimal=True, ensure_ascii=False)
+
+
+def json_response(data: Any, status: int = 200) -> HttpResponse:
+    return HttpResponse(dumps(data), status=status, content_type=JSON)
+
+
+class DecimalRenderer(BaseRenderer):
+    media_type = JSON
+
+    def render(self, request: HttpRequest, data: Any, *, response_status: int) -> str:
+        return dumps(data)
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number")
+
+
+def loads(text: str | bytes) -> Any:
+    """JSON with every number as a Decimal. Anything malformed raises json.JSONDecodeError,
+    which django-ninja answers with a 400."""
+    try:
+        return simplejson.loads(text, use_decimal=True, parse_constant=_refuse_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as problem:
+        raise json.JSONDecodeError(f"Malformed JSON: {problem}", "", 0) from None
+
+
+class DecimalParser(Parser):
+    def parse_body(self, request: HttpRequest) -> dict:
+        return loads(request.body)
+
+
+# --- times ------------------------------------------------------------------------------------
+
+_TIME = re.compile(
+    r"^(?P<date>\d{4}-?\d{2}-?\d{2})"
+    r"(?:T(?P<hour>\d{2})(?::?(?P<minute>\d{2})(?::?(?P<second>\d{2})(?:\.?(?P<fraction>\d{1,7}))?)?)?)?"
+    r"(?P<zone>Z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def parse_time(text: str) -> datetime:
+    """Any input format the contract lists (yyyy-MM-ddTHH:mm:ss.fffffff ... yyyyMMdd); UTC
+    unless the text says otherwise."""
+    match = _TIME.match(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError(f"{text!r} is not a time in a format the API accepts")
+    parts = match.groupdict()
+    date = parts["date"].replace("-", "")
+    fraction = (parts["fraction"] or "0").ljust(7, "0")
+    moment = datetime(
+        int(date[:4]),
+        int(date[4:6]),
+        int(date[6:8]),
+        int(parts["hour"] or 0),
+        int(parts["minute"] or 0),
+        int(parts["second"] or 0),
+        int(fraction[:6]),
+        tzinfo=UTC,
+    )
+    zone = parts["zone"]
+    if zone and zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        hours, minutes = int(zone[1:3]), int(zone[-2:])
+        moment -= sign * timedelta(hours=hours, minutes=minutes)
+    return moment
+
+
+def format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+
+
+# --- error bodies -----------------------------------------------------------------------------
+
+
+def validation_error(errors: dict[str, list[str]]) -> HttpResponse:
+    """ASP.NET's ProblemDetails, as the hosted EMS answers a 400."""
+    body = {
+        "type": "https://tools.ietf.org/html/rfc7231#section-6.5.1",
+        "title": "One or more validation errors occurred.",
+        "status": 400,
+        "traceId": uuid.uuid4().hex,
+        "errors": errors,
+    }
+    return json_response(body, status=400)
+
+
+def message_reject(
+    status: int, reject_reason: str, message: str, *, exchange_id=None, rejected_message=None
+) -> HttpResponse:
+    body = {
+        "type": "MESSAGE_REJECT",
+        "reject_reason": reject_reason,
+        "exchange_id": exchange_id,
+        "message": message,
+        "rejected_message": rejected_message,
+    }
+    return json_response(body, status=status)

@@ -1,0 +1,369 @@
+"""/v1/orders: the EMS Trading API's order endpoints, wire-compatible with the hosted EMS."""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from typing import Literal
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from pydantic import field_validator
+
+from accounts.selectors import accounts_tradable, accounts_visible
+from emsweb.api import wire
+from emsweb.api.schemas import ErrorBody, LenientSchema, MessageRejectBody, ValidationErrorBody
+from venues.base import ExecInst, OrdSide, OrdStatus, TimeInForce
+
+from .models import TERMINAL_STATUSES, Order, RejectReason
+from .notify import routing_wait
+from .reports import execution_report, history_item, with_report_data
+from .services import (
+    OrderInvalid,
+    OrderNotCancelable,
+    OrderTicket,
+    order_cancel,
+    order_submit,
+    orders_cancel_all,
+)
+
+router = Router(tags=["Orders"])
+S = OrdStatus
+IN_FLIGHT = frozenset({S.RECEIVED, S.ROUTING})
+TIME_IN_FORCE_ALIASES = {"GOOD_TILL_TIME_OEML": TimeInForce.GOOD_TILL_TIME_OMS}
+
+
+class OrderNewSingleRequest(LenientSchema):
+    exchange_id: str
+    client_order_id: str
+    symbol_id_exchange: str | None = None
+    symbol_id_coinapi: str | None = None
+    amount_order: Decimal
+    price: Decimal
+    side: Literal[tuple(OrdSide.values)]
+    order_type: Literal["LIMIT"]
+    time_in_force: Literal[(*TimeInForce.values, *TIME_IN_FORCE_ALIASES)]
+    expire_time: str | None = None
+    exec_inst: list[Literal[tuple(ExecInst.values)]] | None = None
+
+    @field_validator("exec_inst", mode="before")
+    @classmethod
+    def one_or_many(cls, value):
+        return [value] if isinstance(value, str) else value
+
+
+class Fill(Schema):
+    time: str
+    price: Decimal
+    amount: Decimal
+
+
+class OrderExecutionReport(Schema):
+    type: str
+    id: str
+    client_order_id_format_exchange: str
+    exchange_order_id: str | None
+    amount_open: Decimal
+    amount_filled: Decimal
+    status: Literal[tuple(OrdStatus.values)]
+    status_history: list[list[str]]
+    error_message: str | None
+    fills: list[Fill]
+    exchange_id: str
+    client_order_id: str
+    symbol_id_exchange: str
+    symbol_id_coinapi: str
+    amount_order: Decimal
+    price: Decimal
+    avg_px: Decimal
+    side: str
+    order_type: str
+    time_in_force: str
+    expire_time: str | None
+    exec_inst: list[str]
+
+
+class OrderCancelSingleRequest(LenientSchema):
+    exchange_id: str
+    exchange_order_id: str | None = None
+    client_order_id: str | None = None
+
+
+class OrderCancelAllRequest(LenientSchema):
+    exchange_id: str
+
+
+class OrderHistory(Schema):
+    apikey: str | None
+    exchangeId: str
+    clientOrderId: str
+    symbolIdExchange: str
+    symbolIdCoinapi: str
+    amountOrder: Decimal
+    price: Decimal
+    side: int
+    orderType: str
+    timeInForce: str
+    expireTime: str | None
+    execInst: list[str]
+    clientOrderIdFormatExchange: str
+    exchangeOrderId: str | None
+    amountOpen: Decimal
+    amountFilled: Decimal
+    avgPx: Decimal
+    status: str
+    statusHistoryStatus: list[str]
+    statusHistoryTime: list[str]
+    errorMessageResult: str | None
+    errorMessageReason: str | None
+    errorMessageMessage: str | None
+    fillsTime: list[str]
+    fillsPrice: list[Decimal]
+    fillsAmount: list[Decimal]
+    createdTime: str
+
+
+class CancelAllResult(Schema):
+    type: str
+    reject_reason: str | None
+    exchange_id: str
+    message: str
+    rejected_message: str | None
+
+
+ORDER_ERRORS = {400: ValidationErrorBody, 401: ErrorBody, 403: ErrorBody}
+
+
+def read_only_refusal():
+    return wire.json_response({"error": "This API key is read-only: it cannot trade."}, 403)
+
+
+def request_hash(payload: OrderNewSingleRequest) -> str:
+    return hashlib.sha256(wire.dumps(payload.model_dump(mode="python")).encode()).hexdigest()
+
+
+@router.post(
+    "/orders",
+    response={200: OrderExecutionReport, 490: MessageRejectBody, 504: MessageRejectBody}
+    | ORDER_ERRORS,
+    summary="Send a new order",
+)
+def order_new(request: HttpRequest, payload: OrderNewSingleRequest):
+    """Records the order, routes it, and answers with its execution report once routing has an
+    outcome (or 504 after EMSWEB_API_ROUTING_WAIT seconds; the order stays tracked). A
+    client_order_id that exists: the same body again returns that order; another body is a 400."""
+    api_key = request.auth
+    if api_key.read_only:
+        return read_only_refusal()
+    errors = {}
+    account = (
+        accounts_tradable(user=api_key.user, api_key=api_key)
+        .filter(exchange_id=payload.exchange_id)
+        .first()
+    )
+    if account is None:
+        errors["exchange_id"] = [f"No account {payload.exchange_id!r} that this key may trade."]
+    symbol_field = "symbol_id_coinapi" if payload.symbol_id_coinapi else "symbol_id_exchange"
+    symbol = payload.symbol_id_coinapi or payload.symbol_id_exchange
+    if not symbol:
+        errors["symbol_id_exchange"] = [
+            "One of symbol_id_exchange or symbol_id_coinapi is required."
+        ]
+    expire_time = None
+    if payload.expire_time:
+        try:
+            expire_time = wire.parse_time(payload.expire_time)
+        except ValueError as problem:
+            errors["expire_time"] = [str(problem)]
+    if errors:
+        return wire.validation_error(errors)
+
+    ticket = OrderTicket(
+        client_order_id=payload.client_order_id,
+        symbol=symbol,
+        side=payload.side,
+        amount=payload.amount_order,
+        price=payload.price,
+        time_in_force=TIME_IN_FORCE_ALIASES.get(payload.time_in_force, payload.time_in_force),
+        expire_time=expire_time,
+        exec_inst=tuple(payload.exec_inst or ()),
+        order_type=payload.order_type,
+    )
+    try:
+        order = order_submit(
+            account=account,
+            ticket=ticket,
+            user=api_key.user,
+            api_key=api_key,
+            request_hash=request_hash(payload),
+        )
+    except OrderInvalid as invalid:
+        errors = dict(invalid.errors)
+        if "symbol_id_exchange" in errors and symbol_field != "symbol_id_exchange":
+            errors[symbol_field] = errors.pop("symbol_id_exchange")
+        return wire.validation_error(errors)
+
+    if order.status in IN_FLIGHT:
+        routing_wait(order.pk)
+    order = with_report_data(Order.objects.filter(pk=order.pk)).get()
+    if order.status in IN_FLIGHT:
+        return wire.message_reject(
+            504,
+            "EXCHANGE_RESPONSE_TIMEOUT",
+            "Exchange didn't respond in the defined timeout. The order is tracked; "
+            f"GET /v1/orders/status/{order.client_order_id} tells what became of it.",
+            exchange_id=account.exchange_id,
+        )
+    if order.reject_reason == RejectReason.EXCHANGE_UNREACHABLE:
+        return wire.message_reject(
+            490,
+            "EXCHANGE_UNREACHABLE",
+            f"Exchange is unreachable: {order.error_message}",
+            exchange_id=account.exchange_id,
+        )
+    return wire.json_response(execution_report(order))
+
+
+@router.get("/orders", response={200: list[OrderExecutionReport], 401: ErrorBody})
+def orders_open(request: HttpRequest, exchange_id: str | None = None):
+    """Open orders (everything not yet FILLED, CANCELED or REJECTED), the last report of each."""
+    orders = Order.objects.filter(account__in=accounts_visible(user=request.auth.user)).exclude(
+        status__in=TERMINAL_STATUSES
+    )
+    if exchange_id:
+        orders = orders.filter(account__exchange_id=exchange_id)
+    orders = with_report_data(orders.order_by("created_at", "id"))
+    return wire.json_response([execution_report(order) for order in orders])
+
+
+@router.get(
+    "/orders/status/{client_order_id}",
+    response={200: OrderExecutionReport, 404: MessageRejectBody, 401: ErrorBody},
+)
+def order_status(request: HttpRequest, client_order_id: str):
+    """The last execution report of any order, open or closed."""
+    order = with_report_data(
+        Order.objects.filter(
+            client_order_id=client_order_id,
+            account__in=accounts_visible(user=request.auth.user),
+        )
+    ).first()
+    if order is None:
+        return wire.message_reject(
+            404, "ORDER_ID_NOT_FOUND", f"Order with ID: {client_order_id} not found"
+        )
+    return wire.json_response(execution_report(order))
+
+
+@router.post(
+    "/orders/cancel",
+    response={200: OrderExecutionReport, 404: MessageRejectBody} | ORDER_ERRORS,
+)
+def order_cancel_single(request: HttpRequest, payload: OrderCancelSingleRequest):
+    """Ask for one order to be canceled; its report shows PENDING_CANCEL, then CANCELED."""
+    api_key = request.auth
+    if api_key.read_only:
+        return read_only_refusal()
+    if not (payload.client_order_id or payload.exchange_order_id):
+        return wire.validation_error(
+            {"client_order_id": ["One of client_order_id or exchange_order_id is required."]}
+        )
+    orders = Order.objects.filter(
+        account__in=accounts_tradable(user=api_key.user, api_key=api_key),
+        account__exchange_id=payload.exchange_id,
+    )
+    if payload.client_order_id:
+        orders = orders.filter(client_order_id=payload.client_order_id)
+    else:
+        orders = orders.filter(exchange_order_id=payload.exchange_order_id)
+    order = orders.first()
+    if order is None:
+        wanted = payload.client_order_id or payload.exchange_order_id
+        return wire.message_reject(
+            404,
+            "ORDER_ID_NOT_FOUND",
+            f"Order with ID: {wanted} not found",
+            exchange_id=payload.exchange_id,
+            rejected_message=wire.dumps(payload.model_dump(exclude_none=True)),
+        )
+    try:
+        order_cancel(order=order, user=api_key.user)
+    except OrderNotCancelable as refusal:
+        return wire.validation_error({"client_order_id": [str(refusal)]})
+    Order.objects.filter(pk=order.pk).update(canceled_with_key=api_key)
+    return wire.json_response(
+        execution_report(with_report_data(Order.objects.filter(pk=order.pk)).get())
+    )
+
+
+@router.post("/orders/cancel/all", response={200: CancelAllResult} | ORDER_ERRORS)
+def order_cancel_all(request: HttpRequest, payload: OrderCancelAllRequest):
+    """Cancel every open order of one account; each order's report shows the cancellation."""
+    api_key = request.auth
+    if api_key.read_only:
+        return read_only_refusal()
+    account = (
+        accounts_tradable(user=api_key.user, api_key=api_key)
+        .filter(exchange_id=payload.exchange_id)
+        .first()
+    )
+    if account is None:
+        return wire.validation_error(
+            {"exchange_id": [f"No account {payload.exchange_id!r} that this key may trade."]}
+        )
+    count = orders_cancel_all(account=account, user=api_key.user)
+    return wire.json_response(
+        {
+            "type": "MESSAGE",
+            "reject_reason": None,
+            "exchange_id": account.exchange_id,
+            "message": f"Cancel requested for {count} open order(s).",
+            "rejected_message": None,
+        }
+    )
+
+
+class HistoryRange(Schema):
+    time_start: str
+    time_end: str
+
+
+def _history(request: HttpRequest, time_start: str, time_end: str):
+    errors = {}
+    bounds = {}
+    for name, value in (("time_start", time_start), ("time_end", time_end)):
+        try:
+            bounds[name] = wire.parse_time(value)
+        except ValueError as problem:
+            errors[name] = [str(problem)]
+    if errors:
+        return wire.validation_error(errors)
+    orders = with_report_data(
+        Order.objects.filter(
+            account__in=accounts_visible(user=request.auth.user),
+            events__at__gte=bounds["time_start"],
+            events__at__lte=bounds["time_end"],
+        )
+        .distinct()
+        .order_by("created_at", "id")
+    )
+    return wire.json_response([history_item(order) for order in orders])
+
+
+@router.get(
+    "/orders/history",
+    response={200: list[OrderHistory], 400: ValidationErrorBody, 401: ErrorBody},
+)
+def orders_history(request: HttpRequest, range: Query[HistoryRange]):  # noqa: A002
+    """Every order with a change registered between time_start and time_end (camelCase rows)."""
+    return _history(request, range.time_start, range.time_end)
+
+
+@router.get(
+    "/orders/history/{time_start}/{time_end}",
+    response={200: list[OrderHistory], 400: ValidationErrorBody, 401: ErrorBody},
+    include_in_schema=False,
+)
+def orders_history_by_path(request: HttpRequest, time_start: str, time_end: str):
+    """The 2022 form of the same endpoint, with the range in the path."""
+    return _history(request, time_start, time_end)
