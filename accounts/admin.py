@@ -85,3 +85,21 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # keys are made by `manage.py create_api_key`, which shows them once
+
+
+@admin.register(Balance)
+class BalanceAdmin(admin.ModelAdmin):
+    """Every account's holdings, as last synced from the venues. Read-only: the venue decides."""
+
+    list_display = [
+        "account", "asset_id_exchange", "balance", "available", "locked", "rate_usd",
+        "last_updated_by", "updated_at",
+    ]  # fmt: skip
+    list_filter = ["account", "asset_id_exchange"]
+    list_select_related = ["account"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
