@@ -94,3 +94,95 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class DeskRole(models.TextChoices):
+    ADMIN = "ADMIN", "Desk admin"
+    TRADER = "TRADER", "Trader"
+    VIEWER = "VIEWER", "Viewer"
+
+
+class DeskMember(models.Model):
+    """A user's role on the desk. A user without one is a viewer; a superuser is an admin."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="desk_member"
+    )
+    role = models.CharField(max_length=8, choices=DeskRole.choices, default=DeskRole.VIEWER)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()})"
+
+
+class TradingGrant(models.Model):
+    """A trader may trade this account."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trading_grants"
+    )
+    account = models.ForeignKey(ExchangeAccount, on_delete=models.CASCADE, related_name="grants")
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "account"], name="grant_unique_user_account")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} may trade {self.account}"
+
+
+class AuditAction(models.TextChoices):
+    SIGN_IN = "SIGN_IN", "Signed in"
+    SIGN_IN_FAILED = "SIGN_IN_FAILED", "Sign-in failed"
+    SIGN_OUT = "SIGN_OUT", "Signed out"
+    TWO_FACTOR = "TWO_FACTOR", "Two-factor change"
+    ORDER_PLACED = "ORDER_PLACED", "Order placed"
+    ORDER_CANCEL = "ORDER_CANCEL", "Cancel requested"
+    CANCEL_ALL = "CANCEL_ALL", "Cancel all"
+    KILL_SWITCH = "KILL_SWITCH", "Kill switch"
+    ACCOUNT_KEYS = "ACCOUNT_KEYS", "Account keys changed"
+    ACCOUNT_STATE = "ACCOUNT_STATE", "Account enabled or disabled"
+    ROLE = "ROLE", "Role or grant changed"
+    API_KEY = "API_KEY", "API key created or revoked"
+
+
+class AuditEvent(models.Model):
+    """Who did what, when, from where. Append-only: rows are never updated or deleted."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=16, choices=AuditAction.choices, db_index=True)
+    target = models.CharField(max_length=255, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.target}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+
+class PortfolioSnapshot(models.Model):
+    """The desk's total value in USD at one moment, for the overview's chart."""
+
+    at = models.DateTimeField(db_index=True)
+    total_usd = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.total_usd} USD"

@@ -1,7 +1,8 @@
-"""Reads for accounts, and the one place that says who may see and trade which account.
+"""Reads for accounts, and the one place that says who may see and do what.
 
-Until desk roles land, every active user may see and trade every account; an API key that is
-read-only never trades. Every view and endpoint asks here, so roles change only this module.
+Roles: a desk admin manages users, accounts and keys and may trade every account; a trader
+trades the accounts granted to them; a viewer reads everything and changes nothing. An API key
+acts as its user, and a read-only key never trades. Every view and endpoint asks here.
 """
 
 from __future__ import annotations
@@ -9,11 +10,21 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
-from .models import ApiKey, ExchangeAccount
+from .models import ApiKey, DeskMember, DeskRole, ExchangeAccount
+
+
+def user_role(*, user: AbstractBaseUser) -> str:
+    if not user.is_authenticated or not user.is_active:
+        return DeskRole.VIEWER
+    if user.is_superuser:
+        return DeskRole.ADMIN
+    member = DeskMember.objects.filter(user=user).only("role").first()
+    return member.role if member else DeskRole.VIEWER
 
 
 def accounts_visible(*, user: AbstractBaseUser) -> QuerySet[ExchangeAccount]:
-    if not user.is_active:
+    """Everyone on the desk sees every account: the history and balances are shared."""
+    if not user.is_authenticated or not user.is_active:
         return ExchangeAccount.objects.none()
     return ExchangeAccount.objects.all()
 
@@ -23,8 +34,24 @@ def accounts_tradable(
 ) -> QuerySet[ExchangeAccount]:
     if api_key is not None and api_key.read_only:
         return ExchangeAccount.objects.none()
-    return accounts_visible(user=user).filter(enabled=True)
+    role = user_role(user=user)
+    enabled = accounts_visible(user=user).filter(enabled=True)
+    if role == DeskRole.ADMIN:
+        return enabled
+    if role == DeskRole.TRADER:
+        return enabled.filter(grants__user=user)
+    return ExchangeAccount.objects.none()
+
+
+def may_trade(*, user: AbstractBaseUser, account: ExchangeAccount, api_key=None) -> bool:
+    return accounts_tradable(user=user, api_key=api_key).filter(pk=account.pk).exists()
+
+
+def may_trade_anything(*, user: AbstractBaseUser) -> bool:
+    return user_role(user=user) in (DeskRole.ADMIN, DeskRole.TRADER)
 
 
 def may_manage_accounts(*, user: AbstractBaseUser, api_key: ApiKey | None = None) -> bool:
-    return user.is_active and not (api_key is not None and api_key.read_only)
+    if api_key is not None and api_key.read_only:
+        return False
+    return user_role(user=user) == DeskRole.ADMIN

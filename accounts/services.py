@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Mapping
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -14,9 +15,10 @@ from venues.base import LastUpdatedBy, Venue, VenueBalance
 from venues.registry import adapter_class, split_exchange_id, venue_info
 
 from . import credentials
-from .models import ApiKey, Balance, ExchangeAccount
+from .models import ApiKey, Balance, ExchangeAccount, PortfolioSnapshot
 
 API_KEY_PREFIX = "ems_"
+CENT = Decimal("0.01")
 
 
 class AccountInvalid(Exception):
@@ -169,3 +171,12 @@ def account_remove(*, account: ExchangeAccount) -> None:
         )
     else:
         account.delete()
+
+
+def portfolio_snapshot_record() -> PortfolioSnapshot:
+    """The desk's total USD value now, from the last synced balances."""
+    total = sum(
+        (row.balance * row.rate_usd for row in Balance.objects.filter(rate_usd__isnull=False)),
+        Decimal(0),
+    )
+    return PortfolioSnapshot.objects.create(at=timezone.now(), total_usd=total.quantize(CENT))

@@ -31,21 +31,29 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "ninja",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "accounts",
     "orders",
     "venues.paper",
 ]
 
 MIDDLEWARE = [
+    # /healthz, /readyz, /metrics: answered before the host check and the HTTPS redirect.
+    "emsweb.health.InternalEndpointsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "emsweb.urls"
@@ -108,7 +116,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "overview"
+LOGOUT_REDIRECT_URL = "login"
 
 LOGGING = {
     "version": 1,
@@ -161,6 +171,15 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=EMSWEB_SWEEP_INTERVAL),
         "options": {"expires": EMSWEB_SWEEP_INTERVAL},
     },
+    "refresh-quotes": {
+        "task": "orders.tasks.refresh_all_quotes",
+        "schedule": timedelta(seconds=EMSWEB_SYNC_INTERVAL),
+        "options": {"expires": EMSWEB_SYNC_INTERVAL},
+    },
+    "portfolio-snapshot": {
+        "task": "accounts.tasks.record_portfolio_snapshot",
+        "schedule": timedelta(minutes=1),
+    },
     "refresh-instruments": {
         "task": "orders.tasks.refresh_all_instruments",
         "schedule": timedelta(hours=1),
@@ -202,3 +221,103 @@ EMSWEB_PAPER_START_PRICES = {
 # POST /v1/orders waits this long for the routing outcome before answering 504 (the order is
 # still tracked and reconciled; /v1/orders/status tells what became of it).
 EMSWEB_API_ROUTING_WAIT = env.float("EMSWEB_API_ROUTING_WAIT", default=10.0)
+
+# --- desk: sign-in, two-factor, lockout, sessions ---------------------------------------------
+# Anyone who may trade signs in with a one-time password too. On unless switched off; the
+# embedded `make run` default switches it off.
+EMSWEB_REQUIRE_2FA = env.bool("EMSWEB_REQUIRE_2FA", default=True)
+OTP_TOTP_ISSUER = "emsweb"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Behind a reverse proxy, the client address is the first X-Forwarded-For entry.
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+
+# Sessions live in Redis, so that a blotter poll that finds nothing new costs no session query.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CELERY_BROKER_URL.replace("redis+socket://", "unix://", 1),
+    }
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
+
+# The ticket asks for a second confirmation when the limit is this far from the market (%).
+EMSWEB_TICKET_CONFIRM_PERCENT = Decimal(env.str("EMSWEB_TICKET_CONFIRM_PERCENT", default="5"))
+EMSWEB_HISTORY_PAGE_SIZE = env.int("EMSWEB_HISTORY_PAGE_SIZE", default=50)
+
+# --- production hardening ---------------------------------------------------------------------
+# Fail closed: the defaults are what production behind TLS needs, and `manage.py check --deploy
+# --fail-level WARNING` passes with them (CI runs it). `make run` and the tests serve plain http
+# on 127.0.0.1 and say so explicitly with EMSWEB_HTTPS=false (emsweb.launcher, tests/settings.py).
+EMSWEB_HTTPS = env.bool("EMSWEB_HTTPS", default=True)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=EMSWEB_HTTPS)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=EMSWEB_HTTPS)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=EMSWEB_HTTPS)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 86400 if EMSWEB_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+# Behind a proxy that terminates TLS: SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https, and
+# only if the proxy always overwrites X-Forwarded-Proto (else a client could claim https).
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if _proxy_ssl_header else None
+if SECURE_PROXY_SSL_HEADER is not None and len(SECURE_PROXY_SSL_HEADER) != 2:
+    raise environ.ImproperlyConfigured(
+        "SECURE_PROXY_SSL_HEADER is HEADER,value, e.g. HTTP_X_FORWARDED_PROTO,https"
+    )
+X_FRAME_OPTIONS = "DENY"
+# No inline script or style anywhere, nonces neither: every page loads its code from /static/.
+# EMSWEB_CSP_REPORT_ONLY=true sends the same policy as Content-Security-Policy-Report-Only.
+_csp = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+if env.bool("EMSWEB_CSP_REPORT_ONLY", default=False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp
+else:
+    CONTENT_SECURITY_POLICY = _csp
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    # A database that does not answer fails /readyz in seconds rather than hanging it.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+
+# --- deployment: logs, health, metrics --------------------------------------------------------
+# json: one JSON object per line (emsweb.logging), for production; plain: for a terminal.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise environ.ImproperlyConfigured("LOG_FORMAT is json or plain")
+LOGGING["formatters"]["json"] = {"()": "emsweb.logging.JsonFormatter"}
+LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
+# Celery keeps the root handler above instead of installing its own, so its lines are JSON too.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
+# emsweb is not an installed app, so autodiscovery would not find the heartbeat task.
+CELERY_IMPORTS = ["emsweb.tasks"]
+# Beat publishes the heartbeat this often; /readyz fails when beat's tick or a worker's run of it
+# is older than EMSWEB_HEARTBEAT_STALE.
+EMSWEB_HEARTBEAT_INTERVAL = env.float("EMSWEB_HEARTBEAT_INTERVAL", default=10.0)
+EMSWEB_HEARTBEAT_STALE = env.float("EMSWEB_HEARTBEAT_STALE", default=60.0)
+CELERY_BEAT_SCHEDULE["heartbeat"] = {
+    "task": "emsweb.tasks.heartbeat",
+    "schedule": timedelta(seconds=EMSWEB_HEARTBEAT_INTERVAL),
+    "options": {"expires": EMSWEB_HEARTBEAT_INTERVAL},
+}
+# GET /metrics wants "Authorization: Bearer <this>"; unset, the endpoint is off.
+EMSWEB_METRICS_TOKEN = env.str("EMSWEB_METRICS_TOKEN", default="")
+# The routing-latency histogram covers the orders received in this many seconds before a scrape.
+EMSWEB_METRICS_WINDOW = env.float("EMSWEB_METRICS_WINDOW", default=3600.0)

@@ -1,12 +1,22 @@
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
 
 from emsweb.api import api
 
 urlpatterns = [
-    # The dashboard comes with its own issue; until then the admin site is the way in.
-    path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
+    path("", include("accounts.urls")),
+    path("orders/", include("orders.urls")),
+    path(
+        "account/password/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "account/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
     path("admin/", admin.site.urls),
     path("v1/", api.urls),
 ]

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from venues.base import OrdStatus, VenueFill, VenueOrder
 
+from .changes import changes_bump
 from .models import TERMINAL_STATUSES, EventCause, Fill, Order, OrderEvent
 
 logger = logging.getLogger(__name__)
@@ -150,6 +151,7 @@ def apply_report(
                 continue  # another worker changed it first: read again and re-plan
             _record_fills(order, report.fills)
             _append_events(order, plan.path, cause=cause, note=note or report.message)
+            changes_bump()
             return True
     logger.warning("order %s: gave up applying a report after %s conflicts", order_id, attempts)
     return False
@@ -202,6 +204,7 @@ def transition(
         )
         if updated:
             OrderEvent.objects.create(order_id=order_id, status=to, at=now, cause=cause, note=note)
+            changes_bump()
     return bool(updated)
 
 

@@ -18,11 +18,14 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, Balance, ExchangeAccount
 from accounts.services import account_venue
+from emsweb.logging import account_context, order_context
+from emsweb.metrics import count_venue_error
 from venues.base import ExecInst, OrderIntent, OrderRef, OrdSide, OrdStatus, TimeInForce
 from venues.errors import OutcomeUnknown, Rejected, Unreachable, VenueError
 from venues.registry import venue_info
 
 from . import lifecycle
+from .changes import changes_bump
 from .instruments import instrument_find
 from .models import EventCause, Instrument, Order, OrderEvent, RejectReason
 from .money import NotADecimal, parse_decimal, round_amount, round_price
@@ -118,6 +121,7 @@ def order_submit(
                 cause=EventCause.SUBMIT,
                 note="; ".join(checked.notes),
             )
+            changes_bump()
     except IntegrityError:
         # Another request with this client_order_id won the race.
         existing = Order.objects.filter(client_order_id=ticket.client_order_id).first()
@@ -271,20 +275,30 @@ def _route_claimed(order: Order) -> None:
     try:
         venue = account_venue(account=order.account)
     except Exception as problem:  # noqa: BLE001 - nothing was sent: a definite local refusal
-        logger.exception("order %s: no venue adapter", order.client_order_id)
+        logger.exception(
+            "order %s: no venue adapter", order.client_order_id, extra=order_context(order)
+        )
         _reject(order_id, f"Cannot reach {order.account.venue}: {problem}", RejectReason.LOCAL)
         return
 
     try:
         report = venue.submit(_intent(order))
     except Rejected as refusal:
+        count_venue_error(order.account.venue, "submit", refusal)
         _reject(order_id, refusal.message, RejectReason.VENUE)
     except Unreachable as unreachable:
+        count_venue_error(order.account.venue, "submit", unreachable)
         _reject(order_id, unreachable.message, RejectReason.EXCHANGE_UNREACHABLE)
     except OutcomeUnknown as unknown:
+        count_venue_error(order.account.venue, "submit", unknown)
         _outcome_unknown(order, unknown.message)
     except Exception as problem:  # noqa: BLE001 - may have reached the venue: never assume not
-        logger.exception("order %s: unexpected error while routing", order.client_order_id)
+        count_venue_error(order.account.venue, "submit", problem)
+        logger.exception(
+            "order %s: unexpected error while routing",
+            order.client_order_id,
+            extra=order_context(order),
+        )
         _outcome_unknown(order, f"{type(problem).__name__}: {problem}")
     else:
         lifecycle.apply_report(order_id, report, cause=EventCause.ROUTE)
@@ -327,6 +341,7 @@ def _outcome_unknown(order: Order, message: str) -> None:
         "order %s: outcome unknown (%s); left ROUTING for reconciliation",
         order.client_order_id,
         message,
+        extra=order_context(order),
     )
     Order.objects.filter(pk=order.pk, status=S.ROUTING).update(
         outcome_unknown_at=timezone.now(), error_message=f"Outcome unknown: {message}"
@@ -399,10 +414,17 @@ def order_cancel_send(*, order_id: int) -> None:
     try:
         report = venue.cancel(ref)
     except Rejected as refusal:
+        count_venue_error(order.account.venue, "cancel", refusal)
         # Often "unknown order": it may have just filled. Ask the venue what it is now.
         _resolve_after_refused_cancel(order, venue, refusal.message)
     except VenueError as problem:
-        logger.warning("order %s: cancel outcome unknown (%s)", order.client_order_id, problem)
+        count_venue_error(order.account.venue, "cancel", problem)
+        logger.warning(
+            "order %s: cancel outcome unknown (%s)",
+            order.client_order_id,
+            problem,
+            extra=order_context(order),
+        )
     else:
         lifecycle.apply_report(order_id, report, cause=EventCause.CANCEL)
 
@@ -451,7 +473,13 @@ def orders_cancel_all_send(*, account_id: int) -> None:
     try:
         reports = venue.cancel_all()
     except VenueError as problem:
-        logger.warning("account %s: cancel all failed (%s)", account.exchange_id, problem)
+        count_venue_error(account.venue, "cancel_all", problem)
+        logger.warning(
+            "account %s: cancel all failed (%s)",
+            account.exchange_id,
+            problem,
+            extra=account_context(account),
+        )
         for order_id in Order.objects.filter(account=account, status=S.PENDING_CANCEL).values_list(
             "pk", flat=True
         ):

@@ -21,12 +21,14 @@ from django.utils import timezone
 from accounts.credentials import CredentialsUnreadable
 from accounts.models import ExchangeAccount
 from accounts.services import account_venue, balances_record
+from emsweb.logging import account_context
 from emsweb.redis import redis_client
 from venues.base import OrdStatus, TimeInForce, Venue, VenueOrder
 from venues.errors import VenueError
 from venues.registry import UnknownVenue
 
 from . import lifecycle, services
+from .changes import changes_bump
 from .instruments import instrument_find
 from .models import EventCause, Order, OrderEvent, OrderOrigin, RejectReason
 
@@ -63,7 +65,9 @@ def account_sync(*, account_id: int) -> bool:
             ExchangeAccount.objects.filter(pk=account_id).update(
                 last_sync_error=message, last_sync_error_at=timezone.now()
             )
-            logger.warning("sync %s failed: %s", account.exchange_id, message)
+            logger.warning(
+                "sync %s failed: %s", account.exchange_id, message, extra=account_context(account)
+            )
         else:
             ExchangeAccount.objects.filter(pk=account_id).update(
                 last_sync_at=timezone.now(), last_sync_error=""
@@ -186,6 +190,7 @@ def _adopt(account: ExchangeAccount, report: VenueOrder) -> Order | None:
             account.exchange_id,
             report.exchange_order_id,
             report.symbol_id_exchange,
+            extra={**account_context(account), "exchange_order_id": report.exchange_order_id},
         )
         return None
     status = S.PARTIALLY_FILLED if report.amount_filled > 0 else S.NEW
@@ -213,12 +218,14 @@ def _adopt(account: ExchangeAccount, report: VenueOrder) -> Order | None:
                 cause=EventCause.SYNC,
                 note="Found at the venue; placed outside emsweb.",
             )
+            changes_bump()
     except IntegrityError:
         logger.error(
             "account %s: venue order %s has client_order_id %s, which another order uses",
             account.exchange_id,
             report.exchange_order_id,
             report.client_order_id,
+            extra={**account_context(account), "client_order_id": report.client_order_id},
         )
         return None
     return order

@@ -10,6 +10,7 @@ from accounts.models import ExchangeAccount
 
 from . import services, sync
 from .instruments import instruments_refresh
+from .quotes import quotes_refresh
 
 ORDER_TASK = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
 
@@ -55,3 +56,15 @@ def refresh_all_instruments() -> None:
     venues = ExchangeAccount.objects.filter(enabled=True).values_list("venue", flat=True)
     for venue in set(venues):
         refresh_instruments.delay(venue)
+
+
+@shared_task(ignore_result=True)
+def refresh_quotes(venue: str) -> None:
+    quotes_refresh(venue=venue)
+
+
+@shared_task(ignore_result=True)
+def refresh_all_quotes() -> None:
+    venues = ExchangeAccount.objects.filter(enabled=True).values_list("venue", flat=True)
+    for venue in set(venues):
+        refresh_quotes.delay(venue)

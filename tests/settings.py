@@ -22,6 +22,10 @@ os.environ.setdefault("EMSWEB_PAPER_TICK_SECONDS", "0")
 os.environ.setdefault("EMSWEB_RECONCILE_AFTER", "0.5")
 os.environ.setdefault("EMSWEB_NEVER_PLACED_AFTER", "2")
 os.environ.setdefault("EMSWEB_SWEEP_RECEIVED_AFTER", "1")
+# Tests talk plain http to 127.0.0.1, and read logs as text.
+os.environ.setdefault("EMSWEB_HTTPS", "false")
+os.environ.setdefault("LOG_FORMAT", "plain")
+os.environ.setdefault("EMSWEB_REQUIRE_2FA", "false")
 
 from emsweb.settings import *  # noqa: E402, F403
 from emsweb.settings import DATABASES  # noqa: E402

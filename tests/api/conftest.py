@@ -26,7 +26,12 @@ class ApiClient:
 
 @pytest.fixture
 def trader(django_user_model):
-    return django_user_model.objects.create_user("john", password="x" * 12)
+    """A desk admin: may trade every account (roles are tested in tests/accounts/test_roles)."""
+    from accounts.models import DeskMember, DeskRole
+
+    user = django_user_model.objects.create_user("john", password="x" * 12)
+    DeskMember.objects.create(user=user, role=DeskRole.ADMIN)
+    return user
 
 
 @pytest.fixture

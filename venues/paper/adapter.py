@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from decimal import Decimal
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -111,6 +112,19 @@ class PaperVenue:
                 )
                 for balance in engine.balances_get(self.account_key)
             ]
+
+        return self._read(call)
+
+    def quotes(self) -> dict[str, tuple[Decimal | None, Decimal | None, Decimal | None]]:
+        """Best bid, best ask and last (the mid) per symbol, for the ticket."""
+
+        def call():
+            markets = engine.markets_get()
+            quotes = {}
+            for symbol, market in markets.items():
+                bid, ask = engine.best_bid_ask(symbol)
+                quotes[symbol] = (bid, ask, market.mid)
+            return quotes
 
         return self._read(call)
 

@@ -1,0 +1,257 @@
+"""The account-side pages: overview, balances, API keys, audit log, sign-in and two-factor."""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from decimal import Decimal
+
+import qrcode
+import qrcode.image.svg
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseStopPolling
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from orders.selectors import open_order_count
+from orders.tasks import sync_account
+
+from .access import desk_view
+from .audit import audit_record
+from .models import ApiKey, AuditAction, AuditEvent, Balance, PortfolioSnapshot
+from .selectors import accounts_visible, user_role
+from .services import api_key_create
+
+
+def _usd(rows) -> Decimal | None:
+    values = [row.balance * row.rate_usd for row in rows if row.rate_usd is not None]
+    return sum(values, Decimal(0)) if values else None
+
+
+@desk_view
+def overview(request):
+    accounts = list(
+        accounts_visible(user=request.user).prefetch_related(
+            Prefetch("balances", queryset=Balance.objects.order_by("asset_id_exchange"))
+        )
+    )
+    per_asset = defaultdict(lambda: {"balance": Decimal(0), "usd": Decimal(0)})
+    for account in accounts:
+        account.usd = _usd(account.balances.all())
+        account.data_age = (
+            (timezone.now() - account.last_sync_at).total_seconds()
+            if account.last_sync_at
+            else None
+        )
+        for row in account.balances.all():
+            per_asset[row.asset_id_exchange]["balance"] += row.balance
+            if row.rate_usd is not None:
+                per_asset[row.asset_id_exchange]["usd"] += row.balance * row.rate_usd
+    snapshots = PortfolioSnapshot.objects.order_by("-at")[:720]
+    context = {
+        "accounts": accounts,
+        "total_usd": sum((account.usd or 0 for account in accounts), Decimal(0)),
+        "per_asset": sorted(per_asset.items(), key=lambda item: -item[1]["usd"]),
+        "open_orders": open_order_count(accounts=accounts),
+        "chart": {
+            "t": [int(s.at.timestamp()) for s in reversed(snapshots)],
+            "v": [float(s.total_usd) for s in reversed(snapshots)],  # a chart, not money
+        },
+    }
+    return render(request, "accounts/overview.html", context)
+
+
+@desk_view
+def balances(request):
+    return render(request, "accounts/balances.html", _balances_context(request))
+
+
+def _balances_context(request) -> dict:
+    accounts = list(
+        accounts_visible(user=request.user).prefetch_related(
+            Prefetch("balances", queryset=Balance.objects.order_by("asset_id_exchange"))
+        )
+    )
+    per_asset = defaultdict(
+        lambda: {
+            "balance": Decimal(0),
+            "available": Decimal(0),
+            "locked": Decimal(0),
+            "usd": Decimal(0),
+        }
+    )
+    for account in accounts:
+        for row in account.balances.all():
+            row.usd = row.balance * row.rate_usd if row.rate_usd is not None else None
+            totals = per_asset[row.asset_id_exchange]
+            totals["balance"] += row.balance
+            totals["available"] += row.available
+            totals["locked"] += row.locked
+            totals["usd"] += row.usd or 0
+    return {"accounts": accounts, "per_asset": sorted(per_asset.items())}
+
+
+@desk_view
+@require_POST
+def balances_refresh(request):
+    """Queue a sync of every account, then poll until each has synced since."""
+    requested = timezone.now()
+    for account in accounts_visible(user=request.user).filter(enabled=True):
+        sync_account.delay(account.pk)
+    request.session["balances_refresh"] = requested.isoformat()
+    return render(
+        request, "accounts/balances.html#tables", _balances_context(request) | {"refreshing": True}
+    )
+
+
+@desk_view
+def balances_tables(request):
+    context = _balances_context(request)
+    requested = request.session.get("balances_refresh")
+    synced = all(
+        account.last_sync_at and account.last_sync_at.isoformat() >= (requested or "")
+        for account in context["accounts"]
+        if account.enabled
+    )
+    response = render(
+        request, "accounts/balances.html#tables", context | {"refreshing": not synced}
+    )
+    if synced:
+        response.status_code = HttpResponseStopPolling.status_code
+    return response
+
+
+# --- API keys ---------------------------------------------------------------------------------
+
+
+@desk_view
+def api_keys(request):
+    created_key = None
+    if request.method == "POST":
+        api_key, created_key = api_key_create(
+            user=request.user,
+            label=request.POST.get("label", "")[:100],
+            read_only=bool(request.POST.get("read_only")),
+        )
+        audit_record(
+            action=AuditAction.API_KEY, request=request, target=api_key.prefix, change="created"
+        )
+    keys = ApiKey.objects.filter(user=request.user)
+    return render(request, "accounts/api_keys.html", {"keys": keys, "created_key": created_key})
+
+
+@desk_view
+@require_POST
+def api_key_revoke(request, pk: int):
+    api_key = get_object_or_404(ApiKey, pk=pk, user=request.user, revoked_at__isnull=True)
+    ApiKey.objects.filter(pk=api_key.pk).update(revoked_at=timezone.now())
+    audit_record(
+        action=AuditAction.API_KEY, request=request, target=api_key.prefix, change="revoked"
+    )
+    messages.info(request, f"Revoked {api_key.prefix}….")
+    return redirect("api_keys")
+
+
+# --- audit log --------------------------------------------------------------------------------
+
+
+@desk_view
+def audit_log(request):
+    events = AuditEvent.objects.select_related("actor")
+    action, actor = request.GET.get("action"), request.GET.get("actor")
+    if action:
+        events = events.filter(action=action)
+    if actor:
+        events = events.filter(actor_name=actor)
+    before = request.GET.get("before")
+    if before and before.isdigit():
+        events = events.filter(id__lt=int(before))
+    page = list(events.order_by("-id")[:100])
+    context = {
+        "events": page,
+        "actions": AuditAction.choices,
+        "action": action or "",
+        "actor": actor or "",
+        "next_before": page[-1].id if len(page) == 100 else None,
+    }
+    return render(request, "accounts/audit.html", context)
+
+
+# --- sign-in ----------------------------------------------------------------------------------
+
+
+class SignInView(auth_views.LoginView):
+    template_name = "registration/login.html"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        audit_record(action=AuditAction.SIGN_IN, request=self.request)
+        return response
+
+    def form_invalid(self, form):
+        audit_record(
+            action=AuditAction.SIGN_IN_FAILED,
+            request=self.request,
+            username=form.data.get("username", "")[:150],
+        )
+        return super().form_invalid(form)
+
+
+class SignOutView(auth_views.LogoutView):
+    def post(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            audit_record(action=AuditAction.SIGN_OUT, request=request)
+        return super().post(request, *args, **kwargs)
+
+
+def _next_url(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return settings.LOGIN_REDIRECT_URL
+
+
+@login_required
+def two_factor_enrol(request):
+    """Show a QR code for an authenticator app; confirming one code turns the device on."""
+    device = TOTPDevice.objects.filter(user=request.user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=request.user, name="authenticator", confirmed=False)
+    if request.method == "POST":
+        if device.verify_token(request.POST.get("token", "").strip()):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            otp_login(request, device)
+            audit_record(action=AuditAction.TWO_FACTOR, request=request, change="enrolled")
+            return redirect(_next_url(request))
+        messages.error(request, "That code did not match. Try the current one.")
+    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage)
+    svg = io.BytesIO()
+    image.save(svg)
+    context = {
+        "qr_svg": svg.getvalue().decode(),
+        "next": _next_url(request),
+        "role": user_role(user=request.user),
+    }
+    return render(request, "registration/two_factor_enrol.html", context)
+
+
+@login_required
+def two_factor_verify(request):
+    if request.method == "POST":
+        token = request.POST.get("token", "").strip()
+        for device in TOTPDevice.objects.filter(user=request.user, confirmed=True):
+            if device.verify_token(token):
+                otp_login(request, device)
+                return redirect(_next_url(request))
+        audit_record(action=AuditAction.TWO_FACTOR, request=request, change="wrong code")
+        messages.error(request, "That code did not match.")
+    return render(request, "registration/two_factor_verify.html", {"next": _next_url(request)})

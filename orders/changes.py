@@ -1,0 +1,19 @@
+"""A desk-wide change counter: bumped after every committed order change, read by the blotter.
+
+A blotter poll carries the counter it last saw; if it has not moved, the answer is "nothing
+new" after one Redis GET and no database query.
+"""
+
+from django.db import transaction
+
+from emsweb.redis import redis_client
+
+KEY = "emsweb:order-changes"
+
+
+def changes_bump() -> None:
+    transaction.on_commit(lambda: redis_client().incr(KEY))
+
+
+def changes_version() -> int:
+    return int(redis_client().get(KEY) or 0)

@@ -1,0 +1,154 @@
+"""Reads for the order pages: what a user may see, filtered and paged, in few queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
+
+from accounts.models import Balance
+from accounts.selectors import accounts_visible
+from emsweb.redis import redis_client
+from venues.base import OrdStatus
+
+from .models import TERMINAL_STATUSES, Instrument, Order
+
+S = OrdStatus
+
+
+def orders_visible(*, user) -> QuerySet[Order]:
+    return Order.objects.filter(account__in=accounts_visible(user=user))
+
+
+def order_get_for_user(*, user, pk: int) -> Order | None:
+    return (
+        orders_visible(user=user)
+        .select_related("account", "instrument", "created_by", "canceled_by")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def blotter_orders(*, user) -> QuerySet[Order]:
+    """Open orders, newest first, with what a blotter row shows: one query."""
+    return (
+        orders_visible(user=user)
+        .exclude(status__in=TERMINAL_STATUSES)
+        .select_related("account", "instrument", "created_by")
+        .order_by("-created_at", "-id")
+    )
+
+
+def is_reconciling(order: Order) -> bool:
+    """Still ROUTING past the reconciliation threshold: its outcome is not known yet."""
+    if order.status != S.ROUTING or order.routing_started_at is None:
+        return False
+    age = (timezone.now() - order.routing_started_at).total_seconds()
+    return order.outcome_unknown_at is not None or age > settings.EMSWEB_RECONCILE_AFTER
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    orders: list[Order]
+    next_cursor: str | None
+
+
+def history_filter(*, user, filters: dict) -> QuerySet[Order]:
+    orders = orders_visible(user=user)
+    if filters.get("account"):
+        orders = orders.filter(account=filters["account"])
+    if filters.get("venue"):
+        orders = orders.filter(account__venue=filters["venue"].upper())
+    if filters.get("instrument"):
+        symbol = filters["instrument"]
+        orders = orders.filter(
+            Q(instrument__symbol_id_coinapi=symbol)
+            | Q(instrument__symbol_id_exchange=symbol.replace("/", ""))
+        )
+    if filters.get("side"):
+        orders = orders.filter(side=filters["side"])
+    if filters.get("status"):
+        orders = orders.filter(status=filters["status"])
+    if filters.get("user"):
+        orders = orders.filter(created_by__username=filters["user"])
+    if filters.get("date_from"):
+        start = datetime.combine(filters["date_from"], time.min, tzinfo=UTC)
+        orders = orders.filter(created_at__gte=start)
+    if filters.get("date_to"):
+        end = datetime.combine(filters["date_to"], time.max, tzinfo=UTC)
+        orders = orders.filter(created_at__lte=end)
+    if filters.get("q"):
+        orders = orders.filter(Q(client_order_id=filters["q"]) | Q(exchange_order_id=filters["q"]))
+    return orders
+
+
+def history_page(*, user, filters: dict, cursor: str | None = None) -> HistoryPage:
+    """Keyset pagination on (created_at, id): as fast on page 10,000 as on page 1."""
+    ascending = filters.get("sort") == "created"
+    orders = history_filter(user=user, filters=filters).select_related(
+        "account", "instrument", "created_by"
+    )
+    if cursor:
+        try:
+            moment_text, pk_text = cursor.split("|")
+            moment, pk = datetime.fromisoformat(moment_text), int(pk_text)
+        except ValueError:
+            moment = None
+        if moment is not None:
+            after = Q(created_at__gt=moment) | Q(created_at=moment, id__gt=pk)
+            before = Q(created_at__lt=moment) | Q(created_at=moment, id__lt=pk)
+            orders = orders.filter(after if ascending else before)
+    orders = orders.order_by(*(("created_at", "id") if ascending else ("-created_at", "-id")))
+    size = settings.EMSWEB_HISTORY_PAGE_SIZE
+    rows = list(orders[: size + 1])
+    next_cursor = None
+    if len(rows) > size:
+        rows = rows[:size]
+        last = rows[-1]
+        next_cursor = f"{last.created_at.isoformat()}|{last.pk}"
+    return HistoryPage(rows, next_cursor)
+
+
+def instruments_for_ticket(*, accounts) -> QuerySet[Instrument]:
+    venues = {account.venue for account in accounts}
+    return Instrument.objects.filter(venue__in=venues, active=True).order_by("symbol_id_coinapi")
+
+
+@dataclass(frozen=True)
+class Quote:
+    bid: Decimal | None
+    ask: Decimal | None
+    last: Decimal | None
+
+    @property
+    def mid(self) -> Decimal | None:
+        if self.bid is not None and self.ask is not None:
+            return (self.bid + self.ask) / 2
+        return self.last
+
+
+def quote_for(*, instrument: Instrument) -> Quote | None:
+    """The latest quote the workers stored for this instrument (orders.quotes)."""
+    raw = redis_client().hget(f"emsweb:quotes:{instrument.venue}", instrument.symbol_id_exchange)
+    if not raw:
+        return None
+    bid, ask, last = (Decimal(part) if part else None for part in raw.decode().split("|"))
+    return Quote(bid, ask, last)
+
+
+def available_for(*, account, asset: str) -> Decimal:
+    row = Balance.objects.filter(account=account, asset_id_exchange=asset).first()
+    return row.available if row else Decimal(0)
+
+
+def open_order_count(*, accounts) -> int:
+    return Order.objects.filter(account__in=accounts).exclude(status__in=TERMINAL_STATUSES).count()
+
+
+def fees_by_asset(order: Order) -> dict[str, Decimal]:
+    totals = order.fills.values("fee_asset").annotate(total=Sum("fee")).order_by("fee_asset")
+    return {row["fee_asset"]: row["total"] for row in totals}

@@ -1,0 +1,353 @@
+"""The order pages: ticket, blotter, order detail, history. Thin: selectors read, services write."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from accounts.access import desk_view
+from accounts.audit import audit_record
+from accounts.models import AuditAction
+from accounts.selectors import accounts_tradable, accounts_visible, may_trade
+
+from . import selectors
+from .changes import changes_version
+from .forms import SERVICE_TO_TICKET_FIELD, HistoryFilterForm, TicketForm
+from .models import TERMINAL_STATUSES
+from .money import NotADecimal, parse_decimal
+from .services import (
+    OrderInvalid,
+    OrderNotCancelable,
+    order_cancel,
+    order_submit,
+    orders_cancel_all,
+    ticket_check,
+)
+
+SETTLED = TERMINAL_STATUSES | {"NEW", "PARTIALLY_FILLED"}
+TICKET_FIELDS = [
+    "account", "symbol", "side", "amount", "price", "time_in_force", "expire_time", "post_only",
+]  # fmt: skip
+
+
+# --- ticket -----------------------------------------------------------------------------------
+
+
+@desk_view
+def ticket(request):
+    accounts = accounts_tradable(user=request.user)
+    if not accounts.exists():
+        return render(request, "orders/ticket_refused.html", status=403)
+    form = TicketForm(accounts=accounts)
+    return render(request, "orders/ticket.html", _ticket_context(form, accounts))
+
+
+def _ticket_context(form, accounts, **extra):
+    return {
+        "form": form,
+        "instruments": selectors.instruments_for_ticket(accounts=accounts),
+        **extra,
+    }
+
+
+@desk_view
+@require_POST
+def ticket_check_view(request):
+    """As the trader types: market, balance, notional, fee, and each problem next to its field."""
+    accounts = accounts_tradable(user=request.user)
+    form = TicketForm(request.POST, accounts=accounts)
+    context = _check(form) | {"oob_errors": True, "ticket_fields": TICKET_FIELDS}
+    return render(request, "orders/ticket.html#check", context)
+
+
+def _check(form: TicketForm) -> dict:
+    form.is_valid()
+    data = form.cleaned_data
+    account, symbol = data.get("account"), (data.get("symbol") or "").strip()
+    context = {"field_errors": {name: list(errors) for name, errors in form.errors.items()}}
+    if not account or not symbol:
+        return context
+    from .instruments import instrument_find
+
+    instrument = instrument_find(venue=account.venue, symbol=symbol)
+    if instrument is None:
+        context["field_errors"]["symbol"] = [f"No instrument {symbol!r} at {account.venue}."]
+        return context
+    quote = selectors.quote_for(instrument=instrument)
+    context.update(instrument=instrument, quote=quote)
+    side = data.get("side") or "BUY"
+    asset = instrument.quote if side == "BUY" else instrument.base
+    context.update(asset=asset, available=selectors.available_for(account=account, asset=asset))
+    try:
+        amount, price = (
+            parse_decimal(data.get("amount") or ""),
+            parse_decimal(data.get("price") or ""),
+        )
+    except NotADecimal:
+        return context
+    notional = amount * price
+    context.update(notional=notional, fee=notional * _taker_fee(account.venue))
+    if quote is not None and quote.mid and price > 0:
+        distance = abs(price - quote.mid) / quote.mid * 100
+        if distance > settings.EMSWEB_TICKET_CONFIRM_PERCENT:
+            context["far_from_market"] = distance.quantize(Decimal("0.1"))
+    if form.is_valid():
+        try:
+            checked = ticket_check(account=account, ticket=form.ticket())
+            context["notes"] = checked.notes
+        except OrderInvalid as invalid:
+            for name, problems in invalid.errors.items():
+                field = SERVICE_TO_TICKET_FIELD.get(name, name)
+                context["field_errors"].setdefault(field, []).extend(problems)
+    return context
+
+
+def _taker_fee(venue: str) -> Decimal:
+    return settings.EMSWEB_PAPER_TAKER_FEE if venue == "PAPER" else Decimal(0)
+
+
+@desk_view
+@require_POST
+def ticket_submit(request):
+    accounts = accounts_tradable(user=request.user)
+    if not accounts.exists():
+        raise PermissionDenied("You may not trade.")
+    form = TicketForm(request.POST, accounts=accounts)
+    context = _check(form)
+    if context.get("far_from_market") and not form.cleaned_data.get("confirm_far"):
+        context["field_errors"].setdefault("price", []).append(
+            f"{context['far_from_market']}% from the market: tick the confirmation to send it."
+        )
+        context["needs_confirmation"] = True
+    if form.is_valid() and not context["field_errors"]:
+        try:
+            order = order_submit(
+                account=form.cleaned_data["account"], ticket=form.ticket(), user=request.user
+            )
+        except OrderInvalid as invalid:
+            context["field_errors"] = invalid.errors
+        else:
+            audit_record(
+                action=AuditAction.ORDER_PLACED,
+                request=request,
+                target=order.client_order_id,
+                account=order.account.exchange_id,
+                side=order.side,
+                amount=order.amount_order,
+                price=order.price,
+            )
+            fresh = TicketForm(
+                accounts=accounts,
+                initial={"account": order.account, "symbol": form.cleaned_data["symbol"]},
+            )
+            return render(
+                request,
+                "orders/ticket.html#ticket",
+                _ticket_context(fresh, accounts, placed=order),
+            )
+    return render(request, "orders/ticket.html#ticket", _ticket_context(form, accounts, **context))
+
+
+@desk_view
+def order_outcome(request, pk: int):
+    """What became of an order just placed; polled until routing settles."""
+    order = selectors.order_get_for_user(user=request.user, pk=pk)
+    if order is None:
+        raise Http404
+    response = render(request, "orders/ticket.html#outcome", {"placed": order})
+    if order.status in SETTLED:
+        response.status_code = HttpResponseStopPolling.status_code
+    return response
+
+
+# --- blotter ----------------------------------------------------------------------------------
+
+
+@desk_view
+def blotter(request):
+    return render(request, "orders/blotter.html", _blotter_context(request))
+
+
+def _blotter_context(request) -> dict:
+    version = changes_version()
+    orders = list(selectors.blotter_orders(user=request.user))
+    tradable = set(accounts_tradable(user=request.user).values_list("pk", flat=True))
+    for order in orders:
+        order.reconciling = selectors.is_reconciling(order)
+        order.may_cancel = order.account_id in tradable
+    accounts = [
+        account for account in accounts_visible(user=request.user) if account.pk in tradable
+    ]
+    return {"orders": orders, "version": version, "accounts": accounts, "can_trade": bool(tradable)}
+
+
+def blotter_rows(request):
+    """The live part of the blotter. Nothing changed since the version the page holds: 204,
+    after one Redis read and no database query (the session lives in Redis too)."""
+    if not request.session.get("_auth_user_id"):
+        return HttpResponse(status=401)
+    try:
+        seen = int(request.GET.get("v", "-1"))
+    except ValueError:
+        seen = -1
+    if seen == changes_version():
+        return HttpResponse(status=204)
+    return _blotter_rows_changed(request)
+
+
+@desk_view
+def _blotter_rows_changed(request):
+    return render(request, "orders/blotter.html#rows", _blotter_context(request))
+
+
+@desk_view
+@require_POST
+def cancel(request, pk: int):
+    order = selectors.order_get_for_user(user=request.user, pk=pk)
+    if order is None:
+        raise Http404
+    if not may_trade(user=request.user, account=order.account):
+        raise PermissionDenied("You may not trade this account.")
+    try:
+        order_cancel(order=order, user=request.user)
+        audit_record(action=AuditAction.ORDER_CANCEL, request=request, target=order.client_order_id)
+    except OrderNotCancelable as refusal:
+        messages.warning(request, str(refusal))
+    return _back_to_blotter(request)
+
+
+@desk_view
+@require_POST
+def cancel_all(request, account_pk: int):
+    account = accounts_tradable(user=request.user).filter(pk=account_pk).first()
+    if account is None:
+        raise PermissionDenied("You may not trade this account.")
+    count = orders_cancel_all(account=account, user=request.user)
+    audit_record(
+        action=AuditAction.CANCEL_ALL, request=request, target=account.exchange_id, orders=count
+    )
+    messages.info(request, f"Cancel requested for {count} order(s) on {account.exchange_id}.")
+    return _back_to_blotter(request)
+
+
+@desk_view
+@require_POST
+def kill_switch(request):
+    """Cancel everything on every account this user may trade, once confirmed."""
+    if request.POST.get("confirm") != "CANCEL ALL":
+        messages.error(request, "Type CANCEL ALL to confirm the kill switch.")
+        return _back_to_blotter(request)
+    accounts = list(accounts_tradable(user=request.user))
+    count = sum(orders_cancel_all(account=account, user=request.user) for account in accounts)
+    audit_record(
+        action=AuditAction.KILL_SWITCH,
+        request=request,
+        target=", ".join(account.exchange_id for account in accounts),
+        orders=count,
+    )
+    messages.warning(request, f"Kill switch: cancel requested for {count} order(s).")
+    return _back_to_blotter(request)
+
+
+def _back_to_blotter(request):
+    if request.htmx:
+        return render(request, "orders/blotter.html#blotter", _blotter_context(request))
+    return redirect("blotter")
+
+
+# --- order detail -----------------------------------------------------------------------------
+
+
+@desk_view
+def order_detail(request, pk: int):
+    order = selectors.order_get_for_user(user=request.user, pk=pk)
+    if order is None:
+        raise Http404
+    order.reconciling = selectors.is_reconciling(order)
+    context = {
+        "order": order,
+        "events": order.events.all(),
+        "fills": order.fills.all(),
+        "fees": selectors.fees_by_asset(order),
+        "may_cancel": may_trade(user=request.user, account=order.account),
+    }
+    return render(request, "orders/detail.html", context)
+
+
+# --- history ----------------------------------------------------------------------------------
+
+
+@desk_view
+def history(request):
+    form = HistoryFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    page = selectors.history_page(
+        user=request.user, filters=filters, cursor=request.GET.get("after")
+    )
+    query = request.GET.copy()
+    query.pop("after", None)
+    context = {"form": form, "page": page, "query": query.urlencode()}
+    template = "orders/history.html#results" if request.htmx else "orders/history.html"
+    return render(request, template, context)
+
+
+CSV_COLUMNS = [
+    ("created_at", "created_at"),
+    ("client_order_id", "client_order_id"),
+    ("exchange_order_id", "exchange_order_id"),
+    ("account", "account__exchange_id"),
+    ("instrument", "instrument__symbol_id_coinapi"),
+    ("side", "side"),
+    ("time_in_force", "time_in_force"),
+    ("amount_order", "amount_order"),
+    ("price", "price"),
+    ("amount_filled", "amount_filled"),
+    ("avg_px", "avg_px"),
+    ("status", "status"),
+    ("placed_by", "created_by__username"),
+    ("error_message", "error_message"),
+]
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@desk_view
+def history_csv(request):
+    """The filtered history as CSV, streamed: memory stays flat whatever the row count."""
+    form = HistoryFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    rows = (
+        selectors.history_filter(user=request.user, filters=filters)
+        .order_by("-created_at", "-id")
+        .values_list(*(path for _, path in CSV_COLUMNS))
+        .iterator(chunk_size=2000)
+    )
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield writer.writerow([name for name, _ in CSV_COLUMNS])
+        for row in rows:
+            yield writer.writerow(_csv_value(value) for value in row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="emsweb-orders.csv"'
+    return response
+
+
+def _csv_value(value):
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return "" if value is None else value
