@@ -65,6 +65,14 @@ def ticket_check_view(request):
     accounts = accounts_tradable(user=request.user)
     form = TicketForm(request.POST, accounts=accounts)
     context = _check(form) | {"oob_errors": True, "ticket_fields": TICKET_FIELDS}
+    # While typing, a field left empty is not yet a mistake; the submit still says so.
+    context["field_errors"] = {
+        name: problems
+        for name, problems in context["field_errors"].items()
+        if request.POST.get(name, "").strip()
+        or name not in form.fields
+        or not form.fields[name].required
+    }
     return render(request, "orders/ticket.html#check", context)
 
 

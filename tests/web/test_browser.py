@@ -1,0 +1,137 @@
+"""The desk's pages in a real browser: Playwright driving Debian's Chromium against a live server,
+with a real Celery worker routing to the paper exchange. Screenshots of every page land in the
+git-ignored artifacts/screenshots/."""
+
+import os
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from accounts.models import Balance, DeskMember, DeskRole
+from accounts.services import account_link
+from orders.instruments import instruments_refresh
+from orders.models import Order
+from orders.quotes import quotes_refresh
+from orders.sync import account_sync
+from tests.conftest import wait_for
+from venues.paper import engine
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+# Playwright's sync API runs an event loop in this thread; the ORM calls this test makes between
+# browser steps are ordinary synchronous ones.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytestmark = [
+    pytest.mark.pipeline,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
+]
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def desk(pipeline, django_user_model):
+    instruments_refresh(venue="PAPER")
+    engine.market_set_mid("BTCUSD", Decimal("50000"))
+    account, _ = account_link(exchange_id="PAPER/WEB", parameters={})
+    wait_for(lambda: Balance.objects.filter(account=account).exists(), what="first sync")
+    trader = django_user_model.objects.create_user("ann", password="ann-password-1")
+    DeskMember.objects.create(user=trader, role=DeskRole.ADMIN)
+    viewer = django_user_model.objects.create_user("vic", password="vic-password-1")
+    DeskMember.objects.create(user=viewer, role=DeskRole.VIEWER)
+    return account
+
+
+def shoot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/account/sign-in/")
+    shoot(page, "sign-in")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def test_a_trader_places_watches_cancels_and_finds_an_order(desk, live_server, browser):
+    base = live_server.url
+    page = browser.new_page()
+    sign_in(page, base, "ann", "ann-password-1")
+    shoot(page, "overview")
+    page.goto(f"{base}/balances/")
+    page.get_by_text("USD").first.wait_for()
+    shoot(page, "balances")
+
+    # Place a paper order from the ticket; the outcome shows without reloading.
+    quotes_refresh(venue="PAPER")  # what the beat task does every sync interval
+    page.goto(f"{base}/orders/ticket/")
+    page.fill("input[name=symbol]", "BTC/USD")
+    page.fill("input[name=amount]", "0.9")
+    page.fill("input[name=price]", "49000")
+    page.locator("#ticket-check").get_by_text("Tick / lot / min").wait_for()
+    best_bid, _ = engine.best_bid_ask("BTCUSD")
+    assert f"{best_bid:,}" in page.locator("#ticket-check").inner_text()
+    shoot(page, "ticket")
+    page.click("button[type=submit]")
+    page.locator("#outcome .status-new").wait_for()
+    shoot(page, "ticket-outcome")
+    order = Order.objects.get()
+
+    # The blotter shows it, then its state changes without a reload when the market crosses it.
+    page.goto(f"{base}/orders/blotter/")
+    row = page.locator(f"#order-{order.pk}")
+    row.locator(".status-new").wait_for()
+    engine.market_set_mid("BTCUSD", Decimal("49000"))
+    _, best_ask = engine.best_bid_ask("BTCUSD")
+    engine.market_set_mid("BTCUSD", Decimal("49000") - (best_ask - Decimal("49000")))
+    account_sync(account_id=desk.pk)
+    row.locator(".status-partially_filled").wait_for(timeout=5000)
+    shoot(page, "blotter")
+
+    # Cancel it from the blotter: it leaves the open orders.
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name=f"Cancel {order.client_order_id}").click()
+    row.wait_for(state="detached", timeout=10000)
+
+    page.goto(f"{base}/orders/{order.pk}/")
+    page.get_by_text("Timeline").wait_for()
+    shoot(page, "order-detail")
+
+    # Find it in the shared history and export the filtered set as CSV.
+    page.goto(f"{base}/orders/history/?q={order.client_order_id}")
+    page.locator("#history-results").get_by_text(order.client_order_id).wait_for()
+    shoot(page, "history")
+    with page.expect_download() as download:
+        page.get_by_text("Export CSV").click()
+    csv = Path(download.value.path()).read_text()
+    assert order.client_order_id in csv and "CANCELED" in csv
+
+    for name, path in [("audit", "/audit/"), ("api-keys", "/account/api-keys/")]:
+        page.goto(f"{base}{path}")
+        shoot(page, name)
+
+
+def test_a_viewer_is_refused_at_the_ticket(desk, live_server, browser):
+    page = browser.new_page()
+    sign_in(page, live_server.url, "vic", "vic-password-1")
+    response = page.goto(f"{live_server.url}/orders/ticket/")
+    assert response.status == 403
+    page.get_by_text("You may not trade").wait_for()
+    shoot(page, "ticket-refused")
