@@ -3,8 +3,17 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from .audit import audit_record
 from .forms import ExchangeAccountForm
-from .models import ApiKey, Balance, ExchangeAccount
+from .models import (
+    ApiKey,
+    AuditAction,
+    AuditEvent,
+    Balance,
+    DeskMember,
+    ExchangeAccount,
+    TradingGrant,
+)
 
 
 class BalanceInline(admin.TabularInline):
@@ -34,6 +43,29 @@ class ExchangeAccountAdmin(admin.ModelAdmin):
         "last_sync_at", "last_sync_error", "last_sync_error_at",
     ]  # fmt: skip
     inlines = [BalanceInline]
+    actions = ["test_connection"]
+
+    @admin.action(description="Test connection (queue a sync; the result shows as last sync)")
+    def test_connection(self, request, queryset):
+        from orders.tasks import sync_account
+
+        for account in queryset:
+            sync_account.delay(account.pk)
+        self.message_user(
+            request,
+            "Sync queued. Reload in a few seconds: 'Last sync at' or 'Last sync error' tells the "
+            "result of a balance fetch with these keys.",
+        )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if "enabled" in form.changed_data:
+            audit_record(
+                action=AuditAction.ACCOUNT_STATE,
+                request=request,
+                target=obj.exchange_id,
+                enabled=obj.enabled,
+            )
 
     @admin.display(description="Credentials")
     def masked_credentials(self, account):
@@ -58,6 +90,12 @@ class ExchangeAccountAdmin(admin.ModelAdmin):
             if result is not None:
                 account, created = result
                 verb = "Linked" if created else "Updated the keys of"
+                audit_record(
+                    action=AuditAction.ACCOUNT_KEYS,
+                    request=request,
+                    target=account.exchange_id,
+                    change="linked" if created else "keys replaced",
+                )
                 self.message_user(request, f"{verb} {account.exchange_id}.", messages.SUCCESS)
                 return redirect("admin:accounts_exchangeaccount_change", account.pk)
         context = {
@@ -102,4 +140,61 @@ class BalanceAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DeskMember)
+class DeskMemberAdmin(admin.ModelAdmin):
+    list_display = ["user", "role"]
+    list_filter = ["role"]
+    autocomplete_fields = ["user"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        audit_record(
+            action=AuditAction.ROLE, request=request, target=obj.user.username, role=obj.role
+        )
+
+
+@admin.register(TradingGrant)
+class TradingGrantAdmin(admin.ModelAdmin):
+    list_display = ["user", "account", "granted_by", "granted_at"]
+    list_filter = ["account"]
+    fields = ["user", "account"]
+
+    def save_model(self, request, obj, form, change):
+        obj.granted_by = obj.granted_by or request.user
+        super().save_model(request, obj, form, change)
+        audit_record(
+            action=AuditAction.ROLE,
+            request=request,
+            target=obj.user.username,
+            granted=obj.account.exchange_id,
+        )
+
+    def delete_model(self, request, obj):
+        audit_record(
+            action=AuditAction.ROLE,
+            request=request,
+            target=obj.user.username,
+            revoked=obj.account.exchange_id,
+        )
+        super().delete_model(request, obj)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Append-only: readable here, never editable or deletable."""
+
+    list_display = ["at", "actor_name", "action", "target", "ip"]
+    list_filter = ["action"]
+    search_fields = ["actor_name", "target"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -13,7 +13,8 @@ from emsweb.api import wire
 from emsweb.api.schemas import ErrorBody, LenientSchema, MessageRejectBody, ValidationErrorBody
 from venues.registry import CATALOG
 
-from .models import ExchangeAccount
+from .audit import audit_record
+from .models import AuditAction, ExchangeAccount
 from .selectors import accounts_visible, may_manage_accounts
 from .services import AccountInvalid, account_link, account_remove
 
@@ -131,6 +132,13 @@ def accounts_add(request: HttpRequest, payload: AccountData):
         )
     except AccountInvalid as invalid:
         return wire.validation_error(invalid.errors)
+    audit_record(
+        action=AuditAction.ACCOUNT_KEYS,
+        actor=api_key.user,
+        request=request,
+        target=account.exchange_id,
+        change="linked through the API",
+    )
     return wire.json_response(account_listing(account))
 
 

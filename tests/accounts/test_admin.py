@@ -29,3 +29,22 @@ def test_the_admin_link_form_names_a_missing_key(admin_client):
 
 def test_orders_are_read_only_in_the_admin(admin_client):
     assert admin_client.get("/admin/orders/order/add/").status_code == 403
+
+
+def test_linking_keys_granting_and_role_changes_are_audited(admin_client, django_user_model):
+    from accounts.models import AuditEvent, DeskRole
+
+    admin_client.post(
+        "/admin/accounts/exchangeaccount/link/",
+        {"exchange_id": "PAPER/AUD"},
+    )
+    trader = django_user_model.objects.create_user("tess")
+    admin_client.post(
+        "/admin/accounts/deskmember/add/", {"user": trader.pk, "role": DeskRole.TRADER}
+    )
+    account = ExchangeAccount.objects.get(exchange_id="PAPER/AUD")
+    admin_client.post(
+        "/admin/accounts/tradinggrant/add/", {"user": trader.pk, "account": account.pk}
+    )
+    actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
+    assert actions == ["ACCOUNT_KEYS", "ROLE", "ROLE"]
