@@ -3,14 +3,18 @@ account side of its trading API, served by the one server)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.db import transaction
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
 from emsweb.api import wire
-from emsweb.api.schemas import ErrorBody, LenientSchema, MessageRejectBody, ValidationErrorBody
+from emsweb.api.schemas import (
+    ErrorBody,
+    LenientSchema,
+    MessageRejectBody,
+    ValidationErrorBody,
+    WireNumber,
+)
 from venues.registry import CATALOG
 
 from .audit import audit_record
@@ -46,12 +50,12 @@ class BalanceData(Schema):
     id: str
     asset_id_exchange: str
     asset_id_coinapi: str | None
-    balance: Decimal
-    available: Decimal
-    locked: Decimal
-    traded: Decimal
+    balance: WireNumber
+    available: WireNumber
+    locked: WireNumber
+    traded: WireNumber
     last_updated_by: str
-    rate_usd: Decimal | None
+    rate_usd: WireNumber | None
 
 
 class Balance(Schema):
@@ -93,7 +97,10 @@ def account_listing(account: ExchangeAccount) -> dict:
     }
 
 
-@router.get("/exchanges", response={200: list[ExchangeLoginRequire], 401: ErrorBody})
+@router.get(
+    "/exchanges",
+    response={200: list[ExchangeLoginRequire], 400: ValidationErrorBody, 401: ErrorBody},
+)
 def exchanges(request: HttpRequest):
     """The venues emsweb can link, with the parameters each needs."""
     return wire.json_response(
@@ -108,7 +115,7 @@ def exchanges(request: HttpRequest):
     )
 
 
-@router.get("/accounts", response={200: list[GetAccount], 401: ErrorBody})
+@router.get("/accounts", response={200: list[GetAccount], 400: ValidationErrorBody, 401: ErrorBody})
 def accounts_list(request: HttpRequest, filters: Query[AccountFilter]):
     accounts = accounts_visible(user=request.auth.user).filter(enabled=True)
     if filters.filter_exchange_id:
@@ -196,7 +203,7 @@ def _remove(accounts: list[ExchangeAccount]):
     )
 
 
-@router.get("/balances", response={200: list[Balance], 401: ErrorBody})
+@router.get("/balances", response={200: list[Balance], 400: ValidationErrorBody, 401: ErrorBody})
 def balances(request: HttpRequest, exchange_id: str | None = None):
     """One BALANCE_SNAPSHOT per account, from the last sync: it never waits on a venue. An
     account whose venue could not be reached says so in `error`, with the age in `last_sync`."""
@@ -231,7 +238,7 @@ def _balance_snapshot(account: ExchangeAccount) -> dict:
     }
 
 
-@router.get("/positions", response={200: list[Position], 401: ErrorBody})
+@router.get("/positions", response={200: list[Position], 400: ValidationErrorBody, 401: ErrorBody})
 def positions(request: HttpRequest, exchange_id: str | None = None):
     """Spot venues hold no positions: an empty `data` per account."""
     accounts = accounts_visible(user=request.auth.user).filter(enabled=True)

@@ -11,8 +11,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from venues.base import LastUpdatedBy, Venue, VenueBalance
-from venues.registry import adapter_class, split_exchange_id, venue_info
+from venues.base import KeyCheck, LastUpdatedBy, Venue, VenueBalance, key_check
+from venues.errors import VenueError
+from venues.registry import UnknownVenue, adapter_class, split_exchange_id, venue_info
 
 from . import credentials
 from .models import ApiKey, Balance, ExchangeAccount, PortfolioSnapshot
@@ -38,6 +39,9 @@ def account_link(
 ) -> tuple[ExchangeAccount, bool]:
     """Add an account, or update its keys. Returns the account and whether it is new."""
     exchange_id = (exchange_id or "").strip()
+    max_length = ExchangeAccount._meta.get_field("exchange_id").max_length
+    if len(exchange_id) > max_length:
+        raise AccountInvalid({"exchange_id": [f"At most {max_length} characters."]})
     code, tag = split_exchange_id(exchange_id)
     try:
         info = venue_info(code)
@@ -77,9 +81,10 @@ def account_link(
 
 
 def _queue_first_sync(account_id: int) -> None:
-    from orders.tasks import sync_account
+    from orders.tasks import check_account_key, sync_account
 
     sync_account.delay(account_id)
+    check_account_key.delay(account_id)
 
 
 def account_venue(*, account: ExchangeAccount) -> Venue:
@@ -112,7 +117,7 @@ def balances_record(*, account: ExchangeAccount, balances: list[VenueBalance]) -
                 account=account,
                 asset_id_exchange=item.asset,
                 defaults={
-                    "asset_id_coinapi": item.asset,
+                    "asset_id_coinapi": item.asset_common or item.asset,
                     "balance": item.balance,
                     "available": item.available,
                     "locked": item.locked,
@@ -180,3 +185,21 @@ def portfolio_snapshot_record() -> PortfolioSnapshot:
         Decimal(0),
     )
     return PortfolioSnapshot.objects.create(at=timezone.now(), total_usd=total.quantize(CENT))
+
+
+def account_key_check(*, account_id: int) -> KeyCheck:
+    """Test an account's key at its venue (a balance read; its permissions where the venue
+    tells) and record what was found on the account. Workers only: it calls the venue."""
+    account = ExchangeAccount.objects.get(pk=account_id)
+    try:
+        check = key_check(account_venue(account=account))
+    except (VenueError, UnknownVenue, credentials.CredentialsUnreadable) as problem:
+        check = KeyCheck(ok=False, message=getattr(problem, "message", None) or str(problem))
+    ExchangeAccount.objects.filter(pk=account_id).update(
+        key_checked_at=timezone.now(),
+        key_check_error="" if check.ok else check.message,
+        key_check_note=check.message if check.ok else "",
+        key_can_trade=check.can_trade,
+        key_can_withdraw=check.can_withdraw,
+    )
+    return check

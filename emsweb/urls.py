@@ -20,3 +20,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("v1/", api.urls),
 ]
+
+handler404 = "emsweb.errors.not_found"

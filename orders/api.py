@@ -12,9 +12,16 @@ from pydantic import field_validator
 
 from accounts.selectors import accounts_tradable, accounts_visible
 from emsweb.api import wire
-from emsweb.api.schemas import ErrorBody, LenientSchema, MessageRejectBody, ValidationErrorBody
+from emsweb.api.schemas import (
+    ErrorBody,
+    LenientSchema,
+    MessageRejectBody,
+    ValidationErrorBody,
+    WireNumber,
+)
 from venues.base import ExecInst, OrdSide, OrdStatus, TimeInForce
 
+from .instruments import instrument_find
 from .models import TERMINAL_STATUSES, Order, RejectReason
 from .notify import routing_wait
 from .reports import execution_report, history_item, with_report_data
@@ -54,8 +61,8 @@ class OrderNewSingleRequest(LenientSchema):
 
 class Fill(Schema):
     time: str
-    price: Decimal
-    amount: Decimal
+    price: WireNumber
+    amount: WireNumber
 
 
 class OrderExecutionReport(Schema):
@@ -63,8 +70,8 @@ class OrderExecutionReport(Schema):
     id: str
     client_order_id_format_exchange: str
     exchange_order_id: str | None
-    amount_open: Decimal
-    amount_filled: Decimal
+    amount_open: WireNumber
+    amount_filled: WireNumber
     status: Literal[tuple(OrdStatus.values)]
     status_history: list[list[str]]
     error_message: str | None
@@ -73,9 +80,9 @@ class OrderExecutionReport(Schema):
     client_order_id: str
     symbol_id_exchange: str
     symbol_id_coinapi: str
-    amount_order: Decimal
-    price: Decimal
-    avg_px: Decimal
+    amount_order: WireNumber
+    price: WireNumber
+    avg_px: WireNumber
     side: str
     order_type: str
     time_in_force: str
@@ -99,8 +106,8 @@ class OrderHistory(Schema):
     clientOrderId: str
     symbolIdExchange: str
     symbolIdCoinapi: str
-    amountOrder: Decimal
-    price: Decimal
+    amountOrder: WireNumber
+    price: WireNumber
     side: int
     orderType: str
     timeInForce: str
@@ -108,9 +115,9 @@ class OrderHistory(Schema):
     execInst: list[str]
     clientOrderIdFormatExchange: str
     exchangeOrderId: str | None
-    amountOpen: Decimal
-    amountFilled: Decimal
-    avgPx: Decimal
+    amountOpen: WireNumber
+    amountFilled: WireNumber
+    avgPx: WireNumber
     status: str
     statusHistoryStatus: list[str]
     statusHistoryTime: list[str]
@@ -118,8 +125,8 @@ class OrderHistory(Schema):
     errorMessageReason: str | None
     errorMessageMessage: str | None
     fillsTime: list[str]
-    fillsPrice: list[Decimal]
-    fillsAmount: list[Decimal]
+    fillsPrice: list[WireNumber]
+    fillsAmount: list[WireNumber]
     createdTime: str
 
 
@@ -169,6 +176,13 @@ def order_new(request: HttpRequest, payload: OrderNewSingleRequest):
         errors["symbol_id_exchange"] = [
             "One of symbol_id_exchange or symbol_id_coinapi is required."
         ]
+    if account and payload.symbol_id_exchange and payload.symbol_id_coinapi:
+        named = {
+            instrument_find(venue=account.venue, symbol=symbol)
+            for symbol in (payload.symbol_id_exchange, payload.symbol_id_coinapi)
+        }
+        if len(named) > 1:
+            errors["symbol_id_exchange"] = ["Names another instrument than symbol_id_coinapi."]
     expire_time = None
     if payload.expire_time:
         try:
@@ -224,7 +238,9 @@ def order_new(request: HttpRequest, payload: OrderNewSingleRequest):
     return wire.json_response(execution_report(order))
 
 
-@router.get("/orders", response={200: list[OrderExecutionReport], 401: ErrorBody})
+@router.get(
+    "/orders", response={200: list[OrderExecutionReport], 400: ValidationErrorBody, 401: ErrorBody}
+)
 def orders_open(request: HttpRequest, exchange_id: str | None = None):
     """Open orders (everything not yet FILLED, CANCELED or REJECTED), the last report of each."""
     orders = Order.objects.filter(account__in=accounts_visible(user=request.auth.user)).exclude(
@@ -237,8 +253,13 @@ def orders_open(request: HttpRequest, exchange_id: str | None = None):
 
 
 @router.get(
-    "/orders/status/{client_order_id}",
-    response={200: OrderExecutionReport, 404: MessageRejectBody, 401: ErrorBody},
+    "/orders/status/{path:client_order_id}",
+    response={
+        200: OrderExecutionReport,
+        404: MessageRejectBody,
+        400: ValidationErrorBody,
+        401: ErrorBody,
+    },
 )
 def order_status(request: HttpRequest, client_order_id: str):
     """The last execution report of any order, open or closed."""

@@ -54,3 +54,8 @@ def round_amount(amount: Decimal, *, lot: Decimal) -> Decimal:
 
 def has_more_places_than_storage(value: Decimal) -> bool:
     return value != value.quantize(MIN_STEP, rounding=ROUND_FLOOR)
+
+
+def plain(value: Decimal) -> str:
+    """A number for people: 10, not 1E+1; 0.00001, not 0.000010000000000000."""
+    return format(value.normalize(), "f")

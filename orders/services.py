@@ -22,13 +22,13 @@ from emsweb.logging import account_context, order_context
 from emsweb.metrics import count_venue_error
 from venues.base import ExecInst, OrderIntent, OrderRef, OrdSide, OrdStatus, TimeInForce
 from venues.errors import OutcomeUnknown, Rejected, Unreachable, VenueError
-from venues.registry import venue_info
+from venues.registry import client_order_id_format, venue_info
 
 from . import lifecycle
 from .changes import changes_bump
 from .instruments import instrument_find
 from .models import EventCause, Instrument, Order, OrderEvent, RejectReason
-from .money import NotADecimal, parse_decimal, round_amount, round_price
+from .money import NotADecimal, parse_decimal, plain, round_amount, round_price
 from .notify import routing_settled
 
 logger = logging.getLogger(__name__)
@@ -174,17 +174,21 @@ def ticket_check(*, account: ExchangeAccount, ticket: OrderTicket) -> CheckedTic
     rounded_price = round_price(price, tick=instrument.tick_size, side=ticket.side)
     rounded_amount = round_amount(amount, lot=instrument.lot_size)
     if rounded_price != price:
-        notes.append(f"price {price} rounded to {rounded_price} (tick {instrument.tick_size})")
+        notes.append(
+            f"price {price} rounded to {rounded_price} (tick {plain(instrument.tick_size)})"
+        )
     if rounded_amount != amount:
-        notes.append(f"amount {amount} rounded to {rounded_amount} (lot {instrument.lot_size})")
+        notes.append(
+            f"amount {amount} rounded to {rounded_amount} (lot {plain(instrument.lot_size)})"
+        )
     if rounded_price <= 0:
-        error("price", f"Price is below one tick ({instrument.tick_size}).")
+        error("price", f"Price is below one tick ({plain(instrument.tick_size)}).")
     if rounded_amount <= 0 or rounded_amount < instrument.min_amount:
-        error("amount_order", f"Amount is below the minimum {instrument.min_amount.normalize()}.")
+        error("amount_order", f"Amount is below the minimum {plain(instrument.min_amount)}.")
     elif rounded_amount * rounded_price < instrument.min_notional:
         error(
             "amount_order",
-            f"Order value is below the minimum {instrument.min_notional.normalize()} "
+            f"Order value is below the minimum {plain(instrument.min_notional)} "
             f"{instrument.quote}.",
         )
     if not errors:
@@ -239,8 +243,7 @@ def _check_funds(account, instrument, side, amount, price, error) -> None:
     if needed > available:
         error(
             "amount_order",
-            f"Insufficient funds: needs {needed.normalize()} {asset}, "
-            f"{available.normalize()} available.",
+            f"Insufficient funds: needs {plain(needed)} {asset}, {plain(available)} available.",
         )
 
 
@@ -260,7 +263,11 @@ def order_route(*, order_id: int) -> None:
         cause=EventCause.ROUTE,
         allowed_from={S.RECEIVED},
         routing_started_at=timezone.now(),
-        client_order_id_format_exchange=order.client_order_id,
+        # Recorded before sending: where the venue needs its own format (Kraken's 18 characters,
+        # Coinbase Exchange's UUID), its reports name the order by it.
+        client_order_id_format_exchange=client_order_id_format(
+            order.account.venue, order.client_order_id
+        ),
     )
     if not claimed:
         return  # someone else has it, or it is already past routing
@@ -496,9 +503,16 @@ def orders_cancel_all_send(*, account_id: int) -> None:
 def order_for_venue_report(account: ExchangeAccount, report) -> Order | None:
     orders = Order.objects.filter(account=account)
     if report.client_order_id:
-        found = orders.filter(client_order_id=report.client_order_id).first()
+        # The venue names an order by the client order id it was sent, which is ours or, where
+        # ours did not fit its format, the one recorded in client_order_id_format_exchange.
+        found = (
+            orders.filter(client_order_id=report.client_order_id).first()
+            or orders.filter(client_order_id_format_exchange=report.client_order_id).first()
+        )
         if found is not None:
             return found
+    if not report.exchange_order_id:
+        return None
     return orders.filter(exchange_order_id=report.exchange_order_id).first()
 
 

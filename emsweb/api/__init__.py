@@ -1,5 +1,6 @@
 """The /v1 API: wire-compatible with the hosted EMS Trading API (see README)."""
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -40,6 +41,11 @@ def invalid_input(request: HttpRequest, error: ValidationError):
 @api.exception_handler(AuthenticationError)
 def unauthenticated(request: HttpRequest, error: AuthenticationError):
     return wire.json_response({"error": "Invalid or missing API key."}, status=401)
+
+
+@api.exception_handler(RequestDataTooBig)
+def body_too_large(request: HttpRequest, error: RequestDataTooBig):
+    return wire.validation_error({"$": ["The request body is too large."]})
 
 
 @api.exception_handler(HttpError)

@@ -1,9 +1,14 @@
 """Shapes shared by every /v1 endpoint, for the OpenAPI document."""
 
-from typing import Any
+from decimal import Decimal
+from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, WithJsonSchema, model_validator
+
+# On the wire every amount and price is a JSON number (never a string), written with the
+# Decimal's own digits.
+WireNumber = Annotated[Decimal, WithJsonSchema({"type": "number"})]
 
 
 class LenientSchema(BaseModel):

@@ -7,25 +7,31 @@ and arrive in any of the formats the contract lists.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 import simplejson
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from ninja.errors import HttpError
 from ninja.parser import Parser
 from ninja.renderers import BaseRenderer
 
 JSON = "application/json"
 
 
+WIDE = Context(prec=120)  # wider than any stored value (38 digits), so nothing is rounded
+
+
 def wire_decimal(value: Decimal) -> Decimal:
     """The value's own digits: no trailing zeros from the database, no exponent on integers."""
-    value = value.normalize()
-    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value
+    value = value.normalize(WIDE)
+    if value.as_tuple().exponent > 0 and value.adjusted() < 60:
+        return value.quantize(Decimal(1), context=WIDE)
+    return value
 
 
 def _prepare(data: Any) -> Any:
@@ -60,17 +66,20 @@ def _refuse_constant(name: str):
 
 
 def loads(text: str | bytes) -> Any:
-    """JSON with every number as a Decimal. Anything malformed raises json.JSONDecodeError,
-    which django-ninja answers with a 400."""
+    """JSON with every number as a Decimal; anything malformed is a 400 that says why."""
     try:
         return simplejson.loads(text, use_decimal=True, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError, RecursionError) as problem:
-        raise json.JSONDecodeError(f"Malformed JSON: {problem}", "", 0) from None
+        raise HttpError(400, f"Malformed JSON: {problem}") from None
 
 
 class DecimalParser(Parser):
     def parse_body(self, request: HttpRequest) -> dict:
-        return loads(request.body)
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            raise HttpError(400, "The request body is too large.") from None
+        return loads(body)
 
 
 # --- times ------------------------------------------------------------------------------------
@@ -84,28 +93,36 @@ _TIME = re.compile(
 
 def parse_time(text: str) -> datetime:
     """Any input format the contract lists (yyyy-MM-ddTHH:mm:ss.fffffff ... yyyyMMdd); UTC
-    unless the text says otherwise."""
+    unless the text says otherwise. Anything else is a ValueError that says why."""
     match = _TIME.match(text.strip()) if isinstance(text, str) else None
     if match is None:
         raise ValueError(f"{text!r} is not a time in a format the API accepts")
     parts = match.groupdict()
     date = parts["date"].replace("-", "")
     fraction = (parts["fraction"] or "0").ljust(7, "0")
-    moment = datetime(
-        int(date[:4]),
-        int(date[4:6]),
-        int(date[6:8]),
-        int(parts["hour"] or 0),
-        int(parts["minute"] or 0),
-        int(parts["second"] or 0),
-        int(fraction[:6]),
-        tzinfo=UTC,
-    )
+    try:
+        moment = datetime(
+            int(date[:4]),
+            int(date[4:6]),
+            int(date[6:8]),
+            int(parts["hour"] or 0),
+            int(parts["minute"] or 0),
+            int(parts["second"] or 0),
+            int(fraction[:6]),
+            tzinfo=UTC,
+        )
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date and time on the calendar") from None
     zone = parts["zone"]
     if zone and zone != "Z":
         sign = 1 if zone[0] == "+" else -1
         hours, minutes = int(zone[1:3]), int(zone[-2:])
-        moment -= sign * timedelta(hours=hours, minutes=minutes)
+        if hours > 14 or minutes > 59:
+            raise ValueError(f"{text!r} has an impossible UTC offset")
+        try:
+            moment -= sign * timedelta(hours=hours, minutes=minutes)
+        except OverflowError:
+            raise ValueError(f"{text!r} is outside the calendar once in UTC") from None
     return moment
 
 
