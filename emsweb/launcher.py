@@ -92,6 +92,11 @@ def embedded_settings(var: Path, environ: Mapping[str, str]) -> dict[str, str]:
         "REDIS_URL": embedded_redis_url(var),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "PORT": "8000",
+        # Plain http on 127.0.0.1: no HTTPS redirect, secure-only cookies or HSTS; a text log.
+        "EMSWEB_HTTPS": "false",
+        "LOG_FORMAT": "plain",
+        # A laptop rehearsal: no one-time codes (production settings require them for traders).
+        "EMSWEB_REQUIRE_2FA": "false",
         **embedded_secrets(var),
     }
     values = {name: environ.get(name) or default for name, default in defaults.items()}

@@ -45,6 +45,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "emsweb.errors.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -304,6 +305,8 @@ if LOG_FORMAT not in ("json", "plain"):
     raise environ.ImproperlyConfigured("LOG_FORMAT is json or plain")
 LOGGING["formatters"]["json"] = {"()": "emsweb.logging.JsonFormatter"}
 LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
+if LOG_FORMAT == "json":
+    LOGGING_CONFIG = "emsweb.logging.configure"
 # Celery keeps the root handler above instead of installing its own, so its lines are JSON too.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
 # emsweb is not an installed app, so autodiscovery would not find the heartbeat task.
@@ -321,3 +324,37 @@ CELERY_BEAT_SCHEDULE["heartbeat"] = {
 EMSWEB_METRICS_TOKEN = env.str("EMSWEB_METRICS_TOKEN", default="")
 # The routing-latency histogram covers the orders received in this many seconds before a scrape.
 EMSWEB_METRICS_WINDOW = env.float("EMSWEB_METRICS_WINDOW", default=3600.0)
+
+# --- ccxt venues ---
+# More ccxt exchanges, by configuration: venue code -> ccxt id, e.g. "OKX=okx,BYBIT=bybit". Their
+# required parameters come from ccxt's requiredCredentials (apiKey -> PublicApiKey, ...).
+EMSWEB_CCXT_VENUES = env.dict("EMSWEB_CCXT_VENUES", default={})
+# One HTTP request to an exchange, in seconds. With the waits below and a cold markets load it
+# stays well inside Celery's soft time limit (CELERY_TASK_SOFT_TIME_LIMIT = 30 s).
+EMSWEB_CCXT_TIMEOUT = env.float("EMSWEB_CCXT_TIMEOUT", default=8.0)
+# The longest a request waits for its share of the rate budget or its key's turn before it is
+# given up unsent (an order is then REJECTED as unreachable, never sent late).
+EMSWEB_CCXT_MAX_WAIT = env.float("EMSWEB_CCXT_MAX_WAIT", default=6.0)
+# The shared budget per exchange and key refills at ccxt's own rate; this many seconds of it
+# may be spent at once, and calls other than cancels leave this fraction of it for cancels.
+EMSWEB_CCXT_BURST_SECONDS = env.float("EMSWEB_CCXT_BURST_SECONDS", default=10.0)
+EMSWEB_CCXT_CANCEL_RESERVE = env.float("EMSWEB_CCXT_CANCEL_RESERVE", default=0.25)
+# After a 429 or ban answer: back off base * 2^n seconds (jittered), at most this long.
+EMSWEB_CCXT_BACKOFF_BASE = env.float("EMSWEB_CCXT_BACKOFF_BASE", default=2.0)
+EMSWEB_CCXT_BACKOFF_MAX = env.float("EMSWEB_CCXT_BACKOFF_MAX", default=60.0)
+# Markets (tick, lot, minimums) are kept this long per process and in Redis; the
+# refresh-instruments beat task reloads them on schedule.
+EMSWEB_CCXT_MARKETS_TTL = env.float("EMSWEB_CCXT_MARKETS_TTL", default=3600.0)
+EMSWEB_CCXT_TICKERS_TTL = env.float("EMSWEB_CCXT_TICKERS_TTL", default=30.0)
+# Fills: a first sync reads this far back; later ones re-read this much before the cursor.
+EMSWEB_CCXT_FILLS_LOOKBACK = env.float("EMSWEB_CCXT_FILLS_LOOKBACK", default=86400.0)
+EMSWEB_CCXT_FILLS_OVERLAP = env.float("EMSWEB_CCXT_FILLS_OVERLAP", default=300.0)
+# Where open orders are read per symbol (Binance), an unscoped read still runs this often, so
+# that orders placed outside emsweb are found.
+EMSWEB_CCXT_UNSCOPED_EVERY = env.float("EMSWEB_CCXT_UNSCOPED_EVERY", default=60.0)
+# The hosted EMS as a venue: its trading REST API, its key, and the venue codes routed through
+# it (emsweb venue code -> the hosted EMS's exchange id), e.g. "EMSKRAKEN=KRAKEN".
+EMSWEB_HOSTED_EMS_URL = env.str("EMSWEB_HOSTED_EMS_URL", default="")
+EMSWEB_HOSTED_EMS_KEY = env.str("EMSWEB_HOSTED_EMS_KEY", default="")
+EMSWEB_HOSTED_EMS_TIMEOUT = env.float("EMSWEB_HOSTED_EMS_TIMEOUT", default=8.0)
+EMSWEB_HOSTED_EMS_VENUES = env.dict("EMSWEB_HOSTED_EMS_VENUES", default={})

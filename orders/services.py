@@ -238,7 +238,13 @@ def _check_funds(account, instrument, side, amount, price, error) -> None:
     asset, needed = (
         (instrument.quote, amount * price) if side == OrdSide.BUY else (instrument.base, amount)
     )
-    balance = Balance.objects.filter(account=account, asset_id_exchange=asset).first()
+    # The instrument names assets by their common id (BTC, USD); a venue may hold them under
+    # its own (Kraken's XXBT, ZUSD), which the balance row keeps beside the common one.
+    balances = Balance.objects.filter(account=account)
+    balance = (
+        balances.filter(asset_id_exchange=asset).first()
+        or balances.filter(asset_id_coinapi=asset).first()
+    )
     available = balance.available if balance else Decimal(0)
     if needed > available:
         error(

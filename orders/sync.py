@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.credentials import CredentialsUnreadable
@@ -23,7 +24,7 @@ from accounts.models import ExchangeAccount
 from accounts.services import account_venue, balances_record
 from emsweb.logging import account_context
 from emsweb.redis import redis_client
-from venues.base import OrdStatus, TimeInForce, Venue, VenueOrder
+from venues.base import OrdStatus, TimeInForce, Venue, VenueOrder, hint_symbols
 from venues.errors import VenueError
 from venues.registry import UnknownVenue
 
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 S = OrdStatus
 AT_VENUE = frozenset({S.ROUTED, S.NEW, S.PARTIALLY_FILLED, S.PENDING_CANCEL})
+SYMBOLS_RECENT = timedelta(hours=1)
 
 
 @contextmanager
@@ -76,10 +78,14 @@ def account_sync(*, account_id: int) -> bool:
 
 
 def _sync(account: ExchangeAccount, venue: Venue) -> None:
+    hint_symbols(venue, _symbols_in_play(account))
     open_reports = venue.open_orders()
     fills, cursor = venue.fills_since(account.fills_cursor or None)
 
-    changed = False
+    # Fills first for the orders we know: a venue whose open-order reports carry no fills
+    # (most real exchanges) would otherwise have the report raise amount_filled first, and the
+    # trades that explain it would then find nothing left to change.
+    changed = _apply_fills(account, fills)
     seen = set()
     for report in open_reports:
         order = services.order_for_venue_report(account, report) or _adopt(account, report)
@@ -88,7 +94,8 @@ def _sync(account: ExchangeAccount, venue: Venue) -> None:
         seen.add(order.pk)
         changed |= lifecycle.apply_report(order.pk, report, cause=EventCause.SYNC)
         services.order_cancel_if_requested(order_id=order.pk)
-    # After the open list, so that the fills of an order adopted just now are not skipped.
+    # Again after the open list, for the fills of an order adopted just now (the others are
+    # already recorded, and count once).
     changed |= _apply_fills(account, fills)
     if cursor and cursor != account.fills_cursor:
         ExchangeAccount.objects.filter(pk=account.pk).update(fills_cursor=cursor)
@@ -100,6 +107,16 @@ def _sync(account: ExchangeAccount, venue: Venue) -> None:
     stale = timezone.now() - timedelta(seconds=settings.EMSWEB_BALANCE_REFRESH)
     if changed or account.balances_synced_at is None or account.balances_synced_at < stale:
         balances_record(account=account, balances=venue.balances())
+
+
+def _symbols_in_play(account: ExchangeAccount) -> set[str]:
+    """The symbols of orders working, being routed, or changed lately: where a venue charges
+    for unscoped calls, the sync asks about these."""
+    recent = timezone.now() - SYMBOLS_RECENT
+    in_play = Order.objects.filter(account=account).filter(
+        Q(status__in={S.ROUTING, *AT_VENUE}) | Q(updated_at__gte=recent)
+    )
+    return set(in_play.values_list("instrument__symbol_id_exchange", flat=True))
 
 
 def _apply_fills(account: ExchangeAccount, fills) -> bool:

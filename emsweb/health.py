@@ -1,0 +1,150 @@
+"""/healthz, /readyz and the heartbeats that /readyz reads.
+
+/healthz: the web process is up (no database, no Redis). /readyz: the database and Redis answer,
+and both heartbeats are fresh. Beat schedules `emsweb.tasks.heartbeat`; when beat publishes it,
+beat records its tick, and the worker that runs it records its own run, both in Redis. So one web
+process can tell, for processes on any machine, that beat still ticks and that some worker still
+takes tasks off the queue. Ages are computed from wall clocks: keep the machines on NTP.
+
+The internal endpoints (these two and /metrics) are answered by `InternalEndpointsMiddleware`,
+first in MIDDLEWARE: before the host check and the HTTPS redirect, so that a container
+healthcheck on 127.0.0.1 and Prometheus on the internal network reach them over plain http.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+BEAT_KEY = "emsweb:health:beat"
+WORKER_KEY = "emsweb:health:worker"
+# Kept a while longer than they can be fresh, so that /readyz can still say how stale they are.
+KEEP_SECONDS = 24 * 3600
+
+
+# --- heartbeats -------------------------------------------------------------------------------
+
+
+def heartbeat_record(client, key: str, **fields: object) -> None:
+    client.set(key, json.dumps({"at": time.time(), **fields}), ex=KEEP_SECONDS)
+
+
+def heartbeat_check(client, key: str, *, now: float | None = None) -> dict:
+    """{"ok": fresh?, "age_seconds": ..., ...what the process recorded}; never seen: not ok."""
+    raw = client.get(key)
+    if raw is None:
+        return {"ok": False, "age_seconds": None, "error": "no heartbeat recorded yet"}
+    recorded = json.loads(raw)
+    age = max((now or time.time()) - recorded.pop("at"), 0.0)
+    return {"ok": age <= settings.EMSWEB_HEARTBEAT_STALE, "age_seconds": round(age, 3), **recorded}
+
+
+# --- checks -----------------------------------------------------------------------------------
+
+
+def _timed(probe) -> dict:
+    started = time.monotonic()
+    try:
+        probe()
+    except Exception as problem:  # noqa: BLE001 - any failure means not ready; say which
+        return {"ok": False, "error": f"{type(problem).__name__}: {problem}"}
+    return {"ok": True, "latency_ms": round((time.monotonic() - started) * 1000, 2)}
+
+
+def _database_probe() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def readiness() -> dict:
+    """Each check with its latency (database, Redis) or its age (worker, beat)."""
+    from emsweb.redis import redis_client
+
+    client = redis_client()
+    checks = {"database": _timed(_database_probe), "redis": _timed(client.ping)}
+    for name, key in (("worker", WORKER_KEY), ("beat", BEAT_KEY)):
+        if checks["redis"]["ok"]:
+            try:
+                checks[name] = heartbeat_check(client, key)
+            except Exception as problem:  # noqa: BLE001
+                checks[name] = {"ok": False, "error": f"{type(problem).__name__}: {problem}"}
+        else:
+            checks[name] = {"ok": False, "error": "Redis is not reachable"}
+    ready = all(check["ok"] for check in checks.values())
+    return {"status": "ready" if ready else "not ready", "checks": checks}
+
+
+# --- views and the middleware that serves them ------------------------------------------------
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"status": "ok"})
+
+
+def readyz(request: HttpRequest) -> HttpResponse:
+    report = readiness()
+    return JsonResponse(report, status=200 if report["status"] == "ready" else 503)
+
+
+def internal_views() -> dict:
+    from emsweb.metrics import metrics
+
+    return {"/healthz": healthz, "/readyz": readyz, "/metrics": metrics}
+
+
+class InternalEndpointsMiddleware:
+    """Answers the internal endpoints before the rest of the stack sees the request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.views = internal_views()
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        view = self.views.get(request.path_info)
+        if view is None:
+            return self.get_response(request)
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponse(status=405, headers={"Allow": "GET, HEAD"})
+        response = view(request)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+# --- container healthchecks: python -m emsweb.health web|beat ---------------------------------
+
+
+def main(argv: list[str]) -> int:
+    """Exit 0 when healthy. `web`: this container's /readyz answers 200; `beat`: beat's tick is
+    fresh (a worker is not needed for that)."""
+    import os
+    import urllib.request
+
+    if argv == ["web"]:
+        url = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/readyz"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return 0 if response.status == 200 else 1
+        except OSError as problem:  # HTTPError (503) included
+            print(f"{url}: {problem}", file=sys.stderr)
+            return 1
+    if argv == ["beat"]:
+        import django
+
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "emsweb.settings")
+        django.setup()
+        from emsweb.redis import redis_client
+
+        check = heartbeat_check(redis_client(), BEAT_KEY)
+        print(json.dumps(check))
+        return 0 if check["ok"] else 1
+    print("usage: python -m emsweb.health web|beat", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

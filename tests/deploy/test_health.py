@@ -1,0 +1,112 @@
+"""/healthz and /readyz, and the heartbeat that beat publishes and a worker runs."""
+
+import json
+import time
+
+import pytest
+
+from emsweb import health, tasks
+from emsweb.redis import redis_client
+
+
+@pytest.fixture
+def heartbeats(redis_broker):
+    """No heartbeat recorded before the test, none left after it."""
+    keys = (health.BEAT_KEY, health.WORKER_KEY)
+    redis_client().delete(*keys)
+    yield redis_client()
+    redis_client().delete(*keys)
+
+
+def both_fresh(client) -> None:
+    health.heartbeat_record(client, health.BEAT_KEY)
+    health.heartbeat_record(client, health.WORKER_KEY, hostname="worker@test")
+
+
+def test_healthz_answers_without_touching_the_database(client):
+    response = client.get("/healthz")  # no django_db mark: a query would raise here
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_the_internal_endpoints_answer_any_host_name_over_plain_http(client, settings):
+    """A container healthcheck calls 127.0.0.1, Prometheus calls web:8000: neither is in
+    ALLOWED_HOSTS, and neither speaks TLS."""
+    settings.ALLOWED_HOSTS = ["ems.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/healthz", HTTP_HOST="web:8000").status_code == 200
+    assert client.get("/admin/login/", HTTP_HOST="web:8000").status_code == 400
+
+
+@pytest.mark.django_db
+def test_readyz_is_ready_when_the_database_redis_and_both_heartbeats_answer(client, heartbeats):
+    both_fresh(heartbeats)
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 200
+    report = response.json()
+    assert report["status"] == "ready"
+    checks = report["checks"]
+    assert checks["database"]["ok"] and checks["database"]["latency_ms"] >= 0
+    assert checks["redis"]["ok"]
+    assert checks["worker"]["hostname"] == "worker@test"
+    assert 0 <= checks["worker"]["age_seconds"] < 5 and 0 <= checks["beat"]["age_seconds"] < 5
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.django_db
+def test_readyz_is_503_until_a_heartbeat_was_ever_recorded(client, heartbeats):
+    health.heartbeat_record(heartbeats, health.BEAT_KEY)
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    worker = response.json()["checks"]["worker"]
+    assert worker == {"ok": False, "age_seconds": None, "error": "no heartbeat recorded yet"}
+
+
+@pytest.mark.django_db
+def test_a_stale_heartbeat_fails_readyz_and_says_how_old_it_is(client, heartbeats, settings):
+    both_fresh(heartbeats)
+    stale = time.time() - settings.EMSWEB_HEARTBEAT_STALE - 30
+    heartbeats.set(health.BEAT_KEY, json.dumps({"at": stale}))
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    beat = response.json()["checks"]["beat"]
+    assert beat["ok"] is False and beat["age_seconds"] >= settings.EMSWEB_HEARTBEAT_STALE + 30
+    assert response.json()["checks"]["worker"]["ok"] is True
+
+
+@pytest.mark.django_db
+def test_readyz_is_503_and_names_redis_when_redis_does_not_answer(client, monkeypatch):
+    class Down:
+        def ping(self):
+            raise ConnectionError("Connection refused")
+
+    monkeypatch.setattr("emsweb.redis.redis_client", lambda: Down())
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["redis"] == {"ok": False, "error": "ConnectionError: Connection refused"}
+    assert checks["worker"]["ok"] is False and checks["database"]["ok"] is True
+
+
+def test_the_internal_endpoints_take_get_only(client):
+    assert client.post("/readyz").status_code == 405
+
+
+def test_publishing_the_heartbeat_is_beats_tick_and_running_it_is_a_workers(heartbeats):
+    tasks.beat_ticked(sender="orders.tasks.sync_all_accounts")
+    assert heartbeats.get(health.BEAT_KEY) is None
+
+    tasks.beat_ticked(sender=tasks.HEARTBEAT)
+    tasks.heartbeat.apply()
+
+    assert health.heartbeat_check(heartbeats, health.BEAT_KEY)["ok"]
+    worker = health.heartbeat_check(heartbeats, health.WORKER_KEY)
+    assert worker["ok"] and worker["age_seconds"] < 5 and "hostname" in worker

@@ -1,0 +1,172 @@
+"""The deployment files, read as data: there is no Docker engine here to run them.
+
+docker-compose.yml, the Dockerfile and deploy/entrypoint.sh are checked against each other;
+CI's deploy/smoke.py runs the same entrypoint commands as real processes with production settings.
+"""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+WORKER_HOST = yaml.safe_load((ROOT / "deploy" / "worker-host.compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+ENTRYPOINT = (ROOT / "deploy" / "entrypoint.sh").read_text()
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+ENV_EXAMPLE = (ROOT / ".env.example").read_text()
+OURS = ("migrate", "web", "worker", "beat")
+
+
+def entrypoint_commands(text: str = ENTRYPOINT) -> set[str]:
+    """The words the top-level `case "$command"` accepts."""
+    body = text.split('case "$command" in', 2)[2].split("\nesac", 1)[0]
+    labels = re.findall(r"^  ([a-z| ]+)\)", body, flags=re.M)
+    return {word.strip() for label in labels for word in label.split("|")}
+
+
+def healthcheck_of(name: str) -> list[str]:
+    return SERVICES[name]["healthcheck"]["test"]
+
+
+def test_the_stack_has_every_service_the_deployment_needs():
+    assert set(SERVICES) == {"postgres", "redis", "migrate", "web", "worker", "beat", "flower"}
+
+
+def test_every_service_of_the_image_runs_a_command_the_entrypoint_knows():
+    commands = entrypoint_commands()
+    assert {"web", "worker", "beat", "migrate"} <= commands
+    for name in OURS:
+        assert SERVICES[name]["image"] == "${EMSWEB_IMAGE:-emsweb:latest}"
+        assert SERVICES[name]["command"][0] in commands, name
+    assert WORKER_HOST["services"]["worker"]["command"][0] in commands
+
+
+def test_every_healthcheck_of_the_image_calls_a_check_the_entrypoint_has():
+    checks = re.search(r"  healthcheck\)\n(.*?)\n    ;;", ENTRYPOINT, flags=re.S).group(1)
+    assert "exec celery -A emsweb inspect ping" in checks
+    assert "*) exec python -m emsweb.health" in checks  # which knows web and beat
+    for name, target in (("web", "web"), ("worker", "worker"), ("beat", "beat")):
+        assert healthcheck_of(name) == ["CMD", "/app/deploy/entrypoint.sh", "healthcheck", target]
+    usage = subprocess.run([sys.executable, "-m", "emsweb.health"], cwd=ROOT, capture_output=True)
+    assert usage.returncode == 2 and b"web|beat" in usage.stderr
+
+
+def test_postgres_and_redis_keep_their_data_in_named_volumes_and_have_healthchecks():
+    assert set(COMPOSE["volumes"]) == {"postgres-data", "redis-data"}
+    assert "postgres-data:/var/lib/postgresql/data" in SERVICES["postgres"]["volumes"]
+    assert "redis-data:/data" in SERVICES["redis"]["volumes"]
+    assert "pg_isready" in " ".join(healthcheck_of("postgres"))
+    assert "redis-cli ping" in " ".join(healthcheck_of("redis"))
+
+
+def test_redis_persists_every_write_and_never_evicts_a_queued_task():
+    command = " ".join(SERVICES["redis"]["command"])
+    assert "--appendonly yes" in command
+    assert "--maxmemory-policy noeviction" in command
+    assert "--requirepass" in command
+
+
+def test_migrate_runs_once_and_everything_else_waits_for_it_and_for_healthy_data():
+    assert SERVICES["migrate"]["restart"] == "no"
+    for name in ("web", "worker", "beat"):
+        needs = SERVICES[name]["depends_on"]
+        assert needs["migrate"]["condition"] == "service_completed_successfully", name
+        assert needs["postgres"]["condition"] == needs["redis"]["condition"] == "service_healthy"
+    assert SERVICES["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_workers_scale_and_beat_is_exactly_one():
+    worker = SERVICES["worker"]
+    assert not {"container_name", "ports", "hostname"} & worker.keys()
+    beat = SERVICES["beat"]
+    assert beat["deploy"]["replicas"] == 1
+    assert not {"ports"} & beat.keys()
+    assert "beat" not in WORKER_HOST["services"]
+
+
+def test_web_is_behind_the_readiness_check_and_published_on_loopback_by_default():
+    assert healthcheck_of("web")[3] == "web"
+    assert SERVICES["web"]["ports"] == ["${EMSWEB_BIND:-127.0.0.1}:${EMSWEB_PORT:-8000}:8000"]
+
+
+def test_flower_is_behind_a_profile_a_login_and_loopback():
+    flower = SERVICES["flower"]
+    assert flower["profiles"] == ["monitoring"]
+    assert flower["ports"][0].startswith("127.0.0.1:")
+    assert "FLOWER_BASIC_AUTH" in flower["environment"]
+
+
+def test_no_secret_is_written_in_the_compose_files():
+    secretish = re.compile(r"PASSWORD|SECRET|TOKEN|KEY|AUTH|_URL", re.I)
+    for compose in (COMPOSE, WORKER_HOST):
+        for name, service in compose["services"].items():
+            assert service.get("env_file") in (None, ".env", "../.env"), name
+            for variable, value in (service.get("environment") or {}).items():
+                if secretish.search(variable):
+                    assert re.fullmatch(r"\$\{[A-Z_]+(:[?-][^}]*)?\}", str(value)), (name, variable)
+
+
+def test_every_variable_the_compose_files_use_is_documented_in_the_env_example():
+    documented = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", ENV_EXAMPLE, flags=re.M))
+    for path in ("docker-compose.yml", "deploy/worker-host.compose.yml"):
+        used = set(re.findall(r"\$\{([A-Z][A-Z0-9_]+)", (ROOT / path).read_text()))
+        assert used <= documented, used - documented
+
+
+def test_the_image_is_python_311_slim_unprivileged_with_static_files_collected_at_build():
+    stages = re.findall(r"^FROM (\S+)", DOCKERFILE, flags=re.M)
+    assert stages and all(image.startswith("python:3.11-slim") for image in stages)
+    users = re.findall(r"^USER (\S+)", DOCKERFILE, flags=re.M)
+    assert users and users[-1].split(":")[0] not in ("root", "0")
+    assert "manage.py collectstatic" in DOCKERFILE
+    assert 'ENTRYPOINT ["/app/deploy/entrypoint.sh"]' in DOCKERFILE
+    assert '".env"' not in DOCKERFILE and "ENV SECRET_KEY" not in DOCKERFILE
+
+
+def test_the_image_installs_exactly_the_projects_own_pins():
+    """The Dockerfile's one-liner, run here: pyproject's dependencies, not the test extra."""
+    code = re.search(r'RUN python -c "(import tomllib.*?)" >', DOCKERFILE).group(1)
+    printed = subprocess.run(
+        [sys.executable, "-c", code],  # in sh's double quotes, \n reaches Python as is
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert printed == project["dependencies"]
+    assert "pytest" not in " ".join(printed)
+
+
+def test_the_dockerignore_keeps_secrets_and_local_state_out_of_the_image():
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    for entry in (".env", ".venv", "var", ".git"):
+        assert entry in ignored
+
+
+@pytest.mark.parametrize("command", ["web", "worker", "beat", "migrate"])
+def test_the_entrypoint_refuses_to_start_with_a_placeholder_left(command):
+    run = subprocess.run(
+        ["sh", str(ROOT / "deploy" / "entrypoint.sh"), command],
+        env={"PATH": "/usr/bin:/bin", "SECRET_KEY": "change-me-please", "OTHER": "fine"},
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 78
+    assert "SECRET_KEY" in run.stderr and "please" not in run.stderr
+    assert "OTHER" not in run.stderr
+
+
+def test_the_entrypoint_is_valid_sh_and_names_its_commands_on_a_wrong_one():
+    assert subprocess.run(["sh", "-n", str(ROOT / "deploy" / "entrypoint.sh")]).returncode == 0
+    run = subprocess.run(
+        ["sh", str(ROOT / "deploy" / "entrypoint.sh"), "nonsense"], capture_output=True, text=True
+    )
+    assert run.returncode == 2 and "web|worker|beat|migrate" in run.stderr
