@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -40,6 +40,17 @@ def blotter_orders(*, user) -> QuerySet[Order]:
         .exclude(status__in=TERMINAL_STATUSES)
         .select_related("account", "instrument", "created_by")
         .order_by("-created_at", "-id")
+    )
+
+
+def recently_settled(*, user, seconds: int = 15) -> QuerySet[Order]:
+    """Orders that filled or were rejected in the last few seconds: the blotter toasts them."""
+    since = timezone.now() - timedelta(seconds=seconds)
+    return (
+        orders_visible(user=user)
+        .filter(status__in=(S.FILLED, S.REJECTED), updated_at__gte=since)
+        .only("client_order_id", "status", "error_message", "updated_at")
+        .order_by("-updated_at")[:10]
     )
 
 

@@ -213,7 +213,8 @@ def blotter_rows(request):
 
 @desk_view
 def _blotter_rows_changed(request):
-    return render(request, "orders/blotter.html#rows", _blotter_context(request))
+    context = _blotter_context(request) | {"settled": selectors.recently_settled(user=request.user)}
+    return render(request, "orders/blotter.html#rows", context)
 
 
 @desk_view

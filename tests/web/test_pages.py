@@ -145,3 +145,13 @@ def test_a_user_creates_sees_once_and_revokes_an_api_key(desk, trader_web):
     trader_web.post(f"/account/api-keys/{key.pk}/revoke/")
     key.refresh_from_db()
     assert key.revoked_at is not None
+
+
+def test_a_changed_blotter_poll_toasts_orders_that_just_filled_or_were_rejected(desk, admin_web):
+    OrderFactory(account=desk["account"], status="FILLED", client_order_id="just-filled")
+    OrderFactory(
+        account=desk["account"], status="REJECTED", client_order_id="refused", error_message="No."
+    )
+    content = admin_web.get("/orders/blotter/rows/?v=-5").content.decode()
+    assert 'data-toast="just-filled filled"' in content
+    assert 'data-toast="refused rejected: No."' in content
