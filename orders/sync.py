@@ -62,8 +62,13 @@ def account_sync(*, account_id: int) -> bool:
         account = ExchangeAccount.objects.get(pk=account_id)
         try:
             _sync(account, account_venue(account=account))
-        except (VenueError, UnknownVenue, CredentialsUnreadable) as problem:
-            message = str(problem)
+        except Exception as problem:  # noqa: BLE001 - a failed sync is recorded, never raised
+            # A venue error says what happened; anything else is a bug whose message could
+            # carry request details, so the account records its kind and the log the traceback.
+            known = isinstance(problem, VenueError | UnknownVenue | CredentialsUnreadable)
+            message = str(problem) if known else f"{type(problem).__name__}: see the worker log"
+            if not known:
+                logger.exception("sync %s failed", account.exchange_id)
             ExchangeAccount.objects.filter(pk=account_id).update(
                 last_sync_error=message, last_sync_error_at=timezone.now()
             )

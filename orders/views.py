@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 from decimal import Decimal
 
 from django.conf import settings
@@ -102,7 +103,8 @@ def _check(form: TicketForm) -> dict:
     except NotADecimal:
         return context
     notional = amount * price
-    context.update(notional=notional, fee=notional * _taker_fee(account.venue))
+    rate = _taker_fee(account.venue)
+    context.update(notional=notional, fee=notional * rate if rate is not None else None)
     if quote is not None and quote.mid and price > 0:
         distance = abs(price - quote.mid) / quote.mid * 100
         if distance > settings.EMSWEB_TICKET_CONFIRM_PERCENT:
@@ -118,8 +120,9 @@ def _check(form: TicketForm) -> dict:
     return context
 
 
-def _taker_fee(venue: str) -> Decimal:
-    return settings.EMSWEB_PAPER_TAKER_FEE if venue == "PAPER" else Decimal(0)
+def _taker_fee(venue: str) -> Decimal | None:
+    """The taker rate where emsweb knows it; elsewhere the ticket says it does not."""
+    return settings.EMSWEB_PAPER_TAKER_FEE if venue == "PAPER" else None
 
 
 @desk_view
@@ -137,8 +140,13 @@ def ticket_submit(request):
         context["needs_confirmation"] = True
     if form.is_valid() and not context["field_errors"]:
         try:
+            ticket = form.ticket()
             order = order_submit(
-                account=form.cleaned_data["account"], ticket=form.ticket(), user=request.user
+                account=form.cleaned_data["account"],
+                ticket=ticket,
+                user=request.user,
+                # A double click sends the same form twice: the second gets the same order back.
+                request_hash=hashlib.sha256(repr(ticket).encode()).hexdigest(),
             )
         except OrderInvalid as invalid:
             context["field_errors"] = invalid.errors
