@@ -33,6 +33,14 @@ class ExchangeAccount(models.Model):
     balances_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
     fills_cursor = models.CharField(max_length=200, blank=True, editable=False)
 
+    # The last test of the key (a worker's balance read after linking): whether it worked and,
+    # where the venue tells, what the key may do. None: not known.
+    key_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    key_check_error = models.TextField(blank=True, editable=False)
+    key_check_note = models.TextField(blank=True, editable=False)
+    key_can_trade = models.BooleanField(null=True, blank=True, editable=False)
+    key_can_withdraw = models.BooleanField(null=True, blank=True, editable=False)
+
     class Meta:
         ordering = ["exchange_id"]
 

@@ -7,6 +7,7 @@ the message to another worker; the guarded claim in order_route makes the repeat
 from celery import shared_task
 
 from accounts.models import ExchangeAccount
+from accounts.services import account_key_check
 
 from . import services, sync
 from .instruments import instruments_refresh
@@ -53,8 +54,7 @@ def refresh_instruments(venue: str) -> None:
 
 @shared_task(ignore_result=True)
 def refresh_all_instruments() -> None:
-    venues = ExchangeAccount.objects.filter(enabled=True).values_list("venue", flat=True)
-    for venue in set(venues):
+    for venue in venues_in_use():
         refresh_instruments.delay(venue)
 
 
@@ -65,6 +65,15 @@ def refresh_quotes(venue: str) -> None:
 
 @shared_task(ignore_result=True)
 def refresh_all_quotes() -> None:
-    venues = ExchangeAccount.objects.filter(enabled=True).values_list("venue", flat=True)
-    for venue in set(venues):
+    for venue in venues_in_use():
         refresh_quotes.delay(venue)
+
+
+def venues_in_use() -> set[str]:
+    return set(ExchangeAccount.objects.filter(enabled=True).values_list("venue", flat=True))
+
+
+@shared_task(ignore_result=True)
+def check_account_key(account_id: int) -> None:
+    """Queued after an account is linked: test its key and record what it may do."""
+    account_key_check(account_id=account_id)

@@ -6,6 +6,7 @@ No Django model crosses it. Every amount and price is a Decimal. An adapter rais
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -135,11 +136,25 @@ class VenueOrder:
 
 @dataclass(frozen=True)
 class VenueBalance:
-    asset: str
+    asset: str  # the venue's own asset id, e.g. "XXBT"
     balance: Decimal
     available: Decimal
     locked: Decimal
     rate_usd: Decimal | None = None
+    asset_common: str = ""  # the common id, e.g. "BTC"; empty when it is the venue's own
+
+
+@dataclass(frozen=True)
+class KeyCheck:
+    """What a test of an account's key found: whether it works, and what it may do.
+
+    `can_trade` and `can_withdraw` are None where the venue does not say.
+    """
+
+    ok: bool
+    message: str = ""
+    can_trade: bool | None = None
+    can_withdraw: bool | None = None
 
 
 class Venue(Protocol):
@@ -161,3 +176,29 @@ class Venue(Protocol):
     def fills_since(self, cursor: str | None) -> tuple[list[VenueFill], str | None]: ...
 
     def balances(self) -> list[VenueBalance]: ...
+
+
+# Optional capabilities. An adapter may offer these; callers go through the helpers below (and
+# venues.registry.client_order_id_format), so an adapter without them (the paper exchange)
+# keeps working unchanged:
+# - classmethod client_order_id_for(client_order_id) -> str: the id as the venue is sent it;
+# - hint_symbols(symbols): the symbols with open or recent orders;
+# - key_check() -> KeyCheck: what the account's key works for;
+# - quotes() -> {symbol_id_exchange: (bid, ask, last)}: for the ticket (orders.quotes).
+
+
+def hint_symbols(venue: Venue, symbols: Iterable[str]) -> None:
+    """Tell a venue which symbols have open or recent orders, for venues that charge heavily
+    for calls not scoped to a symbol. Its next `open_orders` and `fills_since` may use them."""
+    hint = getattr(venue, "hint_symbols", None)
+    if hint is not None:
+        hint(sorted(set(symbols)))
+
+
+def key_check(venue: Venue) -> KeyCheck:
+    """Test a venue account's key: its own check where it has one, else a balance read."""
+    check = getattr(venue, "key_check", None)
+    if check is not None:
+        return check()
+    venue.balances()
+    return KeyCheck(ok=True)

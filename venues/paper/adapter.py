@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import time
-from decimal import Decimal
 from collections.abc import Callable
+from decimal import Decimal
 from typing import TypeVar
 
 from venues.base import (

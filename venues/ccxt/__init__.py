@@ -1,0 +1,1 @@
+"""Every exchange ccxt speaks, behind the Venue protocol (adapter.py)."""

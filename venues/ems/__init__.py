@@ -1,0 +1,1 @@
+"""The hosted EMS's trading API as a venue (adapter.py)."""
