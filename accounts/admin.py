@@ -36,25 +36,33 @@ class ExchangeAccountAdmin(admin.ModelAdmin):
     search_fields = ["exchange_id"]
     fields = [
         "exchange_id", "venue", "tag", "enabled", "sandbox", "masked_credentials", "created_by",
-        "created_at", "last_sync_at", "last_sync_error", "last_sync_error_at",
+        "created_at", "last_sync_at", "last_sync_error", "last_sync_error_at", "key_checked_at",
+        "key_check", "key_can_trade", "key_can_withdraw",
     ]  # fmt: skip
     readonly_fields = [
         "exchange_id", "venue", "tag", "masked_credentials", "created_by", "created_at",
-        "last_sync_at", "last_sync_error", "last_sync_error_at",
+        "last_sync_at", "last_sync_error", "last_sync_error_at", "key_checked_at", "key_check",
+        "key_can_trade", "key_can_withdraw",
     ]  # fmt: skip
+
+    @admin.display(description="Key check")
+    def key_check(self, account):
+        return account.key_check_error or account.key_check_note or "—"
+
     inlines = [BalanceInline]
     actions = ["test_connection"]
 
     @admin.action(description="Test connection (queue a sync; the result shows as last sync)")
     def test_connection(self, request, queryset):
-        from orders.tasks import sync_account
+        from orders.tasks import check_account_key, sync_account
 
         for account in queryset:
+            check_account_key.delay(account.pk)
             sync_account.delay(account.pk)
         self.message_user(
             request,
-            "Sync queued. Reload in a few seconds: 'Last sync at' or 'Last sync error' tells the "
-            "result of a balance fetch with these keys.",
+            "Key check queued. Reload in a few seconds: 'Key checked at' and 'Key check' tell "
+            "whether a balance fetch with these keys worked and what the key may do.",
         )
 
     def save_model(self, request, obj, form, change):

@@ -152,7 +152,12 @@ def quote_for(*, instrument: Instrument) -> Quote | None:
 
 
 def available_for(*, account, asset: str) -> Decimal:
-    row = Balance.objects.filter(account=account, asset_id_exchange=asset).first()
+    """What the account holds of `asset`, by the venue's code (ZUSD) or the common one (USD)."""
+    row = (
+        Balance.objects.filter(account=account)
+        .filter(Q(asset_id_exchange=asset) | Q(asset_id_coinapi=asset))
+        .first()
+    )
     return row.available if row else Decimal(0)
 
 
