@@ -200,6 +200,14 @@ EMSWEB_RECONCILE_AFTER = env.float("EMSWEB_RECONCILE_AFTER", default=15.0)
 # lookups that found nothing AND this long since the order was claimed for routing.
 EMSWEB_NOT_FOUND_LOOKUPS = env.int("EMSWEB_NOT_FOUND_LOOKUPS", default=3)
 EMSWEB_NEVER_PLACED_AFTER = env.float("EMSWEB_NEVER_PLACED_AFTER", default=120.0)
+# Trading on an account waits until a full sync has reconciled it with the venue: after a worker
+# starts, and whenever the last successful sync is older than this (several missed ticks).
+EMSWEB_RECONCILED_FOR = env.float("EMSWEB_RECONCILED_FOR", default=10 * EMSWEB_SYNC_INTERVAL)
+# How long a routing task waits for another worker's sync of the account to finish.
+EMSWEB_RECONCILE_WAIT = env.float("EMSWEB_RECONCILE_WAIT", default=10.0)
+# An order kept waiting that long for its account to reconcile is rejected, nothing sent:
+# sending it much later, at a price the trader chose minutes ago, would be worse.
+EMSWEB_UNRECONCILED_REJECT_AFTER = env.float("EMSWEB_UNRECONCILED_REJECT_AFTER", default=60.0)
 # A sync that has not finished in this long is presumed dead and its lock expires.
 EMSWEB_SYNC_LOCK_SECONDS = env.int("EMSWEB_SYNC_LOCK_SECONDS", default=60)
 # Balances are read from the venue when something changed, and at least this often.

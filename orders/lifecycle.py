@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from venues.base import OrdStatus, VenueFill, VenueOrder
@@ -137,7 +137,7 @@ def apply_report(
             try:
                 plan = plan_report(state, report.status, report.amount_filled)
             except Overfill as overfill:
-                logger.error("OVERFILL order=%s %s", order.client_order_id, overfill)
+                _record_overfill(order, report, overfill)
                 return False
             identifiers = _new_identifiers(order, report)
             if plan is None and not identifiers:
@@ -157,9 +157,20 @@ def apply_report(
     return False
 
 
+def report_changes(order: Order, report: VenueOrder) -> bool:
+    """Whether apply_report would change `order`, as read, on this report: the test it makes
+    inside its transaction, for a caller that read many orders at once (a sync)."""
+    state = OrderState(order.status, order.amount_order, order.amount_filled)
+    try:
+        plan = plan_report(state, report.status, report.amount_filled)
+    except Overfill:
+        return True  # apply_report records it
+    return plan is not None or bool(_new_identifiers(order, report))
+
+
 def apply_fills(order_id: int, fills: Iterable[VenueFill], *, cause: str) -> bool:
     """Apply fills learned on their own (a venue's trade feed). Replayed fills count once."""
-    fills = tuple(fills)
+    fills = _unique_trades(fills)
     with transaction.atomic():
         order = Order.objects.get(pk=order_id)
         known = set(order.fills.values_list("trade_id", flat=True))
@@ -183,6 +194,11 @@ def apply_fills(order_id: int, fills: Iterable[VenueFill], *, cause: str) -> boo
             fills=tuple(new),
         )
     return apply_report(order_id, report, cause=cause)
+
+
+def _unique_trades(fills: Iterable[VenueFill]) -> tuple[VenueFill, ...]:
+    """Each trade once: a venue (or a replay) may report the same trade twice in one batch."""
+    return tuple({fill.trade_id: fill for fill in fills}.values())
 
 
 def transition(
@@ -220,6 +236,23 @@ def cancel_refused(order_id: int, *, note: str) -> bool:
         )
 
 
+def _record_overfill(order: Order, report: VenueOrder, overfill: Overfill) -> None:
+    """Keep an over-fill report on the order and alert; the order's amounts stay as they were.
+
+    Recorded on the order, where the order page and orders.invariants look, with an ERROR log
+    line for the alerting that watches the logs. Only a larger report writes again, so a venue
+    repeating the same one on every sync does not flood.
+    """
+    larger = Q(overfill_reported__isnull=True) | Q(overfill_reported__lt=report.amount_filled)
+    if Order.objects.filter(larger, pk=order.pk).update(overfill_reported=report.amount_filled):
+        logger.error(
+            "OVERFILL order=%s %s (exchange_order_id=%s); recorded, amounts left unchanged",
+            order.client_order_id,
+            overfill,
+            report.exchange_order_id,
+        )
+
+
 def _guarded_update(order: Order, status: str | None, fields: dict) -> bool:
     updated = Order.objects.filter(pk=order.pk, version=order.version, status=order.status).update(
         status=status or order.status,
@@ -244,7 +277,11 @@ def _fill_fields(order: Order, filled: Decimal, report: VenueOrder) -> dict:
         return {}
     fills = list(order.fills.values_list("trade_id", "price", "amount"))
     known = {trade_id for trade_id, _, _ in fills}
-    fills += [(f.trade_id, f.price, f.amount) for f in report.fills if f.trade_id not in known]
+    fills += [
+        (f.trade_id, f.price, f.amount)
+        for f in _unique_trades(report.fills)
+        if f.trade_id not in known
+    ]
     quantity = sum((amount for _, _, amount in fills), Decimal(0))
     if quantity == filled:
         avg_px = sum((price * amount for _, price, amount in fills), Decimal(0)) / quantity

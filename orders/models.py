@@ -102,6 +102,10 @@ class Order(models.Model):
     routing_started_at = models.DateTimeField(null=True, blank=True)
     outcome_unknown_at = models.DateTimeField(null=True, blank=True)
     not_found_lookups = models.PositiveIntegerField(default=0)
+    # The largest filled amount a venue reported beyond amount_order. Such a report is refused
+    # (amount_filled never exceeds the order), so this field is the durable trace of it, for a
+    # person to look into: the order is not what the venue says it is.
+    overfill_reported = models.DecimalField(**MONEY, null=True, blank=True)
     version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now)

@@ -7,6 +7,7 @@ inside a transaction: record the intent, call out, record the outcome.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -263,6 +264,8 @@ def order_route(*, order_id: int) -> None:
     unknown the order stays ROUTING and is never re-sent: account_sync looks it up.
     """
     order = Order.objects.select_related("account", "instrument").get(pk=order_id)
+    if order.status != S.RECEIVED or not _account_reconciled_for(order):
+        return
     claimed = lifecycle.transition(
         order_id,
         to=S.ROUTING,
@@ -281,6 +284,48 @@ def order_route(*, order_id: int) -> None:
         _route_claimed(order)
     finally:
         routing_settled(order_id)
+
+
+def _account_reconciled_for(order: Order) -> bool:
+    """Whether the order's account may trade: reconciled with its venue lately, or now.
+
+    When it is not (a worker just started, syncs have been failing), this worker reconciles it
+    first. If that fails, the order stays RECEIVED and the sweeper queues it again; past
+    EMSWEB_UNRECONCILED_REJECT_AFTER it is rejected with nothing sent, because a price chosen
+    minutes ago is not one to send unasked.
+    """
+    if _reconcile_account(order.account_id):
+        return True
+    waited = (timezone.now() - order.created_at).total_seconds()
+    if waited > settings.EMSWEB_UNRECONCILED_REJECT_AFTER:
+        _reject(
+            order.pk,
+            f"Not sent: {order.account.venue} could not be reconciled with emsweb for "
+            f"{round(waited)} s. Nothing reached the venue; safe to submit again.",
+            RejectReason.LOCAL,
+        )
+    else:
+        logger.warning(
+            "order %s: account %s not reconciled yet; left RECEIVED for the sweeper",
+            order.client_order_id,
+            order.account.exchange_id,
+            extra=order_context(order),
+        )
+    return False
+
+
+def _reconcile_account(account_id: int) -> bool:
+    """Reconciled already, or by a sync run now (or by another worker's, waited for)."""
+    from .sync import account_reconciled, account_sync
+
+    give_up = time.monotonic() + settings.EMSWEB_RECONCILE_WAIT
+    while not account_reconciled(account_id=account_id):
+        if account_sync(account_id=account_id):  # it ran, and succeeded or failed
+            return account_reconciled(account_id=account_id)
+        if time.monotonic() > give_up:
+            return False
+        time.sleep(0.1)  # another worker's sync of the account is running: wait for it
+    return True
 
 
 def _route_claimed(order: Order) -> None:

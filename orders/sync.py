@@ -14,6 +14,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 from datetime import timedelta
 
+from celery.signals import worker_ready
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -40,6 +41,11 @@ AT_VENUE = frozenset({S.ROUTED, S.NEW, S.PARTIALLY_FILLED, S.PENDING_CANCEL})
 SYMBOLS_RECENT = timedelta(hours=1)
 
 
+def sync_running(*, account_id: int) -> bool:
+    """Whether a sync of the account is running now (somebody holds its lock)."""
+    return bool(redis_client().exists(f"emsweb:sync-lock:{account_id}"))
+
+
 @contextmanager
 def sync_lock(account_id: int):
     """Held while one sync of the account runs; yields False if another holds it."""
@@ -52,6 +58,36 @@ def sync_lock(account_id: int):
     finally:
         if acquired and client.get(key) == token.encode():
             client.delete(key)
+
+
+# --- the trading gate ---------------------------------------------------------------------------
+# An account may trade only while a full sync has reconciled it lately. The mark lives in Redis
+# with an expiry, so that every way of losing track closes the gate on its own: no sync for a
+# while (the mark expires), a worker starting after downtime (marks cleared), Redis restarted or
+# flushed (marks gone). The next successful sync opens it again.
+RECONCILED_KEY = "emsweb:reconciled:"
+
+
+def account_reconciled(*, account_id: int) -> bool:
+    return bool(redis_client().exists(f"{RECONCILED_KEY}{account_id}"))
+
+
+def _mark_reconciled(account_id: int) -> None:
+    seconds = max(1, round(settings.EMSWEB_RECONCILED_FOR))
+    redis_client().set(f"{RECONCILED_KEY}{account_id}", timezone.now().isoformat(), ex=seconds)
+
+
+def reconciliations_forget() -> int:
+    """Close every account's gate: what happened at the venues meanwhile is not known yet."""
+    client = redis_client()
+    keys = list(client.scan_iter(match=f"{RECONCILED_KEY}*"))
+    return client.delete(*keys) if keys else 0
+
+
+@worker_ready.connect
+def _forget_reconciliations_on_worker_start(**_) -> None:
+    # emsweb may have been down: orders may have filled or been canceled, or placed by hand.
+    reconciliations_forget()
 
 
 def account_sync(*, account_id: int) -> bool:
@@ -79,6 +115,7 @@ def account_sync(*, account_id: int) -> bool:
             ExchangeAccount.objects.filter(pk=account_id).update(
                 last_sync_at=timezone.now(), last_sync_error=""
             )
+            _mark_reconciled(account_id)
         return True
 
 

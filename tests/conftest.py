@@ -99,12 +99,13 @@ def test_database_url() -> str:
 class Worker:
     """A `celery worker` process, its log, and its pool's processes."""
 
-    def __init__(self, name: str, concurrency: int, log_path: Path):
+    def __init__(self, name: str, concurrency: int, log_path: Path, env: dict | None = None):
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.settings",
             "DATABASE_URL": test_database_url(),
             "REDIS_URL": settings.REDIS_URL,
+            **(env or {}),
         }
         self.log_path = log_path
         self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()

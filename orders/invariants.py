@@ -1,0 +1,174 @@
+"""The invariant checker: the database against the paper venue's own record of the same account.
+
+Run after a fault scenario has settled (and, later, from a management command). Each function
+returns a list of violations, plain sentences naming the order; an empty list means:
+
+- the venue holds at most one order per client_order_id, and received at most one create each;
+- every venue order is known to the database;
+- each order's status and filled amount are the venue's (venue statuses mapped to ours);
+- each fill is recorded once, and the recorded fills are the venue's trades;
+- no over-fill report is waiting for a person;
+- no order sits in RECEIVED or ROUTING past its deadline without a reconciliation in progress.
+
+Only the paper venue keeps a record emsweb can read; accounts at other venues are skipped.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.utils import timezone
+
+from accounts.models import ExchangeAccount
+from venues.base import OrdStatus
+from venues.paper.models import PaperAccount, PaperOrder, PaperRequest, PaperTrade
+
+from .models import Fill, Order
+from .sync import sync_running
+
+S = OrdStatus
+# Our statuses that agree with each paper status. PENDING_CANCEL: our cancel is on its way.
+AGREES_WITH_VENUE = {
+    "NEW": {S.NEW, S.PENDING_CANCEL},
+    "PARTIALLY_FILLED": {S.PARTIALLY_FILLED, S.PENDING_CANCEL},
+    "FILLED": {S.FILLED},
+    "CANCELED": {S.CANCELED},
+}
+# Our statuses that claim the venue has the order.
+AT_VENUE = frozenset({S.ROUTED, S.NEW, S.PARTIALLY_FILLED, S.PENDING_CANCEL, S.FILLED, S.CANCELED})
+
+
+def invariants_check(*, now: datetime | None = None) -> list[str]:
+    """Every paper account's violations."""
+    violations = []
+    for account in ExchangeAccount.objects.filter(venue="PAPER"):
+        violations += account_invariants_check(account=account, now=now)
+    return violations
+
+
+def account_invariants_check(*, account: ExchangeAccount, now: datetime | None = None) -> list[str]:
+    """One account's violations: its orders in the database against the paper venue's."""
+    now = now or timezone.now()
+    paper = PaperAccount.objects.filter(account_key=account.exchange_id).first()
+    orders = list(Order.objects.filter(account=account))
+    venue_orders = list(PaperOrder.objects.filter(account=paper)) if paper else []
+    violations = _one_per_client_order_id(paper, venue_orders)
+    matched: dict[int, PaperOrder] = {}
+    for venue_order in venue_orders:
+        order = _order_for(orders, venue_order)
+        if order is None:
+            violations.append(f"venue order {venue_order.exchange_order_id} is unknown to emsweb")
+        else:
+            matched[order.pk] = venue_order
+    for order in orders:
+        venue_order = matched.get(order.pk)
+        if venue_order is None:
+            violations += _absent_at_venue(order)
+        else:
+            violations += _agrees(order, venue_order)
+        violations += _not_stuck(order, account, now)
+        if order.overfill_reported is not None:
+            violations.append(
+                f"{order}: the venue reported {order.overfill_reported} filled of "
+                f"{order.amount_order} (over-fill, recorded, needs a person)"
+            )
+    return violations
+
+
+def _one_per_client_order_id(paper, venue_orders: list[PaperOrder]) -> list[str]:
+    violations = []
+    ids = Counter(order.client_order_id for order in venue_orders if order.client_order_id)
+    for client_order_id, count in ids.items():
+        if count > 1:
+            violations.append(f"{client_order_id}: {count} orders at the venue")
+    if paper is not None:
+        creates = Counter(
+            PaperRequest.objects.filter(account=paper, kind=PaperRequest.Kind.SUBMIT)
+            .exclude(client_order_id="")
+            .values_list("client_order_id", flat=True)
+        )
+        for client_order_id, count in creates.items():
+            if count > 1:
+                violations.append(f"{client_order_id}: {count} create requests sent")
+    return violations
+
+
+def _order_for(orders: list[Order], venue_order: PaperOrder) -> Order | None:
+    for order in orders:
+        if venue_order.client_order_id and venue_order.client_order_id in (
+            order.client_order_id,
+            order.client_order_id_format_exchange,
+        ):
+            return order
+        if order.exchange_order_id and order.exchange_order_id == venue_order.exchange_order_id:
+            return order
+    return None
+
+
+def _absent_at_venue(order: Order) -> list[str]:
+    if order.status in AT_VENUE:
+        return [f"{order}: {order.status} in emsweb, but the venue has no such order"]
+    if order.fills.exists():
+        return [f"{order}: fills recorded, but the venue has no such order"]
+    return []
+
+
+def _agrees(order: Order, venue_order: PaperOrder) -> list[str]:
+    violations = []
+    if order.status not in AGREES_WITH_VENUE[venue_order.status]:
+        violations.append(f"{order}: {order.status} in emsweb, {venue_order.status} at the venue")
+    if order.amount_filled != venue_order.filled:
+        violations.append(
+            f"{order}: {order.amount_filled} filled in emsweb, {venue_order.filled} at the venue"
+        )
+    if order.exchange_order_id and order.exchange_order_id != venue_order.exchange_order_id:
+        violations.append(
+            f"{order}: exchange_order_id {order.exchange_order_id}, "
+            f"the venue's is {venue_order.exchange_order_id}"
+        )
+    violations += _fills_counted_once(order, venue_order)
+    return violations
+
+
+def _fills_counted_once(order: Order, venue_order: PaperOrder) -> list[str]:
+    recorded = Counter(Fill.objects.filter(order=order).values_list("trade_id", flat=True))
+    trades = {
+        str(pk): amount
+        for pk, amount in PaperTrade.objects.filter(order=venue_order).values_list("pk", "amount")
+    }
+    violations = [f"{order}: trade {t} recorded {n} times" for t, n in recorded.items() if n > 1]
+    if unknown := sorted(set(recorded) - set(trades)):
+        violations.append(f"{order}: fills {unknown} are not the venue's trades of this order")
+    if missing := sorted(set(trades) - set(recorded)):
+        violations.append(f"{order}: the venue's trades {missing} are not recorded")
+    total = sum(Fill.objects.filter(order=order).values_list("amount", flat=True), Decimal(0))
+    if total != order.amount_filled:
+        violations.append(f"{order}: fills add up to {total}, not {order.amount_filled}")
+    return violations
+
+
+def _not_stuck(order: Order, account: ExchangeAccount, now: datetime) -> list[str]:
+    """RECEIVED past the sweeper's reach, or ROUTING past never-placed, with nothing at work."""
+    if order.status == S.RECEIVED:
+        deadline = order.created_at + _seconds(
+            settings.EMSWEB_SWEEP_RECEIVED_AFTER
+            + settings.EMSWEB_SWEEP_INTERVAL
+            + settings.EMSWEB_UNRECONCILED_REJECT_AFTER
+        )
+    elif order.status == S.ROUTING:
+        deadline = (order.routing_started_at or order.created_at) + _seconds(
+            settings.EMSWEB_NEVER_PLACED_AFTER
+            + settings.EMSWEB_NOT_FOUND_LOOKUPS * settings.EMSWEB_SYNC_INTERVAL
+        )
+    else:
+        return []
+    if now <= deadline or sync_running(account_id=account.pk):
+        return []
+    return [f"{order}: {order.status} past its deadline {deadline:%H:%M:%S}, not reconciling"]
+
+
+def _seconds(value: float) -> timedelta:
+    return timedelta(seconds=value)

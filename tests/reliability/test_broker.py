@@ -1,0 +1,210 @@
+"""The broker lost: Redis flushed, and Redis restarted without persistence, during a burst of
+200 submits. Every order that was accepted reaches the venue exactly once (the sweeper queues
+again what the broker forgot; the guarded claim makes the repeats harmless).
+
+These tests run their own redis-server on a socket of their own, with a worker pointed at it
+and this process's Celery app too, so that the session's broker is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import redis
+
+from accounts.models import Balance
+from accounts.services import account_link
+from emsweb.celery import app
+from emsweb.redis import redis_blocking_client, redis_client
+from orders.instruments import instruments_refresh
+from orders.models import Order, RejectReason
+from orders.services import orders_sweep_received
+from orders.sync import account_sync
+from tests.conftest import VAR, Worker, redis_server_executable, wait_for
+from tests.reliability.conftest import ACCOUNT, assert_invariants, submit
+from venues.base import OrdStatus
+from venues.paper import engine
+from venues.paper.models import PaperRequest
+
+S = OrdStatus
+BURST = 200
+pytestmark = [pytest.mark.pipeline]
+
+
+class RedisServer:
+    """A redis-server of the test's own, on a unix socket, with no persistence."""
+
+    def __init__(self, socket_path: Path):
+        self.socket_path = socket_path
+        self.url = f"unix://{socket_path}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.socket_path.unlink(missing_ok=True)
+        self.process = subprocess.Popen(
+            [
+                redis_server_executable(),
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self.socket_path),
+                "--unixsocketperm",
+                "700",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(VAR),
+            ],  # fmt: skip
+            stdout=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url)
+        wait_for(lambda: self._pings(client), timeout=10, what="the test's Redis")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.socket_path.unlink(missing_ok=True)
+
+    def flushall(self) -> None:
+        redis.Redis.from_url(self.url).flushall()
+
+    @staticmethod
+    def _pings(client: redis.Redis) -> bool:
+        try:
+            return client.ping()
+        except redis.ConnectionError:
+            return False
+
+
+@pytest.fixture(scope="module")
+def own_redis():
+    server = RedisServer(VAR / f"test-faults-redis-{os.getpid()}.sock")
+    server.start()
+    yield server
+    server.stop()
+
+
+def _use_broker(url: str) -> None:
+    """Point this process's Celery app and Redis clients at `url`."""
+    app.conf.broker_url = url.replace("unix://", "redis+socket://", 1)
+    # kombu keeps one pool per broker URL: drop our handles, do not close the pools.
+    app._pool = None
+    app.amqp._producer_pool = None
+    redis_client.cache_clear()
+    redis_blocking_client.cache_clear()
+
+
+@pytest.fixture
+def broker_account(own_redis, settings, transactional_db):
+    """A paper account, and a worker, both on the test's own Redis."""
+    session_url = settings.REDIS_URL
+    settings.REDIS_URL = own_redis.url
+    _use_broker(own_redis.url)
+    instruments_refresh(venue="PAPER")
+    engine.market_set_mid("BTCUSD", Decimal("50000"))
+    worker = Worker(
+        "broker", concurrency=2, log_path=VAR / "test-broker-worker.log",
+        env={"REDIS_URL": own_redis.url},
+    )  # fmt: skip
+    try:
+        account, _ = account_link(exchange_id=ACCOUNT, parameters={})
+        wait_for(lambda: Balance.objects.filter(account=account).exists(), what="first sync")
+        # The venue answers a little slowly, so that the queue holds a backlog when it is lost.
+        engine.set_knobs(ACCOUNT, latency_ms=30)
+        yield account
+    finally:
+        worker.stop()
+        settings.REDIS_URL = session_url
+        _use_broker(session_url)
+
+
+def burst(account, fault) -> tuple[list[str], list[str]]:
+    """Submit BURST orders, calling `fault` halfway. Returns the ids accepted and refused."""
+    accepted, refused = [], []
+    for n in range(BURST):
+        if n == BURST // 2:
+            fault()
+        client_order_id = f"burst-{n}"
+        try:
+            submit(account, client_order_id, amount="0.001", price=str(40000 + n))
+        except (redis.ConnectionError, OSError, Exception) as problem:  # noqa: BLE001
+            if "Order" in type(problem).__name__:
+                raise  # a validation error is a test bug, not the fault
+            refused.append(client_order_id)
+        else:
+            accepted.append(client_order_id)
+    return accepted, refused
+
+
+def sweep_until_routed(account) -> int:
+    """What beat does: sweep RECEIVED orders whose task was lost, sync, until all are placed.
+    Returns how many times the sweeper queued an order again."""
+    swept = 0
+
+    def all_placed():
+        nonlocal swept
+        swept += orders_sweep_received()
+        account_sync(account_id=account.pk)
+        return not Order.objects.filter(status__in={S.RECEIVED, S.ROUTING}).exists()
+
+    wait_for(all_placed, timeout=90, what="every order of the burst to be routed")
+    return swept
+
+
+def assert_each_order_sent_once(accepted: list[str], *, never_placed_allowed=False) -> None:
+    orders = Order.objects.filter(client_order_id__in=accepted)
+    assert orders.count() == len(accepted), "an accepted order was lost"
+    if never_placed_allowed:
+        rejected = orders.filter(status=S.REJECTED)
+        assert set(rejected.values_list("reject_reason", flat=True)) <= {RejectReason.NEVER_PLACED}
+        orders = orders.exclude(status=S.REJECTED)
+    assert set(orders.values_list("status", flat=True)) == {S.NEW}
+    creates = PaperRequest.objects.filter(kind=PaperRequest.Kind.SUBMIT)
+    per_order = creates.values_list("client_order_id", flat=True)
+    assert len(per_order) == len(set(per_order)), "a create request was sent twice"
+
+
+def test_redis_flushed_during_a_burst_of_200_submits_loses_and_duplicates_nothing(
+    broker_account, own_redis
+):
+    accepted, refused = burst(broker_account, own_redis.flushall)
+    assert not refused
+    assert sweep_until_routed(broker_account) > 0, "the flush lost no task: not a test"
+    engine.set_knobs(ACCOUNT, latency_ms=0)
+    assert_each_order_sent_once(accepted)
+    assert_invariants(broker_account)
+
+
+def test_redis_restarted_during_a_burst_of_200_submits_loses_and_duplicates_nothing(
+    broker_account, own_redis
+):
+    def restart():
+        own_redis.stop()
+        time.sleep(0.5)
+        own_redis.start()
+
+    restarting = threading.Thread(target=restart)
+    accepted, refused = burst(broker_account, restarting.start)
+    restarting.join()
+    assert sweep_until_routed(broker_account) > 0, "the restart lost no task: not a test"
+    engine.set_knobs(ACCOUNT, latency_ms=0)
+
+    # A submit that failed while Redis was away may still have recorded its order (the queueing
+    # runs after the commit): such an order is routed like any other; none is sent twice.
+    recorded = set(
+        Order.objects.filter(client_order_id__in=refused).values_list("client_order_id", flat=True)
+    )
+    # A worker that loses its broker cancels the routing tasks it is running (Celery's
+    # worker_cancel_long_running_tasks_on_connection_loss): an order cut off before the venue
+    # took it is claimed and unsent, and reconciliation ends it as never placed, safe to resubmit.
+    assert_each_order_sent_once(accepted + sorted(recorded), never_placed_allowed=True)
+    assert_invariants(broker_account)
