@@ -13,8 +13,6 @@ def redis_client() -> redis.Redis:
 
 @cache
 def redis_blocking_client() -> redis.Redis:
-    """For blocking reads (BLPOP), whose wait must not trip the socket timeout."""
-    timeout = settings.EMSWEB_API_ROUTING_WAIT + 5
-    return redis.Redis.from_url(
-        settings.REDIS_URL, socket_timeout=timeout, socket_connect_timeout=5
-    )
+    """For blocking reads (BLPOP, at most a minute), whose wait must not trip the socket
+    timeout; a fixed one, so that it does not depend on the wait the first caller asked for."""
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=75, socket_connect_timeout=5)

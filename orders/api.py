@@ -218,7 +218,7 @@ def order_new(request: HttpRequest, payload: OrderNewSingleRequest):
         return wire.validation_error(errors)
 
     if order.status in IN_FLIGHT:
-        routing_wait(order.pk)
+        routing_wait(order)
     order = with_report_data(Order.objects.filter(pk=order.pk)).get()
     if order.status in IN_FLIGHT:
         return wire.message_reject(

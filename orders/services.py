@@ -283,7 +283,7 @@ def order_route(*, order_id: int) -> None:
     try:
         _route_claimed(order)
     finally:
-        routing_settled(order_id)
+        routing_settled(order)
 
 
 def _account_reconciled_for(order: Order) -> bool:
