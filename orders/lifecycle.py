@@ -142,6 +142,11 @@ def apply_report(
             identifiers = _new_identifiers(order, report)
             if plan is None and not identifiers:
                 _log_ignored(order, report)
+                # The amounts already include these trades (an earlier report raised them), but
+                # the trades themselves may be news: keep them, once each. Not for a canceled or
+                # rejected order: a trade the amounts do not include is an anomaly, not a detail.
+                if order.status not in (S.CANCELED, S.REJECTED):
+                    _record_fills(order, report.fills)
                 return False
             plan = plan or Plan(path=(), amount_filled=order.amount_filled)
             fields = {**identifiers, **_fill_fields(order, plan.amount_filled, report)}

@@ -169,3 +169,17 @@ def test_a_stale_writer_loses_to_the_version_check_and_replans():
     order.refresh_from_db()
     assert order.status == S.FILLED
     assert order.amount_filled == AMOUNT
+
+
+@pytest.mark.django_db
+def test_trades_of_a_report_that_changes_no_amount_are_still_kept():
+    order = OrderFactory(status=S.NEW, amount_order=AMOUNT, amount_open=AMOUNT)
+    lifecycle.apply_report(order.pk, report(S.PARTIALLY_FILLED, "4"), cause=EventCause.SYNC)
+    lifecycle.apply_report(
+        order.pk,
+        report(S.PARTIALLY_FILLED, "4", fills=[fill("t1", "4")]),
+        cause=EventCause.SYNC,
+    )
+    order.refresh_from_db()
+    assert order.amount_filled == 4
+    assert list(order.fills.values_list("trade_id", flat=True)) == ["t1"]
