@@ -34,3 +34,14 @@ $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
+
+# The benchmarks (bench/README.md) on the production stack: this PostgreSQL database, created
+# afresh with a generated history of a million orders, and this Redis db (flushed); a Celery
+# worker, beat and gunicorn as production starts them. About 8 minutes on 2 cores; prints a table
+# and writes bench/results/latest.json. BENCH_ARGS=--reuse keeps the database and its history.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/emsweb_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/12
+
+.PHONY: bench
+bench: $(INSTALLED)
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(BIN)/python -m bench $(BENCH_ARGS)

@@ -32,7 +32,7 @@ from venues.registry import UnknownVenue
 from . import lifecycle, services
 from .changes import changes_bump
 from .instruments import instrument_find
-from .models import EventCause, Order, OrderEvent, OrderOrigin, RejectReason
+from .models import TERMINAL_STATUSES, EventCause, Order, OrderEvent, OrderOrigin, RejectReason
 
 logger = logging.getLogger(__name__)
 
@@ -128,9 +128,17 @@ def _sync(account: ExchangeAccount, venue: Venue) -> None:
     # (most real exchanges) would otherwise have the report raise amount_filled first, and the
     # trades that explain it would then find nothing left to change.
     changed = _apply_fills(account, fills)
+    working = WorkingOrders(account)
     seen = set()
     for report in open_reports:
-        order = services.order_for_venue_report(account, report) or _adopt(account, report)
+        order = working.find(report)
+        known = order is not None and not order.cancel_requested_at
+        if known and not lifecycle.report_changes(order, report):
+            # What we know already: nothing to write, and nothing to read again per order (a
+            # cycle over a thousand open orders stays a handful of queries).
+            seen.add(order.pk)
+            continue
+        order = order or services.order_for_venue_report(account, report) or _adopt(account, report)
         if order is None:
             continue
         seen.add(order.pk)
@@ -149,6 +157,22 @@ def _sync(account: ExchangeAccount, venue: Venue) -> None:
     stale = timezone.now() - timedelta(seconds=settings.EMSWEB_BALANCE_REFRESH)
     if changed or account.balances_synced_at is None or account.balances_synced_at < stale:
         balances_record(account=account, balances=venue.balances())
+
+
+class WorkingOrders:
+    """The account's orders not yet terminal, read in one query, found by the ids a venue
+    report names them by (as services.order_for_venue_report finds them one at a time)."""
+
+    def __init__(self, account: ExchangeAccount):
+        orders = list(Order.objects.filter(account=account).exclude(status__in=TERMINAL_STATUSES))
+        self.by_client = {o.client_order_id_format_exchange: o for o in orders}
+        self.by_client.pop("", None)
+        self.by_client.update({o.client_order_id: o for o in orders})  # our own id first
+        self.by_exchange = {o.exchange_order_id: o for o in orders if o.exchange_order_id}
+
+    def find(self, report: VenueOrder) -> Order | None:
+        found = self.by_client.get(report.client_order_id) if report.client_order_id else None
+        return found or self.by_exchange.get(report.exchange_order_id or "")
 
 
 def _symbols_in_play(account: ExchangeAccount) -> set[str]:

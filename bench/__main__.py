@@ -1,0 +1,242 @@
+"""`python -m bench` (or `make bench`): every benchmark on the production stack, a table, and
+bench/results/latest.json. See bench/README.md."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import report, stack
+
+BENCHMARKS = ("routing", "sync", "throughput", "api", "blotter", "history")
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+
+
+@dataclass
+class Context:
+    """What every benchmark gets: the running stack, the web port, the run's id and scale."""
+
+    stack: stack.Stack
+    port: int
+    run: str
+    scale: float
+    details: dict = field(default_factory=dict)
+
+    open_account: object = None
+    busy_accounts: list = field(default_factory=list)
+
+    def n(self, count: int, least: int = 20) -> int:
+        """A count scaled down for a quick run (--quick), never below `least`."""
+        return max(least, int(count * self.scale))
+
+    def open_desk(self, count: int = 500):
+        """An account with `count` resting orders, NEW at the venue (made once, kept until
+        close_desk): the desk that the API list and the blotter read."""
+        from . import fixtures
+
+        if self.open_account is None:
+            account = fixtures.paper_account(f"OPEN-{self.run}")
+            fixtures.submit_many(account, f"{self.run}-open", count)
+            self.open_account = account
+        return self.open_account
+
+    def close_desk(self) -> None:
+        from . import fixtures
+
+        if self.open_account is not None:
+            fixtures.retire([self.open_account])
+            self.open_account = None
+
+    def busy_desk(self, accounts: int = 10, orders_each: int = 100) -> list:
+        """`accounts` accounts with `orders_each` resting orders each, which beat syncs every
+        EMSWEB_SYNC_INTERVAL as production does (made once, kept until close_busy_desk)."""
+        from . import fixtures
+
+        if not self.busy_accounts:
+            for k in range(1, accounts + 1):
+                account = fixtures.paper_account(f"SYNC-{self.run}-{k:02d}")
+                for n in range(orders_each):
+                    fixtures.submit(account, f"{self.run}-sync{k:02d}-{n}", n)
+                self.busy_accounts.append(account)
+            for account in self.busy_accounts:
+                fixtures.settled(account, timeout=120)
+        return self.busy_accounts
+
+    def close_busy_desk(self) -> None:
+        from . import fixtures
+
+        if self.busy_accounts:
+            fixtures.retire(self.busy_accounts)
+            self.busy_accounts = []
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the bench database and its generated history instead of starting afresh",
+    )
+    parser.add_argument("--only", default="", help=f"comma-separated: {', '.join(BENCHMARKS)}")
+    parser.add_argument("--history-orders", type=int, default=1_000_000)
+    parser.add_argument(
+        "--quick", action="store_true", help="a tenth of every count: a smoke run, not figures"
+    )
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    return parser.parse_args(argv)
+
+
+def stop_on_signals() -> None:
+    """SIGTERM and SIGHUP end the run like Ctrl-C does, so that every process is stopped."""
+
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupted)
+
+
+def say(text: str) -> None:
+    print(f"bench | {text}", flush=True)
+
+
+def prepare(args, env: dict[str, str]) -> None:
+    """The database (afresh unless --reuse), its schema, the paper instruments, the history."""
+    os.environ.update(env)
+    os.environ["LOG_LEVEL"] = "WARNING"  # the harness's own log; the services log as production
+    created = stack.database_ensure(env["DATABASE_URL"], fresh=not args.reuse)
+    where = stack.without_password(env["DATABASE_URL"])
+    say(f"database {'created' if created else 'kept'}: {where}")
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from emsweb.redis import redis_client
+    from orders.instruments import instruments_refresh
+
+    from . import fixtures
+
+    call_command("migrate", verbosity=0)
+    if not (Path(env["STATIC_ROOT"]) / "staticfiles.json").exists():
+        call_command("collectstatic", interactive=False, verbosity=0)  # as the image build does
+    redis_client().flushdb()
+    fixtures.reset()
+    instruments_refresh(venue="PAPER")
+    say(f"history: {args.history_orders:,} orders (manage.py bench_history)")
+    call_command("bench_history", orders=args.history_orders)
+
+
+def start(services: stack.Stack, port: int) -> None:
+    import http.client
+
+    from .tasks import noop
+
+    services.start("worker")
+    services.start("beat")
+    services.start("web", GUNICORN_BIND=f"127.0.0.1:{port}", PORT=str(port))
+
+    def worker_answers() -> bool:
+        from emsweb.redis import redis_client
+
+        noop.delay(time.time())
+        return stack.wait_until(
+            "a no-op task", lambda: redis_client().delete("bench:noop:started"), timeout=2
+        )
+
+    def web_answers() -> bool:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            return connection.getresponse().status == 200
+        except OSError:
+            return False
+
+    stack.wait_until("the worker", lambda: _retrying(worker_answers), timeout=60, stack=services)
+    stack.wait_until("gunicorn", web_answers, timeout=60, stack=services, every=0.2)
+    worker_pids = services.pids("worker")
+    say(f"worker ready ({len(worker_pids) - 1} pool processes), beat, gunicorn on 127.0.0.1:{port}")
+
+
+def _retrying(probe) -> bool:
+    try:
+        return probe()
+    except TimeoutError:
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    selected = [name for name in (args.only.split(",") if args.only else BENCHMARKS) if name]
+    unknown = set(selected) - set(BENCHMARKS)
+    if unknown:
+        say(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+        return 2
+    stop_on_signals()
+    env = stack.environment(
+        os.environ.get("DATABASE_URL", stack.DEFAULT_DATABASE_URL),
+        os.environ.get("REDIS_URL", stack.DEFAULT_REDIS_URL),
+    )
+    began = time.monotonic()
+    prepare(args, env)
+
+    import importlib
+
+    from . import fixtures
+
+    services = stack.Stack(env)
+    figures: list[report.Figure] = []
+    context = None
+    try:
+        port = stack.free_port()
+        start(services, port)
+        context = Context(services, port, fixtures.run_id(), 0.1 if args.quick else 1.0)
+        for name in selected:
+            say(f"{name}...")
+            module = importlib.import_module(f"bench.{name}")
+            started = time.monotonic()
+            try:
+                produced = module.run(context)
+            except Exception:  # noqa: BLE001 - one benchmark failing leaves the others to run
+                traceback.print_exc()
+                context.details.setdefault("failed", {})[name] = traceback.format_exc()
+                say(f"{name} FAILED; going on with the others")
+                services.check_alive()
+                continue
+            figures += produced
+            say(f"{name}: {len(produced)} figures in {time.monotonic() - started:.0f} s")
+            print(report.table(produced), flush=True)
+    finally:
+        services.stop_all()
+        say("worker and gunicorn stopped")
+
+    print()
+    print(report.table(figures))
+    info = report.machine(*server_versions())
+    info["quick"] = args.quick
+    info["wall_seconds"] = round(time.monotonic() - began)
+    report.write(args.output, figures, info, context.details if context else {})
+    say(f"{info['cores']} cores; written to {args.output} in {info['wall_seconds']} s")
+    return 0
+
+
+def server_versions() -> tuple[str, str]:
+    from django.db import connection
+
+    from emsweb.redis import redis_client
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        database = cursor.fetchone()[0]
+    return database, redis_client().info("server")["redis_version"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

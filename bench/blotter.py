@@ -1,0 +1,136 @@
+"""Blotter poll: the live rows a blotter page asks for every few seconds, carrying the change
+counter it last saw. Nothing new: 204 after the session and the counter are read from Redis, no
+SQL. Something new: the rows again (the desk's 500 open orders). Server time in this process
+through Django's WSGI handler (bench.inprocess), and through gunicorn as a browser sees it."""
+
+from __future__ import annotations
+
+from emsweb.redis import redis_client
+from orders.changes import KEY as CHANGES_KEY
+from orders.changes import changes_version
+
+from . import fixtures, inprocess
+from .client import timed
+from .report import Figure
+from .stats import summary
+
+PATH = "/orders/blotter/rows/"
+POLLS = 2000
+CHANGED_POLLS = 30
+
+
+def run(ctx) -> list[Figure]:
+    ctx.open_desk()
+    viewer = fixtures.desk_user(f"bench-viewer-{ctx.run}", None)
+    cookie = fixtures.session_cookie(viewer)
+
+    def poll(version: int) -> inprocess.Served:
+        return inprocess.get(PATH, f"v={version}", cookie=cookie, htmx=True)
+
+    floor = summary([inprocess.get("/bench/constant").ms for _ in range(ctx.n(POLLS))])
+    version = changes_version()
+    for _ in range(20):
+        poll(version)
+    with inprocess.counting() as asked:
+        served = poll(changes_version())
+    assert served.status == 204, served
+    unchanged = summary([poll(version).ms for _ in range(ctx.n(POLLS))])
+
+    changed_ms, sizes = [], []
+    for _ in range(ctx.n(CHANGED_POLLS, least=10)):
+        redis_client().incr(CHANGES_KEY)  # what a committed order change does
+        served = poll(version)
+        assert served.status == 200, served
+        changed_ms.append(served.ms)
+        sizes.append(served.body_bytes)
+    with inprocess.counting() as asked_changed:
+        poll(version)
+    changed = summary(changed_ms)
+
+    headers = {"Cookie": f"sessionid={cookie}", "HX-Request": "true"}
+    current = changes_version()
+    over_http = summary(
+        timed(
+            ctx.port,
+            headers,
+            1,
+            ctx.n(1000),
+            lambda k, n: ("GET", f"{PATH}?v={current}", None),
+            expect=204,
+        )  # fmt: skip
+    )
+    http_floor = summary(
+        timed(ctx.port, {}, 1, ctx.n(1000), lambda k, n: ("GET", "/bench/constant", None))
+    )
+    ctx.details["blotter"] = {
+        "nothing_new": {
+            "sql": asked.sql,
+            "redis_commands": asked.redis,
+            "redis_round_trips": asked.redis_round_trips,
+            "server_ms": unchanged,
+            "http_ms": over_http,
+            "floor_constant_view_server_ms": floor,
+            "floor_constant_view_http_ms": http_floor,
+        },
+        "changed": {
+            "open_orders": 500,
+            "sql_statements": len(asked_changed.sql),
+            "sql": asked_changed.sql,
+            "redis_commands": asked_changed.redis,
+            "server_ms": changed,
+            "body_bytes": sizes[-1],
+        },
+    }
+    return [
+        Figure(
+            bench="blotter",
+            name="poll, nothing new: SQL statements",
+            value=len(asked.sql),
+            unit="queries",
+            target=("<=", 1),
+            note=f"Redis: {', '.join(asked.redis)} ({asked.redis_round_trips} round trips)",
+        ),
+        Figure(
+            bench="blotter",
+            name="poll, nothing new: Redis commands",
+            value=len(asked.redis),
+            unit="commands",
+            note=", ".join(asked.redis),
+        ),
+        Figure(
+            bench="blotter",
+            name="poll, nothing new: server p50",
+            value=unchanged["p50"],
+            unit="ms",
+            floor=floor["p50"],
+            floor_name="constant view p50",
+            target=("<=", 2),
+            note="in process, through every middleware",
+        ),
+        Figure(
+            bench="blotter",
+            name="poll, nothing new: server p99",
+            value=unchanged["p99"],
+            unit="ms",
+            floor=floor["p99"],
+            floor_name="constant view p99",
+        ),
+        Figure(
+            bench="blotter",
+            name="poll, nothing new: over HTTP p50",
+            value=over_http["p50"],
+            unit="ms",
+            floor=http_floor["p50"],
+            floor_name="constant view p50",
+            note="gunicorn, keep-alive",
+        ),
+        Figure(
+            bench="blotter",
+            name="poll, a change (500 open orders): server p50",
+            value=changed["p50"],
+            unit="ms",
+            floor=floor["p50"],
+            floor_name="constant view p50",
+            note=f"{len(asked_changed.sql)} SQL statements, {sizes[-1] // 1024} KiB",
+        ),
+    ]
