@@ -27,6 +27,7 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/emsweb_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
 STOP_TIMEOUT = 20.0
 PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "PGPASSWORD")
+TRIED = ("CELERY_", "CONN_MAX_AGE", "GUNICORN_", "WEB_CONCURRENCY")
 
 
 def kept_secrets() -> dict[str, str]:
@@ -51,8 +52,11 @@ def environment(database_url: str, redis_url: str) -> dict[str, str]:
     """Production's settings, as the services get them: DEBUG off, JSON logs, 2FA on. Plain
     http on 127.0.0.1 (no TLS proxy in front), and frozen paper markets with no latency."""
     base = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
+    # A setting to try (CELERY_CONCURRENCY=4, CELERY_DB_REUSE_MAX=0, ...) reaches the services.
+    tried = {name: value for name, value in os.environ.items() if name.startswith(TRIED)}
     return {
         **base,
+        **tried,
         **kept_secrets(),
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "PYTHONPATH": str(ROOT),
@@ -220,17 +224,21 @@ class CpuMeter:
 
     def _sample(self) -> dict[str, float]:
         def busy(processes) -> float:
+            # A process's own time, and its children's once they have exited and been reaped
+            # (submitter processes, recycled gunicorn workers, closed PostgreSQL backends).
             total = 0.0
             for process in processes:
                 with contextlib.suppress(psutil.Error):
                     times = process.cpu_times()
-                    total += times.user + times.system
+                    total += times.user + times.system + times.children_user
+                    total += times.children_system
             return total
 
-        groups = {
-            "harness": [psutil.Process()],
-            **{name: service.tree() for name, service in self.stack.services.items()},
-        }
+        services = {name: service.tree() for name, service in self.stack.services.items()}
+        theirs = {process.pid for tree in services.values() for process in tree}
+        harness = psutil.Process()
+        helpers = [child for child in harness.children(recursive=True) if child.pid not in theirs]
+        groups = {"harness": [harness, *helpers], **services}
         postgres, redis_server = [], []
         for process in psutil.process_iter(["name", "username"]):
             name = process.info["name"] or ""

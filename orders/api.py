@@ -22,7 +22,7 @@ from emsweb.api.schemas import (
 from venues.base import ExecInst, OrdSide, OrdStatus, TimeInForce
 
 from .instruments import instrument_find
-from .models import TERMINAL_STATUSES, Order, RejectReason
+from .models import WORKING_STATUSES, Order, RejectReason
 from .notify import routing_wait
 from .reports import execution_report, history_item, with_report_data
 from .services import (
@@ -243,8 +243,8 @@ def order_new(request: HttpRequest, payload: OrderNewSingleRequest):
 )
 def orders_open(request: HttpRequest, exchange_id: str | None = None):
     """Open orders (everything not yet FILLED, CANCELED or REJECTED), the last report of each."""
-    orders = Order.objects.filter(account__in=accounts_visible(user=request.auth.user)).exclude(
-        status__in=TERMINAL_STATUSES
+    orders = Order.objects.filter(
+        account__in=accounts_visible(user=request.auth.user), status__in=WORKING_STATUSES
     )
     if exchange_id:
         orders = orders.filter(account__exchange_id=exchange_id)

@@ -9,6 +9,10 @@ MONEY = {"max_digits": 38, "decimal_places": 18}
 
 TERMINAL_STATUSES = frozenset({OrdStatus.FILLED, OrdStatus.CANCELED, OrdStatus.REJECTED})
 OPEN_STATUSES = frozenset({OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED, OrdStatus.PENDING_CANCEL})
+# Not yet terminal. Query with status__in=WORKING_STATUSES, not exclude(status__in=TERMINAL_...):
+# PostgreSQL estimates NOT IN (three common values) at a quarter of the table and scans all of
+# it, where IN (six rare values) is an index scan over the few hundred working orders.
+WORKING_STATUSES = frozenset(OrdStatus.values) - TERMINAL_STATUSES
 
 
 class Instrument(models.Model):
@@ -112,7 +116,12 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["account", "status"], name="order_account_status")]
+        indexes = [
+            models.Index(fields=["account", "status"], name="order_account_status"),
+            # Every sync asks for an account's orders changed lately (symbols in play): without
+            # it, a scan of the account's whole history on every cycle.
+            models.Index(fields=["account", "updated_at"], name="order_account_updated"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount_order__gt=0), name="order_amount_positive"),
             models.CheckConstraint(condition=Q(price__gt=0), name="order_price_positive"),

@@ -15,7 +15,7 @@ from accounts.selectors import accounts_visible
 from emsweb.redis import redis_client
 from venues.base import OrdStatus
 
-from .models import TERMINAL_STATUSES, Instrument, Order
+from .models import WORKING_STATUSES, Instrument, Order
 
 S = OrdStatus
 
@@ -37,7 +37,7 @@ def blotter_orders(*, user) -> QuerySet[Order]:
     """Open orders, newest first, with what a blotter row shows: one query."""
     return (
         orders_visible(user=user)
-        .exclude(status__in=TERMINAL_STATUSES)
+        .filter(status__in=WORKING_STATUSES)
         .select_related("account", "instrument", "created_by")
         .order_by("-created_at", "-id")
     )
@@ -110,8 +110,10 @@ def history_page(*, user, filters: dict, cursor: str | None = None) -> HistoryPa
         except ValueError:
             moment = None
         if moment is not None:
-            after = Q(created_at__gt=moment) | Q(created_at=moment, id__gt=pk)
-            before = Q(created_at__lt=moment) | Q(created_at=moment, id__lt=pk)
+            # The bound on created_at alone is implied by the rest, but it is what lets the
+            # index start at the cursor instead of reading every newer row up to it.
+            after = Q(created_at__gte=moment) & (Q(created_at__gt=moment) | Q(id__gt=pk))
+            before = Q(created_at__lte=moment) & (Q(created_at__lt=moment) | Q(id__lt=pk))
             orders = orders.filter(after if ascending else before)
     orders = orders.order_by(*(("created_at", "id") if ascending else ("-created_at", "-id")))
     size = settings.EMSWEB_HISTORY_PAGE_SIZE
@@ -162,7 +164,7 @@ def available_for(*, account, asset: str) -> Decimal:
 
 
 def open_order_count(*, accounts) -> int:
-    return Order.objects.filter(account__in=accounts).exclude(status__in=TERMINAL_STATUSES).count()
+    return Order.objects.filter(account__in=accounts, status__in=WORKING_STATUSES).count()
 
 
 def fees_by_asset(order: Order) -> dict[str, Decimal]:

@@ -32,7 +32,7 @@ from venues.registry import UnknownVenue
 from . import lifecycle, services
 from .changes import changes_bump
 from .instruments import instrument_find
-from .models import TERMINAL_STATUSES, EventCause, Order, OrderEvent, OrderOrigin, RejectReason
+from .models import WORKING_STATUSES, EventCause, Order, OrderEvent, OrderOrigin, RejectReason
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ class WorkingOrders:
     report names them by (as services.order_for_venue_report finds them one at a time)."""
 
     def __init__(self, account: ExchangeAccount):
-        orders = list(Order.objects.filter(account=account).exclude(status__in=TERMINAL_STATUSES))
+        orders = list(Order.objects.filter(account=account, status__in=WORKING_STATUSES))
         self.by_client = {o.client_order_id_format_exchange: o for o in orders}
         self.by_client.pop("", None)
         self.by_client.update({o.client_order_id: o for o in orders})  # our own id first
