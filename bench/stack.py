@@ -21,7 +21,9 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-WORK = ROOT / "var" / "bench"
+# BENCH_WORK_DIR: another directory for logs, secrets and the beat schedule, so that two bench
+# stacks (each with its own database and Redis db) can run at once.
+WORK = Path(os.environ.get("BENCH_WORK_DIR") or ROOT / "var" / "bench")
 ENTRYPOINT = str(ROOT / "deploy" / "entrypoint.sh")
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/emsweb_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
