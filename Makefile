@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint format shell clean
+.PHONY: run test faults lint format shell clean
 
 run: $(INSTALLED)
 	$(BIN)/python -m emsweb.launcher run
@@ -14,6 +14,12 @@ run: $(INSTALLED)
 test: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# The reliability acceptance suite (RELIABILITY.md section 7): every test marked `fault`, wherever
+# it lives, then a table of number, scenario, injected fault, outcome and the invariant checker's
+# verdict. SQLite and an embedded Redis unless DATABASE_URL / REDIS_URL say otherwise.
+faults: $(INSTALLED)
+	$(BIN)/pytest -m fault -q $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

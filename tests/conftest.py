@@ -20,6 +20,8 @@ import redis
 from django.conf import settings
 from django.db import connection
 
+pytest_plugins = ["tests.faults_table"]  # the reliability table of make faults
+
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 

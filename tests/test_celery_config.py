@@ -3,6 +3,7 @@
 import ast
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 
 from emsweb.celery import app
@@ -17,6 +18,7 @@ def test_order_tasks_are_acknowledged_late_and_requeued_when_their_worker_dies()
     assert settings.CELERY_WORKER_PREFETCH_MULTIPLIER == 1
 
 
+@pytest.mark.fault(16, "time limit >= visibility timeout (static check)")
 def test_no_task_can_outlive_the_brokers_visibility_timeout():
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
     assert settings.CELERY_TASK_SOFT_TIME_LIMIT < settings.CELERY_TASK_TIME_LIMIT < visibility
@@ -26,6 +28,7 @@ def test_messages_are_json_and_carry_ids_only():
     assert app.conf.task_serializer == "json" and app.conf.accept_content == ["json"]
 
 
+@pytest.mark.fault(16, "eta/countdown on the order path (static check)")
 def test_nothing_on_the_order_path_is_delayed_with_eta_or_countdown():
     """An ETA past the visibility timeout is redelivered in a loop on Redis: never use one."""
     for path in Path(settings.BASE_DIR, "orders").glob("*.py"):

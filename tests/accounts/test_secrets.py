@@ -34,6 +34,7 @@ def every_row_as_text() -> str:
     )
 
 
+@pytest.mark.fault(22, "canary secret linked; pages, API, logs, tasks, db searched")
 def test_a_canary_secret_never_appears_in_clear(pipeline, published, caplog, admin_client):
     caplog.set_level(logging.DEBUG)
     account, _ = account_link(

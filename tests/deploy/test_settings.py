@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 
 from emsweb import launcher
@@ -39,6 +40,7 @@ def setting(name: str, **env: str) -> str:
     return manage("shell", "-c", f"from django.conf import settings; print(settings.{name})", **env)
 
 
+@pytest.mark.fault(25, "check --deploy --fail-level WARNING")
 def test_production_settings_pass_the_deployment_checklist_with_warnings_as_failures():
     checked = manage("check", "--deploy", "--fail-level", "WARNING")
     assert checked.returncode == 0, checked.stderr
@@ -57,6 +59,7 @@ def test_without_a_secret_key_nothing_starts():
     assert run.returncode != 0 and "SECRET_KEY" in run.stderr
 
 
+@pytest.mark.fault(25, "production settings: HSTS, secure cookies")
 def test_production_defaults_are_https_only_with_debug_off():
     printed = manage(
         "shell",
@@ -86,6 +89,7 @@ def test_plain_http_is_asked_for_explicitly_by_the_embedded_default_and_the_test
     assert settings.SECURE_HSTS_SECONDS == 0
 
 
+@pytest.mark.fault(25, "CSP header on pages")
 def test_pages_get_a_content_security_policy_without_inline_script(client):
     response = client.get("/admin/login/")
     policy = response.headers["Content-Security-Policy"]

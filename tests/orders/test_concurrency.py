@@ -10,6 +10,7 @@ from orders.sync import account_sync, sync_lock
 from tests.factories import AccountFactory, BalanceFactory, InstrumentFactory
 
 
+@pytest.mark.fault(1, "10 concurrent submits of one client order id")
 @pytest.mark.django_db(transaction=True)
 def test_ten_concurrent_submits_of_one_client_order_id_make_one_order(
     django_capture_on_commit_callbacks,

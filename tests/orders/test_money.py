@@ -12,6 +12,7 @@ steps = st.sampled_from(
 amounts = st.decimals(min_value=Decimal("0.000001"), max_value=Decimal("1e9"), places=8)
 
 
+@pytest.mark.fault(20, "random prices and ticks (hypothesis)")
 @given(price=amounts, tick=steps)
 def test_a_buy_price_never_rounds_above_the_limit_and_a_sell_never_below(price, tick):
     buy = round_price(price, tick=tick, side="BUY")
@@ -21,6 +22,7 @@ def test_a_buy_price_never_rounds_above_the_limit_and_a_sell_never_below(price, 
     assert price - buy < tick and sell - price < tick
 
 
+@pytest.mark.fault(20, "random amounts and lots (hypothesis)")
 @given(amount=amounts, lot=steps)
 def test_an_amount_never_rounds_up(amount, lot):
     rounded = round_amount(amount, lot=lot)
@@ -35,6 +37,7 @@ def test_float_damage_rounds_to_the_intended_value():
     assert round_price(Decimal("1.005"), tick=Decimal("0.01"), side="SELL") == Decimal("1.01")
 
 
+@pytest.mark.fault(20, "floats, NaN, Infinity, 1e400")
 @pytest.mark.parametrize("value", [0.1, "NaN", "Infinity", "-inf", "1e400", "abc", "", True, None])
 def test_floats_and_non_finite_values_are_not_money(value):
     with pytest.raises(NotADecimal):

@@ -3,7 +3,6 @@ ends with (orders.invariants against the paper venue's own record, and its reque
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
 
 import pytest
@@ -16,6 +15,7 @@ from orders.models import Order
 from orders.services import OrderTicket, order_submit
 from orders.sync import account_sync
 from tests.conftest import wait_for
+from tests.faults_table import note_verdict
 from venues.paper import engine
 from venues.paper.models import PaperRequest
 
@@ -68,53 +68,10 @@ def creates_sent(client_order_id: str) -> int:
 def check_invariants(account) -> list[str]:
     """The checker's violations, noted for the summary table."""
     violations = account_invariants_check(account=account)
-    _verdicts[_current_test()] = "hold" if not violations else f"{len(violations)} violated"
+    note_verdict("hold" if not violations else f"{len(violations)} violated")
     return violations
 
 
 def assert_invariants(account) -> None:
     violations = check_invariants(account)
     assert violations == [], "\n".join(violations)
-
-
-# --- the summary table: scenario, injected fault, outcome, invariant verdict -------------------
-FAULT_FAMILIES = {
-    "test_broker": "broker lost (Redis flushed / restarted)",
-    "test_checker": "(the checker itself)",
-    "test_database": "database lost after the venue's ack",
-    "test_delivery": "task delivered twice / past visibility timeout",
-    "test_fills": "fill races, duplicate, out-of-order, over-fill",
-    "test_lookups": "misleading lookups",
-    "test_restart": "emsweb down while the venue moved",
-    "test_routing": "create sent twice, answer or request lost, worker killed",
-}
-_verdicts: dict[str, str] = {}
-_rows: list[tuple[str, str, str, str]] = []
-
-
-def _current_test() -> str:
-    return os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0]
-
-
-def pytest_runtest_logreport(report):
-    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-        module = report.nodeid.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
-        if module not in FAULT_FAMILIES:
-            return
-        scenario = report.nodeid.split("::", 1)[1].removeprefix("test_").replace("_", " ")
-        verdict = _verdicts.get(report.nodeid, "n/a" if module == "test_checker" else "-")
-        _rows.append((scenario, FAULT_FAMILIES[module], report.outcome, verdict))
-
-
-def pytest_terminal_summary(terminalreporter):
-    if not _rows:
-        return
-    write = terminalreporter.write_line
-    terminalreporter.section("reliability scenarios")
-    width = max(len(row[0]) for row in _rows)
-    for scenario, fault, outcome, verdict in _rows:
-        write(f"{scenario:<{width}}  {fault:<48}  {outcome:<7}  invariants {verdict}")
-    outcomes = [outcome for _, _, outcome, _ in _rows]
-    passed, skipped = outcomes.count("passed"), outcomes.count("skipped")
-    failed = len(outcomes) - passed - skipped
-    write(f"{passed} scenarios passed, {failed} failed, {skipped} skipped")

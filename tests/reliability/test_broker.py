@@ -173,6 +173,7 @@ def assert_each_order_sent_once(accepted: list[str], *, never_placed_allowed=Fal
     assert len(per_order) == len(set(per_order)), "a create request was sent twice"
 
 
+@pytest.mark.fault(14, "Redis FLUSHALL mid-burst of 200 submits")
 def test_redis_flushed_during_a_burst_of_200_submits_loses_and_duplicates_nothing(
     broker_account, own_redis
 ):
@@ -184,6 +185,7 @@ def test_redis_flushed_during_a_burst_of_200_submits_loses_and_duplicates_nothin
     assert_invariants(broker_account)
 
 
+@pytest.mark.fault(14, "Redis restarted (no persistence) mid-burst")
 def test_redis_restarted_during_a_burst_of_200_submits_loses_and_duplicates_nothing(
     broker_account, own_redis
 ):

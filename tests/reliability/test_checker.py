@@ -53,18 +53,21 @@ def in_db(account, venue_order, **fields):
     return OrderFactory(**values)
 
 
+@pytest.mark.fault(0, "none: the database and the venue agree")
 def test_agreement_is_silent(account):
     in_db(account, at_venue(account, "agrees"))
     assert account_invariants_check(account=account) == []
     assert invariants_check() == []
 
 
+@pytest.mark.fault(0, "a venue order emsweb does not know")
 def test_a_venue_order_unknown_to_emsweb_is_named(account):
     venue_order = at_venue(account, "stranger")
     violations = account_invariants_check(account=account)
     assert violations == [f"venue order {venue_order.exchange_order_id} is unknown to emsweb"]
 
 
+@pytest.mark.fault(0, "a second create for one client order id")
 def test_a_second_create_request_for_one_client_order_id_is_named(account):
     in_db(account, at_venue(account, "twice"))
     paper = engine.account_get(account.exchange_id)
@@ -73,6 +76,7 @@ def test_a_second_create_request_for_one_client_order_id_is_named(account):
     assert account_invariants_check(account=account) == ["twice: 2 create requests sent"]
 
 
+@pytest.mark.fault(0, "a status unlike the venue's")
 def test_a_status_that_differs_from_the_venues_is_named(account):
     venue_order = at_venue(account, "differs")
     in_db(account, venue_order)
@@ -82,6 +86,7 @@ def test_a_status_that_differs_from_the_venues_is_named(account):
     ]
 
 
+@pytest.mark.fault(0, "a working order the venue never had")
 def test_an_order_emsweb_thinks_is_working_but_the_venue_never_had_is_named(account):
     OrderFactory(client_order_id="phantom", account=account, status=S.NEW)
     assert account_invariants_check(account=account) == [
@@ -89,6 +94,7 @@ def test_an_order_emsweb_thinks_is_working_but_the_venue_never_had_is_named(acco
     ]
 
 
+@pytest.mark.fault(0, "fills counted twice or not the venue's")
 def test_fills_counted_twice_or_not_the_venues_are_named(account):
     venue_order = at_venue(account, "filled", price="51000")  # takes on arrival
     assert venue_order.status == "FILLED"
@@ -106,6 +112,7 @@ def test_fills_counted_twice_or_not_the_venues_are_named(account):
     assert any("fills add up to" in violation for violation in violations)
 
 
+@pytest.mark.fault(0, "an order stuck ROUTING")
 def test_an_order_stuck_routing_past_its_deadline_is_named_unless_a_sync_is_running(account):
     long_ago = timezone.now() - timedelta(hours=1)
     OrderFactory(
@@ -117,6 +124,7 @@ def test_an_order_stuck_routing_past_its_deadline_is_named_unless_a_sync_is_runn
         assert account_invariants_check(account=account) == []
 
 
+@pytest.mark.fault(0, "an order stuck RECEIVED")
 def test_a_received_order_is_stuck_only_past_the_sweepers_reach(account):
     OrderFactory(client_order_id="queued", account=account, status=S.RECEIVED)
     assert account_invariants_check(account=account) == []

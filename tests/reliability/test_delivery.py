@@ -34,6 +34,7 @@ def redelivered(worker: Worker) -> bool:
     return len(ids) != len(set(ids))
 
 
+@pytest.mark.fault(16, "one routing message delivered twice at once")
 def test_the_same_routing_message_delivered_twice_at_once_sends_one_create(account, pipeline):
     engine.set_knobs(ACCOUNT, latency_ms=1000)  # both deliveries are in flight together
     order = submit(account, "delivered-twice")
@@ -62,6 +63,7 @@ def short_visibility_worker(django_db_blocker):
     worker.stop()
 
 
+@pytest.mark.fault(16, "task outlives a short visibility timeout")
 def test_a_task_outliving_the_visibility_timeout_is_redelivered_but_sends_once(
     account, pipeline, short_visibility_worker
 ):

@@ -16,6 +16,7 @@ from orders.models import EventCause, Order
 from orders.services import order_cancel
 from orders.sync import account_sync
 from tests.conftest import wait_for
+from tests.faults_table import note_verdict
 from tests.reliability.conftest import (
     ACCOUNT,
     assert_invariants,
@@ -38,6 +39,7 @@ def history(order: Order) -> list[str]:
     return list(order.events.values_list("status", flat=True))
 
 
+@pytest.mark.fault(10, "cancel reaches the venue after the fill")
 def test_a_cancel_that_arrives_after_the_order_filled_ends_filled(account):
     order = wait_status(submit(account, "race-filled-first"), S.NEW)
     engine.market_set_mid("BTCUSD", Decimal("48000"))  # fills at the venue; emsweb not told yet
@@ -58,6 +60,7 @@ def test_a_cancel_that_arrives_after_the_order_filled_ends_filled(account):
     assert_invariants(account)
 
 
+@pytest.mark.fault(10, "fill learned while the cancel is in flight")
 def test_a_fill_learned_while_the_cancel_is_in_flight_wins_and_the_cancel_is_a_no_op(account):
     order = wait_status(submit(account, "race-cancel-in-flight"), S.NEW)
     engine.set_knobs(ACCOUNT, latency_ms=1500)  # the cancel dawdles on its way
@@ -82,6 +85,7 @@ def test_a_fill_learned_while_the_cancel_is_in_flight_wins_and_the_cancel_is_a_n
     assert_invariants(account)
 
 
+@pytest.mark.fault(11, "same trade twice, replayed after restart")
 def test_the_same_trade_reported_twice_and_replayed_after_a_restart_counts_once(account):
     order = wait_status(submit(account, "dup-fills", amount="0.1", price="49000"), S.NEW)
     engine.market_set_mid("BTCUSD", Decimal("48000"))
@@ -99,6 +103,7 @@ def test_the_same_trade_reported_twice_and_replayed_after_a_restart_counts_once(
     assert_invariants(account)
 
 
+@pytest.mark.fault(11, "fills out of order and before the ack")
 def test_fills_reported_out_of_order_and_before_the_ack_count_once_and_only_grow(account):
     # The venue accepts and fills the order, but its answer is lost: emsweb still says ROUTING.
     engine.set_knobs(ACCOUNT, fault="TIMEOUT_AFTER_ACCEPT", fault_delay_ms=0)
@@ -132,6 +137,7 @@ def test_fills_reported_out_of_order_and_before_the_ack_count_once_and_only_grow
     assert_invariants(account)
 
 
+@pytest.mark.fault(11, "venue reports more filled than ordered")
 def test_an_over_fill_report_is_recorded_and_alerted_not_clamped(account, caplog):
     order = wait_status(submit(account, "overfill", amount="0.1"), S.NEW)
     report = PaperVenue(account_key=ACCOUNT).lookup(order.client_order_id, "BTCUSD")
@@ -149,3 +155,4 @@ def test_an_over_fill_report_is_recorded_and_alerted_not_clamped(account, caplog
     # The checker holds the over-fill up for a person; nothing else is out of line.
     violations = check_invariants(account)
     assert len(violations) == 1 and "over-fill" in violations[0]
+    note_verdict("flags the over-fill, as it must")

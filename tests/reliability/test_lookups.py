@@ -34,6 +34,7 @@ def unknown_outcome(account):
     return order
 
 
+@pytest.mark.fault(8, "4 'not found' lookups of an existing order")
 def test_four_not_found_answers_for_an_order_that_exists_do_not_reject_it(
     account, unknown_outcome, monkeypatch
 ):
@@ -54,6 +55,7 @@ def test_four_not_found_answers_for_an_order_that_exists_do_not_reject_it(
     assert_invariants(account)
 
 
+@pytest.mark.fault(8, "lookups failing with network errors")
 def test_failed_lookups_are_not_counted_as_not_found(account, unknown_outcome, monkeypatch):
     def lookup(self, client_order_id, symbol_id_exchange):
         raise Unreachable("Exchange is unreachable.")

@@ -52,6 +52,7 @@ def linked(purge_broker, transactional_db, worker_log):
     return account, fills, cancels, stays
 
 
+@pytest.mark.fault(12, "worker down while orders fill/cancel, outside orders placed")
 def test_after_downtime_trading_waits_for_reconciliation_then_the_db_equals_the_venue(
     linked, worker_log
 ):
@@ -95,6 +96,7 @@ def test_after_downtime_trading_waits_for_reconciliation_then_the_db_equals_the_
     assert_invariants(account)
 
 
+@pytest.mark.fault(12, "worker restart")
 def test_a_worker_start_closes_the_gate_until_a_sync_opens_it(linked):
     account, *_ = linked
     account_sync(account_id=account.pk)
@@ -105,6 +107,7 @@ def test_a_worker_start_closes_the_gate_until_a_sync_opens_it(linked):
     assert account_reconciled(account_id=account.pk)
 
 
+@pytest.mark.fault(12, "venue unreachable at restart")
 def test_an_order_for_an_account_that_cannot_be_reconciled_is_held_then_rejected_unsent(linked):
     account, *_ = linked
     reconciliations_forget()

@@ -36,6 +36,7 @@ def celery_worker(django_db_setup, django_db_blocker):
     worker.stop()
 
 
+@pytest.mark.fault(1, "same submit twice; same id, other body")
 def test_the_same_submit_twice_makes_one_order_and_another_body_is_refused(account):
     # The API fingerprints each request's body; the same body again is a safe retry.
     first = submit(account, "double", request_hash="body-1")
@@ -50,6 +51,7 @@ def test_the_same_submit_twice_makes_one_order_and_another_body_is_refused(accou
     assert_invariants(account)
 
 
+@pytest.mark.fault(4, "venue accepts, answer lost")
 def test_a_lost_answer_leaves_the_outcome_unknown_then_takes_the_venues_word(account):
     engine.set_knobs(ACCOUNT, fault="TIMEOUT_AFTER_ACCEPT", fault_delay_ms=0)
     order = submit(account, "lost-answer")
@@ -63,6 +65,7 @@ def test_a_lost_answer_leaves_the_outcome_unknown_then_takes_the_venues_word(acc
     assert_invariants(account)
 
 
+@pytest.mark.fault(5, "request lost before the venue")
 def test_a_lost_request_is_never_placed_only_after_the_deadline_and_n_lookups(account, settings):
     engine.set_knobs(ACCOUNT, fault="TIMEOUT_BEFORE_ACCEPT", fault_delay_ms=0)
     order = submit(account, "lost-request")
@@ -79,6 +82,7 @@ def test_a_lost_request_is_never_placed_only_after_the_deadline_and_n_lookups(ac
     assert_invariants(account)
 
 
+@pytest.mark.fault(2, "SIGKILL pool process after the venue's ack")
 def test_a_worker_killed_after_the_venue_accepted_sends_no_second_create(account, pipeline):
     engine.set_knobs(ACCOUNT, fault="TIMEOUT_AFTER_ACCEPT", fault_delay_ms=15000)
     order = submit(account, "killed-after-accept")
@@ -96,6 +100,7 @@ def test_a_worker_killed_after_the_venue_accepted_sends_no_second_create(account
     assert_invariants(account)
 
 
+@pytest.mark.fault(3, "SIGKILL pool process after the claim")
 def test_a_worker_killed_after_the_claim_sends_nothing_and_ends_never_placed(account, pipeline):
     engine.set_knobs(ACCOUNT, latency_ms=15000)
     order = wait_status(submit(account, "killed-after-claim"), S.ROUTING)

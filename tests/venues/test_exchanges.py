@@ -72,6 +72,7 @@ def creates(script, fake):
 # --- placing ----------------------------------------------------------------------------------
 
 
+@pytest.mark.fault(19, "create captured at the HTTP edge, per exchange")
 def test_an_order_reaches_the_exchange_with_our_client_order_id_in_its_own_field(
     script, venue, fake
 ):

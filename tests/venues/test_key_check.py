@@ -26,6 +26,7 @@ def recorded(account) -> ExchangeAccount:
     return ExchangeAccount.objects.get(pk=account.pk)
 
 
+@pytest.mark.fault(25, "a linked key that can withdraw")
 def test_a_key_that_can_withdraw_is_flagged(fake):
     script = Binance()
     account = link(script, fake)

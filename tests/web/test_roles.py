@@ -41,11 +41,13 @@ def test_placing_from_the_ticket(desk, role, may_place):
         assert response.status_code == 403
 
 
+@pytest.mark.fault(24, "trader places on an account not granted")
 def test_a_trader_cannot_place_on_an_account_not_granted(desk, trader_web):
     trader_web.post("/orders/ticket/submit/", {**TICKET, "account": desk["other"].pk})
     assert not Order.objects.exists()
 
 
+@pytest.mark.fault(24, "each role cancels its own and others' orders")
 @pytest.mark.parametrize(
     ("role", "on", "may_cancel"),
     [

@@ -21,6 +21,7 @@ def test_signing_in_and_out_is_audited(desk):
     ]  # fmt: skip
 
 
+@pytest.mark.fault(24, "repeated wrong passwords")
 def test_repeated_failed_sign_ins_lock_the_account_out(desk, settings):
     client = Client()
     for _ in range(settings.AXES_FAILURE_LIMIT):
@@ -30,6 +31,7 @@ def test_repeated_failed_sign_ins_lock_the_account_out(desk, settings):
     assert AuditEvent.objects.filter(action="SIGN_IN_FAILED").count() >= settings.AXES_FAILURE_LIMIT
 
 
+@pytest.mark.fault(24, "trader signs in without TOTP")
 def test_a_trader_must_enrol_and_use_a_second_factor_when_it_is_required(desk, settings):
     settings.EMSWEB_REQUIRE_2FA = True
     client = Client()
