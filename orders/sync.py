@@ -144,6 +144,7 @@ def _sync(account: ExchangeAccount, venue: Venue) -> None:
         seen.add(order.pk)
         changed |= lifecycle.apply_report(order.pk, report, cause=EventCause.SYNC)
         services.order_cancel_if_requested(order_id=order.pk)
+    changed |= _adopt_finished_outside_orders(account, venue, fills)
     # Again after the open list, for the fills of an order adopted just now (the others are
     # already recorded, and count once).
     changed |= _apply_fills(account, fills)
@@ -191,13 +192,44 @@ def _apply_fills(account: ExchangeAccount, fills) -> bool:
         by_order[(fill.client_order_id, fill.exchange_order_id)].append(fill)
     changed = False
     for (client_order_id, exchange_order_id), order_fills in by_order.items():
-        orders = Order.objects.filter(account=account)
-        order = (
-            client_order_id and orders.filter(client_order_id=client_order_id).first()
-        ) or orders.filter(exchange_order_id=exchange_order_id).first()
+        order = _order_traded(account, client_order_id, exchange_order_id)
         if order is None:
             continue  # an order we do not know yet: adopted from the open list or a lookup
         changed |= lifecycle.apply_fills(order.pk, order_fills, cause=EventCause.SYNC)
+    return changed
+
+
+def _order_traded(account, client_order_id: str | None, exchange_order_id: str) -> Order | None:
+    """The order a trade names, by our client order id first, else the venue's order id."""
+    orders = Order.objects.filter(account=account)
+    return (
+        client_order_id and orders.filter(client_order_id=client_order_id).first()
+    ) or orders.filter(exchange_order_id=exchange_order_id).first()
+
+
+def _adopt_finished_outside_orders(account, venue: Venue, fills) -> bool:
+    """Trades of orders emsweb does not know and the open list did not show: orders placed
+    outside emsweb that finished (filled, or traded then canceled) while nobody was watching.
+    Each is looked up and adopted with its final state; once known, its trades find it."""
+    changed = False
+    for client_order_id, exchange_order_id in {
+        (f.client_order_id, f.exchange_order_id) for f in fills
+    }:
+        if _order_traded(account, client_order_id, exchange_order_id) is not None:
+            continue
+        # The venue's lookup goes by client order id; a trade without one cannot be traced.
+        report = venue.lookup(client_order_id, "") if client_order_id else None
+        if report is None or report.exchange_order_id != exchange_order_id:
+            logger.warning(
+                "account %s: a trade of venue order %s, which could not be looked up",
+                account.exchange_id,
+                exchange_order_id,
+                extra={**account_context(account), "exchange_order_id": exchange_order_id},
+            )
+            continue
+        order = _adopt(account, report)
+        if order is not None:
+            changed |= lifecycle.apply_report(order.pk, report, cause=EventCause.SYNC)
     return changed
 
 
@@ -265,7 +297,8 @@ def _expire_oms_orders(account) -> None:
 
 
 def _adopt(account: ExchangeAccount, report: VenueOrder) -> Order | None:
-    """An open order at the venue that emsweb did not place: track it from now on."""
+    """An order at the venue that emsweb did not place: track it from now on (the caller
+    applies the report, which takes a finished one to its final state)."""
     instrument = instrument_find(venue=account.venue, symbol=report.symbol_id_exchange)
     if instrument is None:
         logger.warning(

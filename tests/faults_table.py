@@ -111,6 +111,12 @@ def _cases(scenario: Scenario) -> str:
     return f" ({len(scenario.outcomes)} cases)" if len(scenario.outcomes) > 1 else ""
 
 
+def _whole_suite(config) -> bool:
+    """Whether every marked test was meant to run (make faults, make test), not a chosen few."""
+    chosen = config.option.keyword or config.option.markexpr not in ("", "fault")
+    return not chosen and config.args in ([], config.getini("testpaths"), ["tests"])
+
+
 def pytest_terminal_summary(terminalreporter):
     if not _scenarios:
         return
@@ -130,8 +136,9 @@ def pytest_terminal_summary(terminalreporter):
         )
     covered = {s.number for s in rows}
     missing = [n for n in SECTION_7 if n and n not in covered]
-    for number in missing:
-        write(f"{number:>3}  (no scenario ran for: {SECTION_7[number]})")
+    if _whole_suite(terminalreporter.config):
+        for number in missing:
+            write(f"{number:>3}  (no scenario ran for: {SECTION_7[number]})")
     outcomes = [s.outcome for s in rows]
     passed, skipped = outcomes.count("passed"), outcomes.count("skipped")
     failed = len(outcomes) - passed - skipped

@@ -52,26 +52,31 @@ def linked(purge_broker, transactional_db, worker_log):
     return account, fills, cancels, stays
 
 
-@pytest.mark.fault(12, "worker down while orders fill/cancel, outside orders placed")
+def by_hand(client_order_id: str, *, side: str, amount: str, price: str) -> None:
+    """An order placed at the venue by hand, not through emsweb."""
+    intent = OrderIntent(
+        client_order_id=client_order_id,
+        symbol_id_exchange="BTCUSD",
+        side=side,
+        amount=Decimal(amount),
+        price=Decimal(price),
+        time_in_force=TimeInForce.GOOD_TILL_CANCEL,
+    )
+    engine.order_submit(ACCOUNT, intent)
+
+
+@pytest.mark.fault(12, "worker down while orders fill/cancel, outside orders placed and filled")
 def test_after_downtime_trading_waits_for_reconciliation_then_the_db_equals_the_venue(
     linked, worker_log
 ):
     account, fills, cancels, stays = linked
-    # While emsweb is down: one order fills, one is canceled at the venue, one is placed by hand,
-    # and a trader submits a new order (queued; no worker is running).
-    engine.market_set_mid("BTCUSD", Decimal("48500"))  # crosses 49000, not 48000 or 47000
+    # While emsweb is down: one order fills, one is canceled at the venue, two are placed by
+    # hand (one stays open, one fills completely, so only its trades tell of it), and a trader
+    # submits a new order (queued; no worker is running).
+    by_hand("by-hand-filled", side="BUY", amount="0.05", price="49500")
+    engine.market_set_mid("BTCUSD", Decimal("48500"))  # crosses 49500 and 49000, not 48000
     engine.order_cancel(ACCOUNT, client_order_id=cancels.client_order_id)
-    engine.order_submit(
-        ACCOUNT,
-        OrderIntent(
-            client_order_id="by-hand",
-            symbol_id_exchange="BTCUSD",
-            side="SELL",
-            amount=Decimal("0.2"),
-            price=Decimal("60000"),
-            time_in_force=TimeInForce.GOOD_TILL_CANCEL,
-        ),
-    )
+    by_hand("by-hand", side="SELL", amount="0.2", price="60000")
     new = submit(account, "after-restart", price="46000")
     assert Order.objects.get(pk=new.pk).status == S.RECEIVED
 
@@ -92,6 +97,12 @@ def test_after_downtime_trading_waits_for_reconciliation_then_the_db_equals_the_
     outside = Order.objects.get(client_order_id="by-hand")
     assert outside.origin == OrderOrigin.EXTERNAL and outside.status == S.NEW
     assert outside.amount_order == Decimal("0.2")
+    filled_outside = Order.objects.get(client_order_id="by-hand-filled")
+    venue_filled = PaperOrder.objects.get(client_order_id="by-hand-filled")
+    assert (filled_outside.origin, filled_outside.status) == (OrderOrigin.EXTERNAL, S.FILLED)
+    assert filled_outside.amount_filled == Decimal("0.05")
+    assert filled_outside.fills.count() == venue_filled.trades.count() > 0
+    assert filled_outside.events.filter(note__contains="placed outside emsweb").count() == 1
     assert creates_sent(new.client_order_id) == 1
     assert_invariants(account)
 
