@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import Balance
@@ -33,13 +33,23 @@ def order_get_for_user(*, user, pk: int) -> Order | None:
     )
 
 
-def blotter_orders(*, user) -> QuerySet[Order]:
-    """Open orders, newest first, with what a blotter row shows: one query."""
+def blotter_orders(*, user) -> QuerySet:
+    """Working orders, newest first, as the values a blotter row shows: one query, and no model
+    instances (building 500 of them cost more than the rest of the render)."""
     return (
         orders_visible(user=user)
         .filter(status__in=WORKING_STATUSES)
-        .select_related("account", "instrument", "created_by")
         .order_by("-created_at", "-id")
+        .values(
+            *("pk", "client_order_id", "created_at", "status", "side", "account_id"),
+            *("amount_order", "price", "amount_filled"),
+            *("routing_started_at", "outcome_unknown_at"),
+            account_name=F("account__exchange_id"),
+            symbol=F("instrument__symbol_id_coinapi"),
+            lot_size=F("instrument__lot_size"),
+            tick_size=F("instrument__tick_size"),
+            placed_by=F("created_by__username"),
+        )
     )
 
 
@@ -56,10 +66,19 @@ def recently_settled(*, user, seconds: int = 15) -> QuerySet[Order]:
 
 def is_reconciling(order: Order) -> bool:
     """Still ROUTING past the reconciliation threshold: its outcome is not known yet."""
-    if order.status != S.ROUTING or order.routing_started_at is None:
+    return reconciling(
+        status=order.status,
+        routing_started_at=order.routing_started_at,
+        outcome_unknown_at=order.outcome_unknown_at,
+        now=timezone.now(),
+    )
+
+
+def reconciling(*, status, routing_started_at, outcome_unknown_at, now) -> bool:
+    if status != S.ROUTING or routing_started_at is None:
         return False
-    age = (timezone.now() - order.routing_started_at).total_seconds()
-    return order.outcome_unknown_at is not None or age > settings.EMSWEB_RECONCILE_AFTER
+    age = (now - routing_started_at).total_seconds()
+    return outcome_unknown_at is not None or age > settings.EMSWEB_RECONCILE_AFTER
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,62 @@
+"""The blotter at size: the newest working orders, the rest counted and one link away, in a
+number of queries that does not grow with the orders."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from orders import views
+from tests.factories import OrderFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def three_rows(monkeypatch):
+    monkeypatch.setattr(views, "BLOTTER_ROWS", 3)
+
+
+def test_past_its_row_limit_the_blotter_counts_the_rest_and_links_to_all(
+    desk, admin_web, three_rows
+):
+    OrderFactory.create_batch(5, account=desk["account"], status="NEW")
+    page = admin_web.get("/orders/blotter/").content.decode()
+    assert page.count('data-status="NEW"') == 3
+    assert "2 older working orders not shown" in page
+    assert 'href="/orders/blotter/?all=1">show all 5</a>' in page
+    every = admin_web.get("/orders/blotter/?all=1").content.decode()
+    assert every.count('data-status="NEW"') == 5 and "not shown" not in every
+    assert "v=" in every and "&amp;all=1" in every  # its polls keep showing all
+
+
+def test_the_rows_a_poll_returns_are_capped_too(desk, admin_web, three_rows):
+    OrderFactory.create_batch(4, account=desk["account"], status="NEW")
+    rows = admin_web.get("/orders/blotter/rows/?v=-5").content.decode()
+    assert rows.count('data-status="NEW"') == 3 and "1 older working order not shown" in rows
+
+
+def test_a_capped_blotter_costs_as_many_queries_with_few_orders_over_the_cap_as_with_many(
+    desk, admin_web, three_rows
+):
+    OrderFactory.create_batch(4, account=desk["account"], status="NEW")
+    with CaptureQueriesContext(connection) as few:
+        admin_web.get("/orders/blotter/rows/?v=-5")
+    OrderFactory.create_batch(30, account=desk["account"], status="NEW")
+    with CaptureQueriesContext(connection) as many:
+        admin_web.get("/orders/blotter/rows/?v=-5")
+    assert len(many) == len(few)
+
+
+def test_a_row_shows_the_order_at_its_instruments_precision_with_a_cancel_for_a_trader(
+    desk, admin_web, viewer_web
+):
+    order = OrderFactory(account=desk["account"], status="NEW", client_order_id="<b>x</b>")
+    page = admin_web.get("/orders/blotter/").content.decode()
+    assert "1.0000" in page and "50,000.0" in page  # lot 0.0001, tick 0.1
+    assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
+    assert f'action="/orders/{order.pk}/cancel/"' in page
+    assert 'name="csrfmiddlewaretoken"' in page
+    assert (
+        f'action="/orders/{order.pk}/cancel/"'
+        not in viewer_web.get("/orders/blotter/").content.decode()
+    )
