@@ -146,7 +146,15 @@ def start(services: stack.Stack, port: int) -> None:
 
     from .tasks import noop
 
-    services.start("worker")
+    # The two workers of docker-compose.yml: the order path's, and the one for everything else.
+    services.start("worker", CELERY_QUEUES="orders")
+    services.start(
+        "worker-background",
+        command="worker",
+        CELERY_QUEUES="default",
+        CELERY_CONCURRENCY="1",
+        CELERY_WORKER_NAME="background",
+    )
     services.start("beat")
     services.start("web", GUNICORN_BIND=f"127.0.0.1:{port}", PORT=str(port))
 
@@ -168,8 +176,11 @@ def start(services: stack.Stack, port: int) -> None:
 
     stack.wait_until("the worker", lambda: _retrying(worker_answers), timeout=60, stack=services)
     stack.wait_until("gunicorn", web_answers, timeout=60, stack=services, every=0.2)
-    worker_pids = services.pids("worker")
-    say(f"worker ready ({len(worker_pids) - 1} pool processes), beat, gunicorn on 127.0.0.1:{port}")
+    pools = [len(services.pids(name)) - 1 for name in ("worker", "worker-background")]
+    say(
+        f"order worker ready ({pools[0]} pool processes), background worker ({pools[1]}), beat, "
+        f"gunicorn on 127.0.0.1:{port}"
+    )
 
 
 def _retrying(probe) -> bool:

@@ -1,6 +1,6 @@
 """The production stack for the bench: its environment, its database, and the processes
-production runs (a Celery worker and gunicorn, each through deploy/entrypoint.sh, each in a
-process group of its own, each stopped by the harness whatever happens)."""
+production runs (the Celery workers, beat and gunicorn, each through deploy/entrypoint.sh, each
+in a process group of its own, each stopped by the harness whatever happens)."""
 
 from __future__ import annotations
 
@@ -140,13 +140,14 @@ class Stack:
     env: dict[str, str]
     services: dict[str, Service] = field(default_factory=dict)
 
-    def start(self, name: str, *args: str, **extra_env: str) -> Service:
-        """`deploy/entrypoint.sh NAME ARGS`, in a process group of its own, logging to a file."""
+    def start(self, name: str, *args: str, command: str = "", **extra_env: str) -> Service:
+        """`deploy/entrypoint.sh COMMAND ARGS` (COMMAND is NAME unless given), in a process group
+        of its own, logging to NAME.log."""
         WORK.mkdir(parents=True, exist_ok=True)
         log_path = WORK / f"{name}.log"
         with open(log_path, "w") as log:
             process = subprocess.Popen(
-                [ENTRYPOINT, name, *args],
+                [ENTRYPOINT, command or name, *args],
                 cwd=ROOT,
                 env={**self.env, **extra_env},
                 stdin=subprocess.DEVNULL,
@@ -171,7 +172,7 @@ class Stack:
             stop_group(service.process, timeout=STOP_TIMEOUT)
 
     def stop_all(self) -> None:
-        for name in ("web", "beat", "worker"):
+        for name in ("web", "beat", "worker", "worker-background"):
             self.stop(name)
         for name in list(self.services):
             self.stop(name)

@@ -28,12 +28,15 @@ case "$command" in
     ;;
   worker)
     # JSON logs: no banner on stdout (--quiet), Celery's own lines go through the JSON handler.
+    # CELERY_QUEUES: `orders` for the order path's own worker, `default` for syncs and beat's
+    # tasks (docker-compose.yml runs one of each, so a sync never holds up an order); both when
+    # one worker does everything. CELERY_WORKER_NAME tells apart two workers on one host.
     exec celery $(json_logs && echo --quiet) -A emsweb worker \
-      --queues orders,default \
+      --queues "${CELERY_QUEUES:-orders,default}" \
       --concurrency "${CELERY_CONCURRENCY:-2}" \
       --loglevel "${LOG_LEVEL:-INFO}" \
       --without-gossip --without-mingle \
-      --hostname "worker@%h" "$@"
+      --hostname "${CELERY_WORKER_NAME:-worker}@%h" "$@"
     ;;
   beat)
     # Exactly one beat per deployment: two would publish every scheduled task twice.
@@ -54,7 +57,7 @@ case "$command" in
     case "${1:-}" in
       worker)
         # This container's worker, named as Celery names it (worker@%h).
-        node="worker@$(python -c 'import socket; print(socket.gethostname())')"
+        node="${CELERY_WORKER_NAME:-worker}@$(python -c 'import socket; print(socket.gethostname())')"
         exec celery -A emsweb inspect ping --destination "$node" --timeout 10
         ;;
       *) exec python -m emsweb.health "$@" ;;

@@ -2,7 +2,7 @@
 
 `python -m emsweb.launcher run` keeps its data under var/ (SQLite, the Redis append-only file,
 the generated secrets), starts a Redis server on a unix socket unless REDIS_URL is set,
-migrates, then supervises the web server, the Celery worker and Celery beat until Ctrl-C.
+migrates, then supervises the web server, the Celery workers and Celery beat until Ctrl-C.
 `python -m emsweb.launcher env` prints the same settings as `export` lines for a shell.
 """
 
@@ -287,10 +287,17 @@ def services(var: Path, port: str) -> dict[str, list[str]]:
             "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
             "--access-logfile", "-",
         ],
+        # As docker-compose.yml runs them: the order path on a worker of its own, so that no
+        # sync or scheduled task can hold up an order, and everything else ("tasks") on another.
         "worker": [
             str(BIN / "celery"), "-A", "emsweb", "worker",
-            "-Q", "orders,default", "--concurrency", "2", "--loglevel", "INFO",
+            "-Q", "orders", "--concurrency", "2", "--loglevel", "INFO",
             "--without-gossip", "--without-mingle", "--hostname", "worker@%h",
+        ],
+        "tasks": [
+            str(BIN / "celery"), "-A", "emsweb", "worker",
+            "-Q", "default", "--concurrency", "1", "--loglevel", "INFO",
+            "--without-gossip", "--without-mingle", "--hostname", "background@%h",
         ],
         "beat": [
             str(BIN / "celery"), "-A", "emsweb", "beat",

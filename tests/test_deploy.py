@@ -34,7 +34,16 @@ def healthcheck_of(name: str) -> list[str]:
 
 
 def test_the_stack_has_every_service_the_deployment_needs():
-    assert set(SERVICES) == {"postgres", "redis", "migrate", "web", "worker", "beat", "flower"}
+    assert set(SERVICES) == {
+        "postgres", "redis", "migrate", "web", "worker", "worker-background", "beat", "flower"
+    }  # fmt: skip
+
+
+def test_the_order_path_has_a_worker_that_nothing_else_can_hold_up():
+    queues = {name: SERVICES[name]["environment"]["CELERY_QUEUES"] for name in SERVICES
+              if name.startswith("worker")}  # fmt: skip
+    assert queues == {"worker": "orders", "worker-background": "default"}
+    assert WORKER_HOST["services"]["worker"]["environment"]["CELERY_QUEUES"] == "orders"
 
 
 def test_every_service_of_the_image_runs_a_command_the_entrypoint_knows():
