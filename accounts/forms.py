@@ -41,3 +41,8 @@ class ExchangeAccountForm(forms.Form):
                 for message in messages:
                     self.add_error(name if name in self.fields else None, message)
             return None
+
+
+class ApiKeyForm(forms.Form):
+    label = forms.CharField(max_length=100, required=False)
+    read_only = forms.BooleanField(required=False)

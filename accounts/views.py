@@ -26,6 +26,7 @@ from orders.tasks import sync_account
 
 from .access import desk_view
 from .audit import audit_record
+from .forms import ApiKeyForm
 from .models import ApiKey, AuditAction, AuditEvent, Balance, PortfolioSnapshot
 from .selectors import accounts_visible, user_role
 from .services import api_key_create
@@ -134,18 +135,20 @@ def balances_tables(request):
 
 @desk_view
 def api_keys(request):
-    created_key = None
-    if request.method == "POST":
-        api_key, created_key = api_key_create(
-            user=request.user,
-            label=request.POST.get("label", "")[:100],
-            read_only=bool(request.POST.get("read_only")),
-        )
+    created_key, status = None, 200
+    form = ApiKeyForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        api_key, created_key = api_key_create(user=request.user, **form.cleaned_data)
         audit_record(
             action=AuditAction.API_KEY, request=request, target=api_key.prefix, change="created"
         )
+    elif form.is_bound:
+        for field, errors in form.errors.items():
+            messages.error(request, f"{field}: {' '.join(errors)}")
+        status = 400
     keys = ApiKey.objects.filter(user=request.user)
-    return render(request, "accounts/api_keys.html", {"keys": keys, "created_key": created_key})
+    context = {"keys": keys, "created_key": created_key}
+    return render(request, "accounts/api_keys.html", context, status=status)
 
 
 @desk_view
