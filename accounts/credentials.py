@@ -64,6 +64,16 @@ def rotate_token(token: str) -> str:
     return _fernet().rotate(token.encode()).decode() if token else ""
 
 
+def readable_by_newest_key(token: str) -> bool:
+    """Whether the first configured key alone decrypts the token: once every row says so, the
+    older keys can be removed from EMSWEB_FIELD_KEYS."""
+    try:
+        Fernet(settings.EMSWEB_FIELD_KEYS[0]).decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
+
+
 def mask(value: str) -> str:
     """`••••abcd`: the last four characters, if the value is long enough to spare them."""
     return MASK + (value[-4:] if len(value) >= 12 else "")
