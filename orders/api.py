@@ -24,7 +24,7 @@ from venues.base import ExecInst, OrdSide, OrdStatus, TimeInForce
 from .instruments import instrument_find
 from .models import WORKING_STATUSES, Order, RejectReason
 from .notify import routing_wait
-from .reports import execution_report, history_item, with_report_data
+from .reports import execution_report, history_item, report_data
 from .services import (
     OrderInvalid,
     OrderNotCancelable,
@@ -219,23 +219,27 @@ def order_new(request: HttpRequest, payload: OrderNewSingleRequest):
 
     if order.status in IN_FLIGHT:
         routing_wait(order)
-    order = with_report_data(Order.objects.filter(pk=order.pk)).get()
-    if order.status in IN_FLIGHT:
+    report = _report_of(order.pk)
+    if report["status"] in IN_FLIGHT:
         return wire.message_reject(
             504,
             "EXCHANGE_RESPONSE_TIMEOUT",
             "Exchange didn't respond in the defined timeout. The order is tracked; "
-            f"GET /v1/orders/status/{order.client_order_id} tells what became of it.",
+            f"GET /v1/orders/status/{report['client_order_id']} tells what became of it.",
             exchange_id=account.exchange_id,
         )
-    if order.reject_reason == RejectReason.EXCHANGE_UNREACHABLE:
+    if report["reject_reason"] == RejectReason.EXCHANGE_UNREACHABLE:
         return wire.message_reject(
             490,
             "EXCHANGE_UNREACHABLE",
-            f"Exchange is unreachable: {order.error_message}",
+            f"Exchange is unreachable: {report['error_message']}",
             exchange_id=account.exchange_id,
         )
-    return wire.json_response(execution_report(order))
+    return wire.json_response(execution_report(report))
+
+
+def _report_of(pk: int) -> dict:
+    return report_data(Order.objects.filter(pk=pk).order_by())[0]
 
 
 @router.get(
@@ -248,7 +252,7 @@ def orders_open(request: HttpRequest, exchange_id: str | None = None):
     )
     if exchange_id:
         orders = orders.filter(account__exchange_id=exchange_id)
-    orders = with_report_data(orders.order_by("created_at", "id"))
+    orders = report_data(orders.order_by("created_at", "id"))
     return wire.json_response([execution_report(order) for order in orders])
 
 
@@ -263,17 +267,17 @@ def orders_open(request: HttpRequest, exchange_id: str | None = None):
 )
 def order_status(request: HttpRequest, client_order_id: str):
     """The last execution report of any order, open or closed."""
-    order = with_report_data(
+    found = report_data(
         Order.objects.filter(
             client_order_id=client_order_id,
             account__in=accounts_visible(user=request.auth.user),
-        )
-    ).first()
-    if order is None:
+        ).order_by()
+    )
+    if not found:
         return wire.message_reject(
             404, "ORDER_ID_NOT_FOUND", f"Order with ID: {client_order_id} not found"
         )
-    return wire.json_response(execution_report(order))
+    return wire.json_response(execution_report(found[0]))
 
 
 @router.post(
@@ -312,9 +316,7 @@ def order_cancel_single(request: HttpRequest, payload: OrderCancelSingleRequest)
     except OrderNotCancelable as refusal:
         return wire.validation_error({"client_order_id": [str(refusal)]})
     Order.objects.filter(pk=order.pk).update(canceled_with_key=api_key)
-    return wire.json_response(
-        execution_report(with_report_data(Order.objects.filter(pk=order.pk)).get())
-    )
+    return wire.json_response(execution_report(_report_of(order.pk)))
 
 
 @router.post("/orders/cancel/all", response={200: CancelAllResult} | ORDER_ERRORS)
@@ -359,7 +361,7 @@ def _history(request: HttpRequest, time_start: str, time_end: str):
             errors[name] = [str(problem)]
     if errors:
         return wire.validation_error(errors)
-    orders = with_report_data(
+    orders = report_data(
         Order.objects.filter(
             account__in=accounts_visible(user=request.auth.user),
             events__at__gte=bounds["time_start"],
