@@ -31,18 +31,21 @@ class BalanceInline(admin.TabularInline):
 
 @admin.register(ExchangeAccount)
 class ExchangeAccountAdmin(admin.ModelAdmin):
-    list_display = ["exchange_id", "venue", "enabled", "sandbox", "last_sync_at", "last_sync_error"]
+    list_display = [
+        "exchange_id", "venue", "enabled", "sandbox", "last_sync_at", "last_sync_error",
+        "alert_kind",
+    ]  # fmt: skip
     list_filter = ["venue", "enabled"]
     search_fields = ["exchange_id"]
     fields = [
         "exchange_id", "venue", "tag", "enabled", "sandbox", "masked_credentials", "created_by",
         "created_at", "last_sync_at", "last_sync_error", "last_sync_error_at", "key_checked_at",
-        "key_check", "key_can_trade", "key_can_withdraw",
+        "key_check", "key_can_trade", "key_can_withdraw", "alert_kind", "alert", "alert_at",
     ]  # fmt: skip
     readonly_fields = [
         "exchange_id", "venue", "tag", "masked_credentials", "created_by", "created_at",
         "last_sync_at", "last_sync_error", "last_sync_error_at", "key_checked_at", "key_check",
-        "key_can_trade", "key_can_withdraw",
+        "key_can_trade", "key_can_withdraw", "alert_kind", "alert", "alert_at",
     ]  # fmt: skip
 
     @admin.display(description="Key check")
@@ -62,7 +65,8 @@ class ExchangeAccountAdmin(admin.ModelAdmin):
         self.message_user(
             request,
             "Key check queued. Reload in a few seconds: 'Key checked at' and 'Key check' tell "
-            "whether a balance fetch with these keys worked and what the key may do.",
+            "whether a balance fetch with these keys worked and what the key may do. A check "
+            "that works clears the account's alert.",
         )
 
     def save_model(self, request, obj, form, change):

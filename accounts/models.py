@@ -7,6 +7,11 @@ from venues.base import LastUpdatedBy
 MONEY = {"max_digits": 38, "decimal_places": 18}
 
 
+class AlertKind(models.TextChoices):
+    AUTH = "AUTH", "Key refused"
+    NONCE = "NONCE", "Nonce refused"
+
+
 class ExchangeAccount(models.Model):
     """One linked account at one venue, named by the contract's tagged id (`KRAKEN/JOHN`).
 
@@ -41,11 +46,31 @@ class ExchangeAccount(models.Model):
     key_can_trade = models.BooleanField(null=True, blank=True, editable=False)
     key_can_withdraw = models.BooleanField(null=True, blank=True, editable=False)
 
+    # A venue refusal that needs a person (the key refused, a nonce refused), from any call:
+    # shown on the overview until a successful key check (admin: Test connection) clears it.
+    alert_kind = models.CharField(
+        max_length=8, choices=AlertKind.choices, blank=True, editable=False
+    )
+    alert = models.TextField(blank=True, editable=False)
+    alert_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     class Meta:
         ordering = ["exchange_id"]
 
     def __str__(self) -> str:
         return self.exchange_id
+
+    @property
+    def trading_refusal(self) -> str:
+        """Why new orders on this account are refused, or "" when they are not."""
+        if self.key_can_withdraw:
+            return (
+                f"Trading is off on {self.exchange_id}: its key can withdraw funds. "
+                "Link a trade-only key (withdrawals disabled) to trade again."
+            )
+        if not self.enabled:
+            return f"The account {self.exchange_id} is disabled."
+        return ""
 
 
 class Balance(models.Model):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from collections.abc import Mapping
 from decimal import Decimal
@@ -11,13 +12,15 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from emsweb.metrics import count_venue_alert
 from venues.base import KeyCheck, LastUpdatedBy, Venue, VenueBalance, key_check
 from venues.errors import VenueError
 from venues.registry import UnknownVenue, adapter_class, split_exchange_id, venue_info
 
 from . import credentials
-from .models import ApiKey, Balance, ExchangeAccount, PortfolioSnapshot
+from .models import AlertKind, ApiKey, Balance, ExchangeAccount, PortfolioSnapshot
 
+logger = logging.getLogger(__name__)
 API_KEY_PREFIX = "ems_"
 CENT = Decimal("0.01")
 
@@ -195,11 +198,39 @@ def account_key_check(*, account_id: int) -> KeyCheck:
         check = key_check(account_venue(account=account))
     except (VenueError, UnknownVenue, credentials.CredentialsUnreadable) as problem:
         check = KeyCheck(ok=False, message=getattr(problem, "message", None) or str(problem))
+    cleared = {"alert_kind": "", "alert": "", "alert_at": None} if check.ok else {}
     ExchangeAccount.objects.filter(pk=account_id).update(
         key_checked_at=timezone.now(),
         key_check_error="" if check.ok else check.message,
         key_check_note=check.message if check.ok else "",
         key_can_trade=check.can_trade,
         key_can_withdraw=check.can_withdraw,
+        **cleared,
     )
+    if check.can_withdraw:
+        logger.error(
+            "account %s: its key can withdraw funds; trading is off until a trade-only key "
+            "is linked",
+            account.exchange_id,
+        )
     return check
+
+
+ALERT_ADVICE = {
+    AlertKind.AUTH: "Check the key at the exchange (revoked? permissions?), link it again if "
+    "needed, then test the connection.",
+    AlertKind.NONCE: "Another program may be signing with this key: give emsweb a key of its "
+    "own, then test the connection.",
+}
+
+
+def account_alert_raise(*, exchange_id: str, venue: str, kind: str, message: str) -> None:
+    """A venue refused this account's key or nonce: record it on the account for a person
+    (the overview shows it until a successful key check), log it at ERROR and count it.
+    `message` is the adapter's, already scrubbed of credentials."""
+    text = f"{AlertKind(kind).label}: {message} {ALERT_ADVICE[AlertKind(kind)]}"
+    ExchangeAccount.objects.filter(exchange_id=exchange_id).update(
+        alert_kind=kind, alert=text, alert_at=timezone.now()
+    )
+    logger.error("account %s: alert %s: %s", exchange_id or venue, kind, message)
+    count_venue_alert(venue, kind)

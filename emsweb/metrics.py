@@ -30,6 +30,7 @@ from prometheus_client.core import (
 logger = logging.getLogger(__name__)
 
 VENUE_ERRORS_KEY = "emsweb:metrics:venue-errors"
+VENUE_ALERTS_KEY = "emsweb:metrics:venue-alerts"
 QUEUES = ("orders", "default")
 # kombu keeps a queue's messages of priority p > 0 in the list "<queue>\x06\x16<p>".
 PRIORITY_SEPARATOR = "\x06\x16"
@@ -41,7 +42,9 @@ LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
 def count_venue_error(venue: str, operation: str, error: BaseException) -> None:
-    """Count one failed venue call by its class. Never raises: metrics must not stop an order."""
+    """Count one failed venue call by its class, and raise the account's alert when the error
+    needs a person (a refused key or nonce: it names its `alert_kind` and `account_key`).
+    Never raises: metrics must not stop an order."""
     from emsweb.redis import redis_client
     from venues.errors import VenueError
 
@@ -50,6 +53,29 @@ def count_venue_error(venue: str, operation: str, error: BaseException) -> None:
         redis_client().hincrby(VENUE_ERRORS_KEY, f"{venue}|{operation}|{kind}", 1)
     except Exception:  # noqa: BLE001
         logger.warning("could not count a venue error", exc_info=True)
+    alert_kind = getattr(error, "alert_kind", "")
+    if alert_kind and isinstance(error, VenueError):
+        from accounts.services import account_alert_raise
+
+        try:
+            account_alert_raise(
+                exchange_id=getattr(error, "account_key", ""),
+                venue=venue,
+                kind=alert_kind,
+                message=error.message,
+            )
+        except Exception:  # noqa: BLE001
+            logger.exception("could not record a %s alert for %s", alert_kind, venue)
+
+
+def count_venue_alert(venue: str, kind: str) -> None:
+    """Count one alert raised for a venue account. Never raises."""
+    from emsweb.redis import redis_client
+
+    try:
+        redis_client().hincrby(VENUE_ALERTS_KEY, f"{venue}|{kind}", 1)
+    except Exception:  # noqa: BLE001
+        logger.warning("could not count a venue alert", exc_info=True)
 
 
 # --- read at scrape time ----------------------------------------------------------------------
@@ -149,6 +175,17 @@ def venue_errors(client) -> CounterMetricFamily:
     return family
 
 
+def venue_alerts(client) -> CounterMetricFamily:
+    family = CounterMetricFamily(
+        "emsweb_venue_alerts",
+        "Alerts raised on venue accounts (AUTH: key refused, NONCE: nonce refused).",
+        labels=["venue", "kind"],
+    )
+    for field, count in sorted(client.hgetall(VENUE_ALERTS_KEY).items()):
+        family.add_metric(field.decode().split("|", 1), int(count))
+    return family
+
+
 def heartbeat_ages(client) -> GaugeMetricFamily:
     from emsweb.health import BEAT_KEY, WORKER_KEY, heartbeat_check
 
@@ -175,6 +212,7 @@ class EmswebCollector:
             "redis": lambda: [
                 queue_depth(redis_client()),
                 venue_errors(redis_client()),
+                venue_alerts(redis_client()),
                 heartbeat_ages(redis_client()),
             ],
         }

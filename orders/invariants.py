@@ -10,12 +10,16 @@ returns a list of violations, plain sentences naming the order; an empty list me
 - no over-fill report is waiting for a person;
 - no order sits in RECEIVED or ROUTING past its deadline without a reconciliation in progress.
 
-Only the paper venue keeps a record emsweb can read; accounts at other venues are skipped.
+The paper venue keeps a record emsweb can read. Another venue is checked against a record
+source registered for it (`record_source_set`: a test's fake exchange, or an export of the
+exchange's own history); without one, checking its account is an error, never a silent pass.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -30,7 +34,7 @@ from .models import Fill, Order
 from .sync import sync_running
 
 S = OrdStatus
-# Our statuses that agree with each paper status. PENDING_CANCEL: our cancel is on its way.
+# Our statuses that agree with each venue status. PENDING_CANCEL: our cancel is on its way.
 AGREES_WITH_VENUE = {
     "NEW": {S.NEW, S.PENDING_CANCEL},
     "PARTIALLY_FILLED": {S.PARTIALLY_FILLED, S.PENDING_CANCEL},
@@ -39,6 +43,39 @@ AGREES_WITH_VENUE = {
 }
 # Our statuses that claim the venue has the order.
 AT_VENUE = frozenset({S.ROUTED, S.NEW, S.PARTIALLY_FILLED, S.PENDING_CANCEL, S.FILLED, S.CANCELED})
+
+
+@dataclass(frozen=True)
+class RecordedOrder:
+    """One order as the venue itself records it. `status`: NEW, PARTIALLY_FILLED, FILLED or
+    CANCELED; `trades`: the venue's trade ids of this order and their amounts."""
+
+    client_order_id: str
+    exchange_order_id: str
+    status: str
+    filled: Decimal
+    trades: Mapping[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VenueRecord:
+    """What the venue holds for one account, and the create requests it received per client
+    order id (as sent: the venue's own format of it)."""
+
+    orders: list[RecordedOrder]
+    creates: Counter[str] = field(default_factory=Counter)
+
+
+RecordSource = Callable[[ExchangeAccount], VenueRecord]
+_record_sources: dict[str, RecordSource] = {}
+
+
+def record_source_set(venue: str, source: RecordSource | None) -> None:
+    """Check accounts at `venue` against `source`'s record (None: forget it)."""
+    if source is None:
+        _record_sources.pop(venue, None)
+    else:
+        _record_sources[venue] = source
 
 
 def invariants_check(*, now: datetime | None = None) -> list[str]:
@@ -50,14 +87,13 @@ def invariants_check(*, now: datetime | None = None) -> list[str]:
 
 
 def account_invariants_check(*, account: ExchangeAccount, now: datetime | None = None) -> list[str]:
-    """One account's violations: its orders in the database against the paper venue's."""
+    """One account's violations: its orders in the database against the venue's record."""
     now = now or timezone.now()
-    paper = PaperAccount.objects.filter(account_key=account.exchange_id).first()
+    record = venue_record(account)
     orders = list(Order.objects.filter(account=account))
-    venue_orders = list(PaperOrder.objects.filter(account=paper)) if paper else []
-    violations = _one_per_client_order_id(paper, venue_orders)
-    matched: dict[int, PaperOrder] = {}
-    for venue_order in venue_orders:
+    violations = _one_per_client_order_id(record)
+    matched: dict[int, RecordedOrder] = {}
+    for venue_order in record.orders:
         order = _order_for(orders, venue_order)
         if order is None:
             violations.append(f"venue order {venue_order.exchange_order_id} is unknown to emsweb")
@@ -78,25 +114,52 @@ def account_invariants_check(*, account: ExchangeAccount, now: datetime | None =
     return violations
 
 
-def _one_per_client_order_id(paper, venue_orders: list[PaperOrder]) -> list[str]:
+def venue_record(account: ExchangeAccount) -> VenueRecord:
+    """The venue's own record of the account: the paper venue's tables, or a registered source."""
+    if account.venue != "PAPER":
+        source = _record_sources.get(account.venue)
+        if source is None:
+            raise LookupError(f"No record of {account.venue} to check {account} against.")
+        return source(account)
+    paper = PaperAccount.objects.filter(account_key=account.exchange_id).first()
+    if paper is None:
+        return VenueRecord(orders=[])
+    trades: dict[int, dict[str, Decimal]] = {}
+    for order_id, pk, amount in PaperTrade.objects.filter(order__account=paper).values_list(
+        "order_id", "pk", "amount"
+    ):
+        trades.setdefault(order_id, {})[str(pk)] = amount
+    orders = [
+        RecordedOrder(
+            client_order_id=order.client_order_id,
+            exchange_order_id=order.exchange_order_id,
+            status=order.status,
+            filled=order.filled,
+            trades=trades.get(order.pk, {}),
+        )
+        for order in PaperOrder.objects.filter(account=paper)
+    ]
+    creates = Counter(
+        PaperRequest.objects.filter(account=paper, kind=PaperRequest.Kind.SUBMIT)
+        .exclude(client_order_id="")
+        .values_list("client_order_id", flat=True)
+    )
+    return VenueRecord(orders=orders, creates=creates)
+
+
+def _one_per_client_order_id(record: VenueRecord) -> list[str]:
     violations = []
-    ids = Counter(order.client_order_id for order in venue_orders if order.client_order_id)
+    ids = Counter(order.client_order_id for order in record.orders if order.client_order_id)
     for client_order_id, count in ids.items():
         if count > 1:
             violations.append(f"{client_order_id}: {count} orders at the venue")
-    if paper is not None:
-        creates = Counter(
-            PaperRequest.objects.filter(account=paper, kind=PaperRequest.Kind.SUBMIT)
-            .exclude(client_order_id="")
-            .values_list("client_order_id", flat=True)
-        )
-        for client_order_id, count in creates.items():
-            if count > 1:
-                violations.append(f"{client_order_id}: {count} create requests sent")
+    for client_order_id, count in record.creates.items():
+        if count > 1:
+            violations.append(f"{client_order_id}: {count} create requests sent")
     return violations
 
 
-def _order_for(orders: list[Order], venue_order: PaperOrder) -> Order | None:
+def _order_for(orders: list[Order], venue_order: RecordedOrder) -> Order | None:
     for order in orders:
         if venue_order.client_order_id and venue_order.client_order_id in (
             order.client_order_id,
@@ -116,7 +179,7 @@ def _absent_at_venue(order: Order) -> list[str]:
     return []
 
 
-def _agrees(order: Order, venue_order: PaperOrder) -> list[str]:
+def _agrees(order: Order, venue_order: RecordedOrder) -> list[str]:
     violations = []
     if order.status not in AGREES_WITH_VENUE[venue_order.status]:
         violations.append(f"{order}: {order.status} in emsweb, {venue_order.status} at the venue")
@@ -133,12 +196,9 @@ def _agrees(order: Order, venue_order: PaperOrder) -> list[str]:
     return violations
 
 
-def _fills_counted_once(order: Order, venue_order: PaperOrder) -> list[str]:
+def _fills_counted_once(order: Order, venue_order: RecordedOrder) -> list[str]:
     recorded = Counter(Fill.objects.filter(order=order).values_list("trade_id", flat=True))
-    trades = {
-        str(pk): amount
-        for pk, amount in PaperTrade.objects.filter(order=venue_order).values_list("pk", "amount")
-    }
+    trades = venue_order.trades
     violations = [f"{order}: trade {t} recorded {n} times" for t, n in recorded.items() if n > 1]
     if unknown := sorted(set(recorded) - set(trades)):
         violations.append(f"{order}: fills {unknown} are not the venue's trades of this order")

@@ -24,6 +24,7 @@ from accounts.credentials import CredentialsUnreadable
 from accounts.models import ExchangeAccount
 from accounts.services import account_venue, balances_record
 from emsweb.logging import account_context
+from emsweb.metrics import count_venue_error
 from emsweb.redis import redis_client
 from venues.base import OrdStatus, TimeInForce, Venue, VenueOrder, hint_symbols
 from venues.errors import VenueError
@@ -105,6 +106,7 @@ def account_sync(*, account_id: int) -> bool:
             message = str(problem) if known else f"{type(problem).__name__}: see the worker log"
             if not known:
                 logger.exception("sync %s failed", account.exchange_id)
+            count_venue_error(account.venue, "sync", problem)  # and alerts on a refused key
             ExchangeAccount.objects.filter(pk=account_id).update(
                 last_sync_error=message, last_sync_error_at=timezone.now()
             )

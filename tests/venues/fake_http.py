@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
@@ -21,6 +23,7 @@ class Sent:
     url: str
     headers: dict
     body: str
+    at: float = field(default_factory=time.monotonic)  # when it was sent, for rates
 
     @property
     def path(self) -> str:
@@ -68,8 +71,12 @@ class Route:
 
 @dataclass
 class FakeExchange:
+    """Answers requests from any thread: routing and the request log are taken under a lock;
+    answers are made outside it, so a slow answer does not hold up another thread's request."""
+
     routes: list[Route] = field(default_factory=list)
     sent: list[Sent] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def on(
         self,
@@ -84,12 +91,15 @@ class FakeExchange:
         answer: Callable[[Sent], object] | None = None,
     ) -> None:
         """Answer `method path` (a regex on the URL's path) with `body` as JSON, or raise.
+        `answer(request)` may compute the body, or return a whole requests.Response.
         The route added last wins; `times` limits how often it answers."""
 
         def respond(request: Sent) -> requests.Response:
             if raises is not None:
                 raise raises(request) if callable(raises) else raises
             document = answer(request) if answer is not None else body
+            if isinstance(document, requests.Response):
+                return document  # the answer made its own (another status, a broken body)
             return response(request.url, document, status=status, headers=headers)
 
         self.routes.append(Route(method, re.compile(f"^{path}$"), respond, times))
@@ -105,15 +115,22 @@ class FakeExchange:
     def __call__(self, session, method, url, data=None, headers=None, **kwargs):
         body = data.decode() if isinstance(data, bytes) else (data or "")
         request = Sent(method.upper(), url, dict(headers or {}), body)
-        self.sent.append(request)
+        with self._lock:
+            self.sent.append(request)
+            route = self._route_for(request)
+        if route is None:
+            raise AssertionError(f"no answer for {request.method} {request.url}")
+        return route.answer(request)
+
+    def _route_for(self, request: Sent) -> Route | None:
         for route in reversed(self.routes):
             if route.method != request.method or not route.path.match(request.path):
                 continue
             if route.times is not None and route.used >= route.times:
                 continue
             route.used += 1
-            return route.answer(request)
-        raise AssertionError(f"no answer for {request.method} {request.url}")
+            return route
+        return None
 
 
 def response(url: str, document, *, status: int = 200, headers: dict | None = None):

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from tests.venues.fake_http import Sent, dropped, read_timeout, refused
-from venues.ccxt.errors import Operation, classify, scrub
+from venues.ccxt.errors import KeyRefused, NonceRefused, Operation, classify, scrub
 from venues.errors import DuplicateClientOrderId, OutcomeUnknown, Rejected, Unreachable
 
 CREATE, CANCEL, READ = Operation.CREATE, Operation.CANCEL, Operation.READ
@@ -32,10 +32,11 @@ def network(make) -> ccxt.NetworkError:
         (ccxt.InvalidOrder("bad price"), 400, Rejected),
         (ccxt.BadSymbol("no such pair"), 400, Rejected),
         (ccxt.BadRequest("bad"), 400, Rejected),
-        (ccxt.AuthenticationError("bad key"), 401, Rejected),
-        (ccxt.PermissionDenied("no trading"), 403, Rejected),
-        (ccxt.AccountSuspended("frozen"), 403, Rejected),
-        (ccxt.InvalidNonce("EAPI:Invalid nonce"), 200, Rejected),
+        (ccxt.AuthenticationError("bad key"), 401, KeyRefused),
+        (ccxt.PermissionDenied("no trading"), 403, KeyRefused),
+        (ccxt.AccountSuspended("frozen"), 403, KeyRefused),
+        (ccxt.DDoSProtection("binance -2015 after a key worked"), 401, KeyRefused),
+        (ccxt.InvalidNonce("EAPI:Invalid nonce"), 200, NonceRefused),
         (ccxt.DuplicateOrderId("dup"), 400, DuplicateClientOrderId),
         (ccxt.OrderNotFound("not found"), 400, OutcomeUnknown),
         (ccxt.RequestTimeout("timed out"), None, OutcomeUnknown),

@@ -371,6 +371,7 @@ class CcxtVenue:
                 venue=self.name,
                 status=connection.status,
                 secrets=connection.secrets,
+                account_key=self.account_key,
             ) from None
 
     def _state_after_cancel(

@@ -44,6 +44,30 @@ DEFINITE = (
 RATE_LIMITED = (ccxt.DDoSProtection, ccxt.RateLimitExceeded)
 
 
+class AlertingRejection(Rejected):
+    """A refusal that needs a person, whatever the call was: the account's key, or its nonce.
+    `alert_kind` names it; `account_key` is the account (its exchange_id) whose key it was.
+    emsweb.metrics.count_venue_error raises the alert."""
+
+    alert_kind = ""
+
+    def __init__(self, message: str, *, account_key: str = ""):
+        super().__init__(message)
+        self.account_key = account_key
+
+
+class KeyRefused(AlertingRejection):
+    """The exchange refused the key: invalid, revoked, without the permission, or suspended."""
+
+    alert_kind = "AUTH"
+
+
+class NonceRefused(AlertingRejection):
+    """The exchange refused the request's nonce: something else signs with this key."""
+
+    alert_kind = "NONCE"
+
+
 class Operation(Enum):
     CREATE = "create"
     CANCEL = "cancel"
@@ -57,8 +81,10 @@ def classify(
     venue: str,
     status: int | None = None,
     secrets: Iterable[str] = (),
+    account_key: str = "",
 ) -> VenueError:
-    """The VenueError to raise for `error`, raised by ccxt during `operation`."""
+    """The VenueError to raise for `error`, raised by ccxt during `operation` (for the account
+    `account_key`, if a private call)."""
     if isinstance(error, VenueError):
         return error
     message = f"{venue}: {scrub(_text(error), secrets)}"
@@ -68,6 +94,12 @@ def classify(
         return OutcomeUnknown(message)  # our own bug or a parse failure: may have acted
     if status is not None and status >= 500:
         return OutcomeUnknown(message)
+    if isinstance(error, ccxt.InvalidNonce):
+        return NonceRefused(message, account_key=account_key)
+    if isinstance(error, ccxt.AuthenticationError) or status == 401:
+        # A 401 is refused before anything is processed, whatever ccxt calls it (Binance's
+        # -2015 becomes DDoSProtection once a key has worked, as Binance also bans with it).
+        return KeyRefused(message, account_key=account_key)
     if isinstance(error, ccxt.DuplicateOrderId) or (
         operation is Operation.CREATE and "duplicate" in str(error).lower()
     ):
