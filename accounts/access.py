@@ -1,4 +1,5 @@
-"""Access to the desk's pages: signed in, and with a second factor for anyone who may trade."""
+"""Access to the desk's pages: signed in, with a second factor for anyone who may trade, and a
+second factor verified lately (step-up) for what changes keys."""
 
 from functools import wraps
 from urllib.parse import urlencode
@@ -7,9 +8,16 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest
 from django.shortcuts import redirect
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from .audit import audit_record
+from .models import AuditAction
 from .selectors import may_trade_anything
+
+SECOND_FACTOR_AT = "emsweb_second_factor_at"  # session key: when the last code was verified
+STEP_UP_SECONDS = 300
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def needs_second_factor(request: HttpRequest) -> bool:
@@ -20,6 +28,28 @@ def needs_second_factor(request: HttpRequest) -> bool:
     )
 
 
+def second_factor_verified(request: HttpRequest) -> None:
+    """Note that the user has just typed a valid code (sign-in or step-up)."""
+    request.session[SECOND_FACTOR_AT] = timezone.now().timestamp()
+
+
+def second_factor_fresh(request: HttpRequest) -> bool:
+    verified_at = request.session.get(SECOND_FACTOR_AT)
+    window = getattr(settings, "EMSWEB_STEP_UP_SECONDS", STEP_UP_SECONDS)
+    return verified_at is not None and timezone.now().timestamp() - verified_at <= window
+
+
+def _to_second_factor(request: HttpRequest, *, refused: str):
+    """Send the user to type a code, then back; a refused change is audited."""
+    if request.method not in SAFE_METHODS:
+        audit_record(
+            action=AuditAction.TWO_FACTOR, request=request, change=refused, path=request.path
+        )
+    has_device = TOTPDevice.objects.filter(user=request.user, confirmed=True).exists()
+    target = "two_factor_verify" if has_device else "two_factor_enrol"
+    return redirect(f"{redirect(target).url}?{urlencode({'next': request.get_full_path()})}")
+
+
 def desk_view(view):
     """login_required, then the second factor where the desk's policy asks for one."""
 
@@ -27,11 +57,26 @@ def desk_view(view):
     @wraps(view)
     def checked(request: HttpRequest, *args, **kwargs):
         if needs_second_factor(request):
-            has_device = TOTPDevice.objects.filter(user=request.user, confirmed=True).exists()
-            target = "two_factor_verify" if has_device else "two_factor_enrol"
-            return redirect(
-                f"{redirect(target).url}?{urlencode({'next': request.get_full_path()})}"
-            )
+            return _to_second_factor(request, refused="refused: no second factor")
+        return view(request, *args, **kwargs)
+
+    return checked
+
+
+def step_up(view):
+    """For a change to keys: where the desk asks traders for a second factor, one verified in
+    the last EMSWEB_STEP_UP_SECONDS (5 minutes), else a fresh code first. Reads pass."""
+
+    @wraps(view)
+    def checked(request: HttpRequest, *args, **kwargs):
+        stale = (
+            request.method not in SAFE_METHODS
+            and settings.EMSWEB_REQUIRE_2FA
+            and may_trade_anything(user=request.user)
+            and not second_factor_fresh(request)
+        )
+        if stale:
+            return _to_second_factor(request, refused="refused: step-up code needed")
         return view(request, *args, **kwargs)
 
     return checked

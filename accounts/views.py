@@ -13,7 +13,8 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -24,7 +25,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from orders.selectors import open_order_count
 from orders.tasks import sync_account
 
-from .access import desk_view
+from .access import desk_view, second_factor_verified, step_up
 from .audit import audit_record
 from .forms import ApiKeyForm
 from .models import ApiKey, AuditAction, AuditEvent, Balance, PortfolioSnapshot
@@ -134,6 +135,7 @@ def balances_tables(request):
 
 
 @desk_view
+@step_up
 def api_keys(request):
     created_key, status = None, 200
     form = ApiKeyForm(request.POST if request.method == "POST" else None)
@@ -154,7 +156,10 @@ def api_keys(request):
 @desk_view
 @require_POST
 def api_key_revoke(request, pk: int):
-    api_key = get_object_or_404(ApiKey, pk=pk, user=request.user, revoked_at__isnull=True)
+    api_key = ApiKey.objects.filter(pk=pk, user=request.user, revoked_at__isnull=True).first()
+    if api_key is None:  # someone else's key, or none: the same answer, and on the record
+        audit_record(action=AuditAction.API_KEY, request=request, change=f"revoke {pk} refused")
+        raise Http404
     ApiKey.objects.filter(pk=api_key.pk).update(revoked_at=timezone.now())
     audit_record(
         action=AuditAction.API_KEY, request=request, target=api_key.prefix, change="revoked"
@@ -233,6 +238,7 @@ def two_factor_enrol(request):
             device.confirmed = True
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
+            second_factor_verified(request)
             audit_record(action=AuditAction.TWO_FACTOR, request=request, change="enrolled")
             return redirect(_next_url(request))
         messages.error(request, "That code did not match. Try the current one.")
@@ -254,6 +260,7 @@ def two_factor_verify(request):
         for device in TOTPDevice.objects.filter(user=request.user, confirmed=True):
             if device.verify_token(token):
                 otp_login(request, device)
+                second_factor_verified(request)
                 return redirect(_next_url(request))
         audit_record(action=AuditAction.TWO_FACTOR, request=request, change="wrong code")
         messages.error(request, "That code did not match.")

@@ -1,0 +1,117 @@
+"""Account takeover attempts (RELIABILITY.md section 7, #24): a trader without a second factor,
+a key change without a fresh one (step-up), a cross-site POST without a CSRF token, one user
+after another's orders and keys by id. Each is refused, and each refusal is on the record."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import ApiKey, AuditEvent
+from accounts.services import api_key_create
+from orders.models import Order
+from tests.factories import OrderFactory
+from tests.web.conftest import client_for
+from tests.web.second_factor import csrf_of, verified_client
+
+pytestmark = pytest.mark.django_db
+
+TICKET = {
+    "client_order_id": "takeover-1",
+    "symbol": "BTC/USD",
+    "side": "BUY",
+    "amount": "0.1",
+    "price": "40000",
+    "time_in_force": "GOOD_TILL_CANCEL",
+}
+
+
+@pytest.fixture(autouse=True)
+def second_factor_required(settings):
+    settings.EMSWEB_REQUIRE_2FA = True
+
+
+def refusals(change: str) -> int:
+    return AuditEvent.objects.filter(action="TWO_FACTOR", detail__change=change).count()
+
+
+@pytest.mark.fault(24, "trader signed in by password only posts an order")
+def test_a_trader_without_a_second_factor_cannot_place_and_the_attempt_is_audited(desk):
+    password_only = client_for(desk["users"]["TRADER"])
+    response = password_only.post(
+        "/orders/ticket/submit/", {**TICKET, "account": desk["account"].pk}
+    )
+    assert response.status_code == 302 and "/account/2fa/" in response["Location"]
+    assert not Order.objects.exists()
+    assert refusals("refused: no second factor") == 1
+
+    verified = verified_client(desk["users"]["TRADER"])
+    verified.post("/orders/ticket/submit/", {**TICKET, "account": desk["account"].pk})
+    assert Order.objects.count() == 1, "with the second factor the same ticket is placed"
+
+
+@pytest.mark.fault(24, "API key created with a second factor verified 6 minutes ago")
+def test_creating_an_api_key_needs_a_second_factor_verified_lately(desk):
+    trader = verified_client(desk["users"]["TRADER"])
+    later = timezone.now() + timedelta(minutes=6)
+    with time_machine.travel(later, tick=False):
+        stale = trader.post("/account/api-keys/", {"label": "script"})
+        assert stale.status_code == 302 and "/account/2fa/verify/" in stale["Location"]
+        assert "next=%2Faccount%2Fapi-keys%2F" in stale["Location"]
+        assert not ApiKey.objects.exists()
+        assert refusals("refused: step-up code needed") == 1
+
+    with time_machine.travel(later + timedelta(seconds=31), tick=False):  # the next TOTP step
+        stepped_up = verified_client(desk["users"]["TRADER"])
+        assert stepped_up.post("/account/api-keys/", {"label": "script"}).status_code == 200
+        assert ApiKey.objects.filter(user=desk["users"]["TRADER"]).count() == 1
+
+
+@pytest.mark.fault(24, "cross-site POSTs without a CSRF token")
+def test_a_cross_site_post_without_a_csrf_token_is_refused(desk):
+    trader = verified_client(desk["users"]["TRADER"], enforce_csrf_checks=True)
+    order = OrderFactory(account=desk["account"], status="NEW")
+    attempts = {
+        "/orders/ticket/submit/": {**TICKET, "account": desk["account"].pk},
+        f"/orders/{order.pk}/cancel/": {},
+        "/account/api-keys/": {"label": "from elsewhere"},
+        "/orders/blotter/kill-switch/": {"confirm": "CANCEL ALL"},
+    }
+    for path, data in attempts.items():
+        assert trader.post(path, data).status_code == 403, path
+    assert Order.objects.count() == 1 and not ApiKey.objects.exists()
+    order.refresh_from_db()
+    assert order.cancel_requested_at is None
+
+    # The same POST with the token the page gave is accepted: the 403s were about the token.
+    trader.get("/account/api-keys/")
+    with_token = trader.post(
+        "/account/api-keys/", {"label": "mine"}, headers={"X-CSRFToken": csrf_of(trader)}
+    )
+    assert with_token.status_code == 200 and ApiKey.objects.count() == 1
+
+
+@pytest.mark.fault(24, "user A cancels B's order and revokes B's API key by id")
+def test_a_user_cannot_cancel_or_revoke_another_users_objects_by_id(desk):
+    trader = verified_client(desk["users"]["TRADER"])
+    theirs = OrderFactory(account=desk["other"], status="NEW")
+    their_key, _ = api_key_create(user=desk["users"]["ADMIN"], label="admin's")
+
+    assert trader.post(f"/orders/{theirs.pk}/cancel/").status_code in (403, 404)
+    assert trader.post(f"/account/api-keys/{their_key.pk}/revoke/").status_code == 404
+
+    theirs.refresh_from_db()
+    their_key.refresh_from_db()
+    assert theirs.cancel_requested_at is None and theirs.status == "NEW"
+    assert their_key.revoked_at is None
+    refused = AuditEvent.objects.get(action="API_KEY", actor=desk["users"]["TRADER"])
+    assert refused.detail["change"] == f"revoke {their_key.pk} refused"
+
+
+def test_a_viewer_creates_an_api_key_without_a_step_up(desk):
+    viewer = Client()
+    viewer.force_login(desk["users"]["VIEWER"])
+    assert viewer.post("/account/api-keys/", {"label": "reports"}).status_code == 200
+    assert ApiKey.objects.filter(user=desk["users"]["VIEWER"]).count() == 1
