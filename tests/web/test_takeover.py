@@ -15,17 +15,9 @@ from orders.models import Order
 from tests.factories import OrderFactory
 from tests.web.conftest import client_for
 from tests.web.second_factor import csrf_of, verified_client
+from tests.web.test_roles import TICKET
 
 pytestmark = pytest.mark.django_db
-
-TICKET = {
-    "client_order_id": "takeover-1",
-    "symbol": "BTC/USD",
-    "side": "BUY",
-    "amount": "0.1",
-    "price": "40000",
-    "time_in_force": "GOOD_TILL_CANCEL",
-}
 
 
 @pytest.fixture(autouse=True)
