@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 
@@ -11,9 +12,15 @@ from .models import AuditEvent
 def client_ip(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
-    # Behind a proxy, django-axes' ipware settings decide the client address the same way.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return (forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR")) or None
+    # Also the address django-axes locks out (AXES_CLIENT_IP_CALLABLE). Behind AXES_PROXY_COUNT
+    # trusted proxies, the client is the X-Forwarded-For entry the outermost one appended: the
+    # entries left of it are whatever the client chose to send.
+    proxies = settings.AXES_IPWARE_PROXY_COUNT
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [address for address in forwarded if address]
+    if proxies and len(forwarded) >= proxies:
+        return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR") or None
 
 
 def audit_record(

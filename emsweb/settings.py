@@ -249,8 +249,10 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-# Behind a reverse proxy, the client address is the first X-Forwarded-For entry.
+# Behind AXES_PROXY_COUNT reverse proxies, the client address is the X-Forwarded-For entry the
+# outermost one appended (accounts.audit.client_ip), for the lockout and the audit log alike.
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "accounts.audit.client_ip"  # reads the count above; no ipware needed
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 
 # Sessions live in Redis, so that a blotter poll that finds nothing new costs no session query.

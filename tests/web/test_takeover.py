@@ -107,3 +107,33 @@ def test_a_viewer_creates_an_api_key_without_a_step_up(desk):
     viewer.force_login(desk["users"]["VIEWER"])
     assert viewer.post("/account/api-keys/", {"label": "reports"}).status_code == 200
     assert ApiKey.objects.filter(user=desk["users"]["VIEWER"]).count() == 1
+
+
+def sign_in_from(address: str, password: str, *, via_proxy: str = "198.51.100.9"):
+    """A sign-in as the trader, arriving from `via_proxy` and claiming to be `address`."""
+    return Client().post(
+        "/account/sign-in/",
+        {"username": "trader", "password": password},
+        REMOTE_ADDR=via_proxy,
+        HTTP_X_FORWARDED_FOR=address,
+    )
+
+
+@pytest.mark.fault(24, "wrong passwords through a proxy; spoofed X-Forwarded-For")
+def test_wrong_passwords_lock_out_the_client_behind_the_proxy_and_the_log_names_it(desk, settings):
+    settings.AXES_IPWARE_PROXY_COUNT = 1  # one trusted proxy in front (AXES_PROXY_COUNT)
+    for attempt in range(10):
+        # The proxy appends the address it saw; the client forges a new one to its left.
+        sign_in_from(f"10.9.9.{attempt}, 203.0.113.7", "wrong")
+    assert sign_in_from("10.9.9.99, 203.0.113.7", "pw-tradertradertrader").status_code == 429
+    assert sign_in_from("203.0.113.8", "pw-tradertradertrader").status_code == 302
+    failed = AuditEvent.objects.filter(action="SIGN_IN_FAILED")
+    assert failed.count() >= 10 and set(failed.values_list("ip", flat=True)) == {"203.0.113.7"}
+
+
+def test_without_a_trusted_proxy_a_forged_forwarded_for_neither_dodges_nor_lies(desk):
+    for attempt in range(10):
+        sign_in_from(f"203.0.113.{attempt}", "wrong")  # a new address claimed each time
+    assert sign_in_from("203.0.113.99", "pw-tradertradertrader").status_code == 429
+    logged = AuditEvent.objects.filter(action="SIGN_IN_FAILED").values_list("ip", flat=True)
+    assert set(logged) == {"198.51.100.9"}, "the log holds the address that connected"
