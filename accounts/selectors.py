@@ -14,12 +14,18 @@ from .models import ApiKey, DeskMember, DeskRole, ExchangeAccount
 
 
 def user_role(*, user: AbstractBaseUser) -> str:
+    """The user's desk role. Remembered on the user object, which a request loads afresh (the
+    session's user, an API key's user): a page asks it two or three times (the second-factor
+    check, then each permission), and a role changed meanwhile applies from the next request."""
     if not user.is_authenticated or not user.is_active:
         return DeskRole.VIEWER
     if user.is_superuser:
         return DeskRole.ADMIN
-    member = DeskMember.objects.filter(user=user).only("role").first()
-    return member.role if member else DeskRole.VIEWER
+    role = getattr(user, "_desk_role", None)
+    if role is None:
+        member = DeskMember.objects.filter(user=user).only("role").first()
+        role = user._desk_role = member.role if member else DeskRole.VIEWER
+    return role
 
 
 def accounts_visible(*, user: AbstractBaseUser) -> QuerySet[ExchangeAccount]:
