@@ -293,13 +293,44 @@ class SimBinance(SimExchange):
     script = Binance()
     create_path = "/api/v3/order"
 
+    def __init__(self, fake: FakeExchange):
+        self.limit: tuple[int, float] | None = None  # at most n requests in any s seconds
+        self.arrivals: list[float] = []
+        self.refuse_next = 0  # answer the next n requests 429, whatever the rate
+        self.too_many: list[Sent] = []  # the requests answered 429
+        super().__init__(fake)
+
     def install(self) -> None:
-        self.fake.on("POST", "/api/v3/order", answer=self._new_order)
-        self.fake.on("GET", "/api/v3/order", answer=self._query_order)
-        self.fake.on("DELETE", "/api/v3/order", answer=self._cancel_order)
-        self.fake.on("GET", "/api/v3/openOrders", answer=self._open_orders)
-        self.fake.on("GET", "/api/v3/myTrades", answer=self._my_trades)
-        self.fake.on("GET", "/api/v3/account", answer=lambda request: self._account())
+        routes = {
+            ("POST", "order"): self._new_order,
+            ("GET", "order"): self._query_order,
+            ("DELETE", "order"): self._cancel_order,
+            ("GET", "openOrders"): self._open_orders,
+            ("GET", "myTrades"): self._my_trades,
+            ("GET", "account"): lambda request: self._account(),
+        }
+        for (method, name), answer in routes.items():
+            self.fake.on(method, f"/api/v3/{name}", answer=self._limited(answer))
+
+    def _limited(self, answer: Callable[[Sent], object]) -> Callable[[Sent], object]:
+        """Binance's request-weight limit: over it, 429 -1003 and nothing done."""
+
+        def respond(request: Sent):
+            with self.lock:
+                self.arrivals.append(request.at)
+                recent = [
+                    at for at in self.arrivals if self.limit and at > request.at - self.limit[1]
+                ]
+                over = self.refuse_next > 0 or (self.limit and len(recent) > self.limit[0])
+                self.refuse_next = max(0, self.refuse_next - 1)
+                if over:
+                    self.too_many.append(request)
+            if over:
+                body = {"code": -1003, "msg": "Too much request weight used; please use WebSocket."}
+                return response(request.url, body, status=429)
+            return answer(request)
+
+        return respond
 
     def _new_id(self) -> str:
         return str(1000 + next(self.ids))

@@ -4,12 +4,14 @@ machine: a request no test answered fails the test."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
@@ -131,6 +133,62 @@ class FakeExchange:
             route.used += 1
             return route
         return None
+
+
+# --- the fake as an HTTP server, for other processes ----------------------------------------------
+
+URL_HEADER = "X-Fake-Url"  # the URL the request was made to, carried to the server
+REAL_REQUEST = requests.Session.request  # as imported: before any test patches it
+
+
+@contextlib.contextmanager
+def served(exchange: FakeExchange) -> Iterator[str]:
+    """`exchange` answering over HTTP on localhost, from a thread of this process; yields the
+    server's URL for `forward()` in other processes. A request nobody answered gets a 599 and
+    is kept in `exchange.unanswered`."""
+    exchange.unanswered = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length).decode() if length else ""
+            headers = {k: v for k, v in self.headers.items() if k != URL_HEADER}
+            try:
+                answer = exchange(None, self.command, self.headers[URL_HEADER], body, headers)
+            except AssertionError as problem:
+                exchange.unanswered.append(str(problem))
+                answer = response(self.headers[URL_HEADER], str(problem), status=599)
+            self.send_response(answer.status_code, answer.reason or None)
+            self.send_header("Content-Type", answer.headers.get("Content-Type", "text/plain"))
+            self.send_header("Content-Length", str(len(answer.content)))
+            self.end_headers()
+            self.wfile.write(answer.content)
+
+        do_GET = do_POST = do_DELETE = do_PUT = _answer
+
+        def log_message(self, format, *args) -> None:  # noqa: A002 - the stdlib's name
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def forward(server_url: str) -> None:
+    """In this process, send every requests.Session request to `served()`'s server instead."""
+    send = REAL_REQUEST
+
+    def forwarded(session, method, url, data=None, headers=None, **kwargs):
+        headers = {**(headers or {}), URL_HEADER: url}
+        timeout = kwargs.get("timeout")
+        return send(session, method, server_url, data=data, headers=headers, timeout=timeout)
+
+    requests.Session.request = forwarded
 
 
 def response(url: str, document, *, status: int = 200, headers: dict | None = None):

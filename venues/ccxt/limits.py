@@ -102,6 +102,9 @@ class Gate:
             self._wait_out_backoff(deadline)
             self._take(max(cost, 0.0), deadline)
             with self._key_lock(deadline):
+                # A 429 may have come back while this call waited for the key: it waits too,
+                # rather than follow the refused request at once.
+                self._wait_out_backoff(deadline)
                 yield
         except redis.RedisError as error:
             raise Unreachable(
