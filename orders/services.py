@@ -153,8 +153,8 @@ def ticket_check(*, account: ExchangeAccount, ticket: OrderTicket) -> CheckedTic
 
     if not ticket.client_order_id or len(ticket.client_order_id) > 255:
         error("client_order_id", "Give a client_order_id of 1 to 255 characters.")
-    if not account.enabled:
-        error("exchange_id", f"The account {account.exchange_id} is disabled.")
+    if refusal := account.trading_refusal:
+        error("exchange_id", refusal)
     if venue_info(account.venue).adapter is None:
         error("exchange_id", f"Trading on {account.venue} is not available in this build yet.")
     if ticket.order_type != "LIMIT":
