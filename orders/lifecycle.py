@@ -9,6 +9,7 @@ both apply conflicting changes: the loser re-reads and plans again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Iterable
@@ -22,7 +23,8 @@ from django.utils import timezone
 from venues.base import OrdStatus, VenueFill, VenueOrder
 
 from .changes import changes_bump
-from .models import TERMINAL_STATUSES, EventCause, Fill, Order, OrderEvent
+from .models import TERMINAL_STATUSES, EventCause, Fill, Order
+from .writes import order_write
 
 logger = logging.getLogger(__name__)
 
@@ -127,39 +129,65 @@ def _target_status(state: OrderState, venue_status: str, filled: Decimal) -> str
 
 
 def apply_report(
-    order_id: int, report: VenueOrder, *, cause: str, note: str = "", attempts: int = 5
+    order_id: int,
+    report: VenueOrder,
+    *,
+    cause: str,
+    note: str = "",
+    attempts: int = 5,
+    order: Order | None = None,
 ) -> bool:
-    """Apply a venue's report of an order (and the fills it carries). True if anything changed."""
+    """Apply a venue's report of an order (and the fills it carries). True if anything changed.
+
+    `order`: the order as the caller just wrote it (the router, after its claim), so that the
+    first attempt need not read it again. A copy that is no longer current costs a retry, never a
+    wrong write: the update is guarded by the version it was planned from, and a copy on which
+    the report is not news is read again before the report is dropped.
+    """
     for _ in range(attempts):
-        with transaction.atomic():
+        if order is None:
             order = Order.objects.get(pk=order_id)
-            state = OrderState(order.status, order.amount_order, order.amount_filled)
-            try:
-                plan = plan_report(state, report.status, report.amount_filled)
-            except Overfill as overfill:
-                _record_overfill(order, report, overfill)
-                return False
-            identifiers = _new_identifiers(order, report)
-            if plan is None and not identifiers:
-                _log_ignored(order, report)
-                # The amounts already include these trades (an earlier report raised them), but
-                # the trades themselves may be news: keep them, once each. Not for a canceled or
-                # rejected order: a trade the amounts do not include is an anomaly, not a detail.
-                if order.status not in (S.CANCELED, S.REJECTED):
-                    _record_fills(order, report.fills)
-                return False
-            plan = plan or Plan(path=(), amount_filled=order.amount_filled)
-            fields = {**identifiers, **_fill_fields(order, plan.amount_filled, report)}
-            if plan.status_after == S.REJECTED:
-                fields.update(error_message=report.message or "Rejected by the venue.")
-            if not _guarded_update(order, plan.status_after, fields):
-                continue  # another worker changed it first: read again and re-plan
-            _record_fills(order, report.fills)
-            _append_events(order, plan.path, cause=cause, note=note or report.message)
-            changes_bump()
-            return True
+        elif not report_changes(order, report):
+            order = None
+            continue
+        applied = _apply_to(order, report, cause=cause, note=note)
+        if applied is not None:
+            return applied
+        order = None  # another worker changed it first: read again and re-plan
     logger.warning("order %s: gave up applying a report after %s conflicts", order_id, attempts)
     return False
+
+
+def _apply_to(order: Order, report: VenueOrder, *, cause: str, note: str) -> bool | None:
+    """apply_report's one attempt on the order as read; None if the guarded update lost."""
+    state = OrderState(order.status, order.amount_order, order.amount_filled)
+    try:
+        plan = plan_report(state, report.status, report.amount_filled)
+    except Overfill as overfill:
+        _record_overfill(order, report, overfill)
+        return False
+    identifiers = _new_identifiers(order, report)
+    if plan is None and not identifiers:
+        _log_ignored(order, report)
+        # The amounts already include these trades (an earlier report raised them), but the
+        # trades themselves may be news: keep them, once each. Not for a canceled or rejected
+        # order: a trade the amounts do not include is an anomaly, not a detail.
+        if order.status not in (S.CANCELED, S.REJECTED):
+            _record_fills(order, report.fills)
+        return False
+    plan = plan or Plan(path=(), amount_filled=order.amount_filled)
+    fields = {**identifiers, **_fill_fields(order, plan.amount_filled, report)}
+    if plan.status_after == S.REJECTED:
+        fields.update(error_message=report.message or "Rejected by the venue.")
+    now = timezone.now()
+    events = [(status, now, cause, note or report.message) for status in plan.path]
+    # The fills are written with the order or not at all; without any, one statement suffices.
+    with transaction.atomic() if report.fills else contextlib.nullcontext():
+        if _guarded_write(order, plan.status_after, fields, events, now) is None:
+            return None
+        _record_fills(order, report.fills)
+    changes_bump()
+    return True
 
 
 def report_changes(order: Order, report: VenueOrder) -> bool:
@@ -216,17 +244,33 @@ def transition(
     **fields,
 ) -> bool:
     """Move an order to `to` for an internal reason (a claim, a local rejection, a cancel)."""
+    return _transition(order_id, to, cause, note, allowed_from, fields) is not None
+
+
+def claim(order: Order, *, to: str, cause: str, allowed_from: Iterable[str], **fields) -> bool:
+    """transition() for the worker that holds `order` as read: if it wins, `order` is left as
+    the claim wrote it (status, version, fields), ready to be passed to apply_report."""
+    version = _transition(order.pk, to, cause, "", allowed_from, fields)
+    if version is None:
+        return False
+    order.status, order.version = to, version
+    for name, value in fields.items():
+        setattr(order, name, value)
+    return True
+
+
+def _transition(order_id, to, cause, note, allowed_from, fields) -> int | None:
     sources = frozenset(allowed_from) if allowed_from is not None else sources_of(to)
     assert all(to in TRANSITIONS[source] for source in sources), (sources, to)
     now = timezone.now()
-    with transaction.atomic():
-        updated = Order.objects.filter(pk=order_id, status__in=sources).update(
-            status=to, version=F("version") + 1, updated_at=now, **fields
-        )
-        if updated:
-            OrderEvent.objects.create(order_id=order_id, status=to, at=now, cause=cause, note=note)
-            changes_bump()
-    return bool(updated)
+    version = order_write(
+        Order.objects.filter(pk=order_id, status__in=sources),
+        {"status": to, "version": F("version") + 1, "updated_at": now, **fields},
+        [(to, now, cause, note)],
+    )
+    if version is not None:
+        changes_bump()
+    return version
 
 
 def cancel_refused(order_id: int, *, note: str) -> bool:
@@ -258,14 +302,17 @@ def _record_overfill(order: Order, report: VenueOrder, overfill: Overfill) -> No
         )
 
 
-def _guarded_update(order: Order, status: str | None, fields: dict) -> bool:
-    updated = Order.objects.filter(pk=order.pk, version=order.version, status=order.status).update(
-        status=status or order.status,
-        version=F("version") + 1,
-        updated_at=timezone.now(),
-        **fields,
+def _guarded_write(order: Order, status: str | None, fields: dict, events, now) -> int | None:
+    return order_write(
+        Order.objects.filter(pk=order.pk, version=order.version, status=order.status),
+        {
+            "status": status or order.status,
+            "version": F("version") + 1,
+            "updated_at": now,
+            **fields,
+        },
+        events,
     )
-    return bool(updated)
 
 
 def _new_identifiers(order: Order, report: VenueOrder) -> dict:
@@ -315,13 +362,6 @@ def _record_fills(order: Order, fills: Iterable[VenueFill]) -> None:
             for fill in fills
         ],
         ignore_conflicts=True,
-    )
-
-
-def _append_events(order: Order, path: tuple[str, ...], *, cause: str, note: str) -> None:
-    now = timezone.now()
-    OrderEvent.objects.bulk_create(
-        [OrderEvent(order=order, status=status, at=now, cause=cause, note=note) for status in path]
     )
 
 

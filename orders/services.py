@@ -266,8 +266,8 @@ def order_route(*, order_id: int) -> None:
     order = Order.objects.select_related("account", "instrument").get(pk=order_id)
     if order.status != S.RECEIVED or not _account_reconciled_for(order):
         return
-    claimed = lifecycle.transition(
-        order_id,
+    claimed = lifecycle.claim(
+        order,
         to=S.ROUTING,
         cause=EventCause.ROUTE,
         allowed_from={S.RECEIVED},
@@ -359,7 +359,7 @@ def _route_claimed(order: Order) -> None:
         )
         _outcome_unknown(order, f"{type(problem).__name__}: {problem}")
     else:
-        lifecycle.apply_report(order_id, report, cause=EventCause.ROUTE)
+        lifecycle.apply_report(order_id, report, cause=EventCause.ROUTE, order=order)
         order_cancel_if_requested(order_id=order_id)
 
 

@@ -49,13 +49,15 @@ class PaperVenue:
 
     def submit(self, intent: OrderIntent) -> VenueOrder:
         return self._order_entry(
-            lambda: venue_order(engine.order_submit(self.account_key, intent)),
+            lambda account: venue_order(
+                engine.order_submit(self.account_key, intent, account=account)
+            ),
             PaperRequest.Kind.SUBMIT,
             client_order_id=intent.client_order_id,
         )
 
     def cancel(self, ref: OrderRef) -> VenueOrder:
-        def call() -> VenueOrder:
+        def call(account: PaperAccount) -> VenueOrder:
             order = engine.order_cancel(
                 self.account_key,
                 client_order_id=ref.client_order_id,
@@ -72,7 +74,7 @@ class PaperVenue:
 
     def cancel_all(self) -> list[VenueOrder]:
         return self._order_entry(
-            lambda: [venue_order(order) for order in engine.orders_cancel_all(self.account_key)],
+            lambda _: [venue_order(order) for order in engine.orders_cancel_all(self.account_key)],
             PaperRequest.Kind.CANCEL_ALL,
         )
 
@@ -132,7 +134,8 @@ class PaperVenue:
         self._before_request()
         return call()
 
-    def _order_entry(self, call: Callable[[], T], kind: str, **identifiers: str) -> T:
+    def _order_entry(self, call: Callable[[PaperAccount], T], kind: str, **identifiers: str) -> T:
+        """`call(account)`: the request, given the account that _before_request read."""
         account = self._before_request()
         if account.fault == Fault.TIMEOUT_BEFORE_ACCEPT:
             time.sleep(account.fault_delay_ms / 1000)
@@ -141,10 +144,10 @@ class PaperVenue:
         if account.fault == Fault.TIMEOUT_AFTER_ACCEPT:
             # The exchange acts; its answer, a rejection included, is lost on the way back.
             with contextlib.suppress(Rejected):
-                call()
+                call(account)
             time.sleep(account.fault_delay_ms / 1000)
             raise OutcomeUnknown(TIMED_OUT)
-        return call()
+        return call(account)
 
     def _before_request(self) -> PaperAccount:
         account = engine.account_get(self.account_key)
@@ -169,6 +172,13 @@ def venue_fill(trade: PaperTrade, order: PaperOrder) -> VenueFill:
     )
 
 
+def venue_fills(order: PaperOrder) -> tuple[VenueFill, ...]:
+    # No trade without a filled amount: an order with none needs no query for its trades.
+    if not order.filled:
+        return ()
+    return tuple(venue_fill(trade, order) for trade in order.trades.all())
+
+
 def venue_order(order: PaperOrder) -> VenueOrder:
     return VenueOrder(
         client_order_id=order.client_order_id or None,
@@ -183,5 +193,5 @@ def venue_order(order: PaperOrder) -> VenueOrder:
         client_order_id_format_exchange=order.client_order_id,
         time_in_force=TimeInForce(order.time_in_force),
         message=order.message,
-        fills=tuple(venue_fill(trade, order) for trade in order.trades.all()),
+        fills=venue_fills(order),
     )

@@ -11,6 +11,7 @@ two market rows: advancing the markets steps each one in its own transaction.
 from __future__ import annotations
 
 import contextlib
+import copy
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -85,7 +86,10 @@ def markets_get(now: datetime | None = None) -> dict[str, PaperMarket]:
 
 
 def _lock_market(symbol: str, now: datetime) -> PaperMarket:
-    _market_get_or_create(symbol, now)
+    locked = PaperMarket.objects.select_for_update().filter(symbol=symbol).first()
+    if locked is not None:
+        return locked
+    _market_get_or_create(symbol, now)  # its first use
     return PaperMarket.objects.select_for_update().get(symbol=symbol)
 
 
@@ -247,22 +251,31 @@ def _validate(intent: OrderIntent, definition: MarketDef, now: datetime) -> None
         raise Rejected(BAD_EXPIRE_TIME)
 
 
-def order_submit(account_key: str, intent: OrderIntent, now: datetime | None = None) -> PaperOrder:
+def order_submit(
+    account_key: str,
+    intent: OrderIntent,
+    now: datetime | None = None,
+    *,
+    account: PaperAccount | None = None,
+) -> PaperOrder:
     """Validate and place an order, take what it can from the book, rest or cancel the rest.
 
     Raises Rejected, with nothing recorded, when a real venue would refuse it, and
     DuplicateClientOrderId when the account already has an order with this client order id.
+    `account`: the key's account, when the caller has just read it.
     """
     now = now or timezone.now()
     definition = market_def(intent.symbol_id_exchange)
     _validate(intent, definition, now)
-    account = account_get(account_key)
+    account = account or account_get(account_key)
     try:
         with transaction.atomic():
             market = _lock_market(definition.symbol, now)
             ledger.lock_accounts([account.pk])
+            consumed = copy.deepcopy(market.consumed)
             order = _place(account, intent, market, now)
-            market.save(update_fields=["consumed"])
+            if market.consumed != consumed:  # it took from the book
+                market.save(update_fields=["consumed"])
     except IntegrityError:
         if _client_order_id_used(account, intent.client_order_id):
             raise DuplicateClientOrderId(DUPLICATE_ORDER) from None
@@ -277,8 +290,20 @@ def _client_order_id_used(account: PaperAccount, client_order_id: str) -> bool:
 def _place(
     account: PaperAccount, intent: OrderIntent, market: PaperMarket, now: datetime
 ) -> PaperOrder:
-    if _client_order_id_used(account, intent.client_order_id):
-        raise DuplicateClientOrderId(DUPLICATE_ORDER)
+    """A second order with a client order id the account has used is refused as a duplicate,
+    whatever else it would meet now: by the unique constraint when the order would be placed,
+    and by a lookup before any refusal (the first may have locked the funds it needs)."""
+    try:
+        return _enter(account, intent, market, now)
+    except Rejected:
+        if _client_order_id_used(account, intent.client_order_id):
+            raise DuplicateClientOrderId(DUPLICATE_ORDER) from None
+        raise
+
+
+def _enter(
+    account: PaperAccount, intent: OrderIntent, market: PaperMarket, now: datetime
+) -> PaperOrder:
     side = OrdSide(intent.side)
     crossing = synthetic.crossing(market, side, intent.price)
     if intent.post_only and crossing:
