@@ -1,0 +1,93 @@
+"""What routing one order costs in statements, and that writing an order with its history rows
+in one statement (orders.writes) is still all or nothing. Before (bench/README.md): 19
+statements in 3 transactions on PostgreSQL."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.services import account_link
+from orders.instruments import instruments_refresh
+from orders.models import Order
+from orders.services import OrderTicket, order_route, order_submit
+from orders.sync import account_sync
+from orders.writes import order_write
+from venues.base import OrdStatus as S
+from venues.paper import engine
+
+# Read the order; claim it; the paper venue (its account, the request log, then in one
+# transaction the market and account locks, the balance, the order, the balance again); the
+# report; the check for a cancel asked for meanwhile. On SQLite the claim and the report are two
+# statements each (the order, then its history rows). Transaction control is not counted.
+STATEMENTS = {"postgresql": 11, "sqlite": 13}
+TRANSACTION = {"BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"}
+
+
+@pytest.fixture
+def account(db):
+    instruments_refresh(venue="PAPER")
+    engine.market_set_mid("BTCUSD", Decimal("50000"))
+    account, _ = account_link(exchange_id="PAPER/COST", parameters={})
+    account_sync(account_id=account.pk)  # balances, and the trading gate open
+    return account
+
+
+def submit(account, client_order_id: str, **fields) -> Order:
+    values = {"symbol": "BTCUSD", "side": "BUY", "amount": "0.01", "price": "40000"}
+    ticket = OrderTicket(client_order_id=client_order_id, **{**values, **fields})
+    return order_submit(account=account, ticket=ticket)
+
+
+def statements_of_routing(order: Order) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        order_route(order_id=order.pk)
+    return [q["sql"] for q in queries if q["sql"].split(" ", 1)[0] not in TRANSACTION]
+
+
+def test_routing_a_resting_order_costs_a_fixed_handful_of_statements(account):
+    order_route(order_id=submit(account, "warm").pk)
+    order = submit(account, "cost-1")
+    statements = statements_of_routing(order)
+    order.refresh_from_db()
+    assert order.status == S.NEW
+    assert len(statements) <= STATEMENTS.get(connection.vendor, 13), "\n".join(statements)
+    assert list(order.events.values_list("status", flat=True)) == [
+        S.RECEIVED, S.ROUTING, S.ROUTED, S.NEW
+    ]  # fmt: skip
+
+
+def test_the_history_rows_of_one_write_keep_the_order_of_the_path(account):
+    order = submit(account, "cost-2", time_in_force="IMMEDIATE_OR_CANCEL")
+    order_route(order_id=order.pk)
+    events = list(order.events.order_by("id").values_list("status", flat=True))
+    assert events == [S.RECEIVED, S.ROUTING, S.ROUTED, S.CANCELED]
+
+
+def test_a_write_whose_guard_matches_nothing_changes_nothing_and_records_nothing(account):
+    order = submit(account, "cost-3")
+    now = timezone.now()
+    version = order_write(
+        Order.objects.filter(pk=order.pk, status=S.ROUTING),  # it is RECEIVED
+        {"status": S.ROUTED, "version": F("version") + 1, "updated_at": now},
+        [(S.ROUTED, now, "ROUTE", "")],
+    )
+    assert version is None
+    order.refresh_from_db()
+    assert order.status == S.RECEIVED and order.events.count() == 1
+
+
+def test_a_write_whose_guard_matches_returns_the_new_version_with_its_rows_recorded(account):
+    order = submit(account, "cost-4")
+    now = timezone.now()
+    version = order_write(
+        Order.objects.filter(pk=order.pk, status=S.RECEIVED, version=order.version),
+        {"status": S.REJECTED, "version": F("version") + 1, "updated_at": now},
+        [(S.REJECTED, now, "ROUTE", "a note")],
+    )
+    order.refresh_from_db()
+    assert version == order.version == 1 and order.status == S.REJECTED
+    assert order.events.latest("id").note == "a note"
