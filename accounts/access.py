@@ -1,5 +1,6 @@
-"""Access to the desk's pages: signed in, with a second factor for anyone who may trade, and a
-second factor verified lately (step-up) for what changes keys."""
+"""Access to the desk's pages and the admin site: signed in, with a second factor for anyone who
+may trade, and a second factor verified lately (step-up) for what changes keys, accounts, roles
+and grants."""
 
 from functools import wraps
 from urllib.parse import urlencode
@@ -8,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -63,20 +65,46 @@ def desk_view(view):
     return checked
 
 
+def _stale_for_change(request: HttpRequest) -> bool:
+    return (
+        request.method not in SAFE_METHODS
+        and settings.EMSWEB_REQUIRE_2FA
+        and may_trade_anything(user=request.user)
+        and not second_factor_fresh(request)
+    )
+
+
 def step_up(view):
     """For a change to keys: where the desk asks traders for a second factor, one verified in
     the last EMSWEB_STEP_UP_SECONDS (5 minutes), else a fresh code first. Reads pass."""
 
     @wraps(view)
     def checked(request: HttpRequest, *args, **kwargs):
-        stale = (
-            request.method not in SAFE_METHODS
-            and settings.EMSWEB_REQUIRE_2FA
-            and may_trade_anything(user=request.user)
-            and not second_factor_fresh(request)
-        )
-        if stale:
+        if _stale_for_change(request):
             return _to_second_factor(request, refused="refused: step-up code needed")
         return view(request, *args, **kwargs)
 
     return checked
+
+
+class AdminSecondFactorMiddleware:
+    """The admin site under the desk's policy: a second factor to enter it, and a step-up for
+    every change made in it (linking accounts, replacing keys, enabling trading, grants, roles)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view, args, kwargs):
+        in_admin = request.path.startswith(reverse("admin:index"))
+        if not in_admin or not request.user.is_authenticated:
+            return None  # the admin's sign-in page passes: it is a sign-in
+        if request.path == reverse("admin:logout"):
+            return None
+        if needs_second_factor(request):
+            return _to_second_factor(request, refused="refused: no second factor")
+        if _stale_for_change(request):
+            return _to_second_factor(request, refused="refused: step-up code needed")
+        return None

@@ -9,7 +9,7 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from accounts.models import ApiKey, AuditEvent
+from accounts.models import ApiKey, AuditEvent, ExchangeAccount
 from accounts.services import api_key_create
 from orders.models import Order
 from tests.factories import OrderFactory
@@ -137,3 +137,37 @@ def test_without_a_trusted_proxy_a_forged_forwarded_for_neither_dodges_nor_lies(
     assert sign_in_from("203.0.113.99", "pw-tradertradertrader").status_code == 429
     logged = AuditEvent.objects.filter(action="SIGN_IN_FAILED").values_list("ip", flat=True)
     assert set(logged) == {"198.51.100.9"}, "the log holds the address that connected"
+
+
+@pytest.mark.fault(24, "admin links an account / enables trading with a stale code")
+def test_the_admin_site_needs_a_second_factor_and_a_fresh_one_for_every_change(
+    desk, django_user_model
+):
+    boss = django_user_model.objects.create_superuser("boss", password="pw-bossbossboss")
+    password_only = client_for(boss)
+    entered = password_only.get("/admin/")
+    assert entered.status_code == 302 and "/account/2fa/enrol/" in entered["Location"]
+
+    ExchangeAccount.objects.filter(pk=desk["other"].pk).update(enabled=False)
+    admin = verified_client(boss)
+    later = timezone.now() + timedelta(minutes=6)
+    with time_machine.travel(later, tick=False):
+        assert admin.get("/admin/accounts/exchangeaccount/").status_code == 200  # reads pass
+        changes = {
+            "/admin/accounts/exchangeaccount/link/": {"exchange_id": "PAPER/NEW"},
+            f"/admin/accounts/exchangeaccount/{desk['other'].pk}/change/": {"enabled": "on"},
+        }
+        for path, data in changes.items():
+            refused = admin.post(path, data)
+            assert refused.status_code == 302 and "/account/2fa/verify/" in refused["Location"]
+        assert not ExchangeAccount.objects.filter(exchange_id="PAPER/NEW").exists()
+        assert not ExchangeAccount.objects.get(pk=desk["other"].pk).enabled
+        assert refusals("refused: step-up code needed") == 2
+
+    with time_machine.travel(later + timedelta(seconds=31), tick=False):
+        stepped_up = verified_client(boss)
+        linked = stepped_up.post(
+            "/admin/accounts/exchangeaccount/link/", {"exchange_id": "PAPER/NEW"}
+        )
+        assert linked.status_code == 302
+        assert ExchangeAccount.objects.filter(exchange_id="PAPER/NEW").exists()
