@@ -18,7 +18,6 @@ from .models import AuditAction
 from .selectors import may_trade_anything
 
 SECOND_FACTOR_AT = "emsweb_second_factor_at"  # session key: when the last code was verified
-STEP_UP_SECONDS = 300
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -37,8 +36,9 @@ def second_factor_verified(request: HttpRequest) -> None:
 
 def second_factor_fresh(request: HttpRequest) -> bool:
     verified_at = request.session.get(SECOND_FACTOR_AT)
-    window = getattr(settings, "EMSWEB_STEP_UP_SECONDS", STEP_UP_SECONDS)
-    return verified_at is not None and timezone.now().timestamp() - verified_at <= window
+    if verified_at is None:
+        return False
+    return timezone.now().timestamp() - verified_at <= settings.EMSWEB_STEP_UP_SECONDS
 
 
 def _to_second_factor(request: HttpRequest, *, refused: str):

@@ -241,6 +241,8 @@ EMSWEB_API_ROUTING_WAIT = env.float("EMSWEB_API_ROUTING_WAIT", default=10.0)
 # Anyone who may trade signs in with a one-time password too. On unless switched off; the
 # embedded `make run` default switches it off.
 EMSWEB_REQUIRE_2FA = env.bool("EMSWEB_REQUIRE_2FA", default=True)
+# Changes to keys, accounts, grants and roles need a code typed within this many seconds.
+EMSWEB_STEP_UP_SECONDS = env.int("EMSWEB_STEP_UP_SECONDS", default=300)
 OTP_TOTP_ISSUER = "emsweb"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
