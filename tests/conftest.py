@@ -20,7 +20,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-pytest_plugins = ["tests.faults_table"]  # the reliability table of make faults
+pytest_plugins = ["tests.faults_table", "pytester"]  # make faults's table; its own test
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"

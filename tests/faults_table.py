@@ -114,7 +114,7 @@ def _cases(scenario: Scenario) -> str:
 def _whole_suite(config) -> bool:
     """Whether every marked test was meant to run (make faults, make test), not a chosen few."""
     chosen = config.option.keyword or config.option.markexpr not in ("", "fault")
-    return not chosen and config.args in ([], config.getini("testpaths"), ["tests"])
+    return not chosen and not any(".py" in arg for arg in config.args)
 
 
 def pytest_terminal_summary(terminalreporter):
