@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.backends.utils import csrf_input
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
@@ -265,9 +265,13 @@ def _order_row(order: dict) -> dict:
     }
 
 
-@functools.cache
 def _url_with_pk(name: str):
     """The URL named `name` for a pk, as a format: reverse() per row was a tenth of a render."""
+    return _url_format(name, get_script_prefix())
+
+
+@functools.cache
+def _url_format(name: str, script_prefix: str):
     return reverse(name, args=[PK_MARK]).replace(str(PK_MARK), "{}").format
 
 
