@@ -117,7 +117,12 @@ class Order(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["account", "status"], name="order_account_status"),
+            # An account's orders by status (working orders, a sync), and its history filtered by
+            # status, newest first: with created_at in it, a rare status of a small account is
+            # found directly instead of by scanning every order by date (bench/README.md).
+            models.Index(
+                fields=["account", "status", "created_at"], name="order_account_status_created"
+            ),
             # Every sync asks for an account's orders changed lately (symbols in play): without
             # it, a scan of the account's whole history on every cycle.
             models.Index(fields=["account", "updated_at"], name="order_account_updated"),
