@@ -1,0 +1,13 @@
+"""A worker whose exchanges' HTTP goes to the simulated exchange a test serves on localhost
+(tests/venues/fake_http.served) at EMSWEB_TEST_EXCHANGE_URL. The pool processes fork from the
+main process after this module ran, so every one of them sends there too."""
+
+import os
+
+from tests.settings import *  # noqa: F403
+from tests.venues.fake_http import forward
+
+forward(os.environ["EMSWEB_TEST_EXCHANGE_URL"])
+
+EMSWEB_CCXT_BURST_SECONDS = 600.0  # the limits are tested on their own
+EMSWEB_CCXT_TIMEOUT = 5.0
