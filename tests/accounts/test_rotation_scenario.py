@@ -12,7 +12,7 @@ from io import StringIO
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from django.core import serializers
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from accounts import credentials
 from accounts.models import AuditEvent, Balance, ExchangeAccount
@@ -124,3 +124,18 @@ def test_rotation_re_encrypts_every_row_while_a_worker_trades_and_the_old_key_ca
         worker.stop()
     for account in accounts:
         assert_invariants(account)
+
+
+@pytest.mark.django_db
+def test_rotation_does_not_say_the_old_key_can_go_while_a_row_still_needs_it(settings, monkeypatch):
+    account, _ = account_link(exchange_id="PAPER/ROT-LATE", parameters={})
+    token = credentials.encrypt({"apiKey": CANARY})  # under the old key, as if linked meanwhile
+    ExchangeAccount.objects.filter(pk=account.pk).update(credentials=token)
+    settings.EMSWEB_FIELD_KEYS = [Fernet.generate_key().decode(), *settings.EMSWEB_FIELD_KEYS]
+    monkeypatch.setattr(
+        "accounts.management.commands.rotate_field_keys.credentials_rotate", lambda: 0
+    )
+    with pytest.raises(CommandError, match="1 account"):
+        call_command("rotate_field_keys", stdout=StringIO())
+    audit = AuditEvent.objects.get(action="ACCOUNT_KEYS", target="every account")
+    assert audit.detail["not_readable_by_newest_key"] == "1"
