@@ -31,6 +31,7 @@ from venues.base import OrdStatus
 from venues.paper.models import PaperAccount, PaperOrder, PaperRequest, PaperTrade
 
 from .models import Fill, Order
+from .money import plain
 from .sync import sync_running
 
 S = OrdStatus
@@ -185,7 +186,8 @@ def _agrees(order: Order, venue_order: RecordedOrder) -> list[str]:
         violations.append(f"{order}: {order.status} in emsweb, {venue_order.status} at the venue")
     if order.amount_filled != venue_order.filled:
         violations.append(
-            f"{order}: {order.amount_filled} filled in emsweb, {venue_order.filled} at the venue"
+            f"{order}: {plain(order.amount_filled)} filled in emsweb, "
+            f"{plain(venue_order.filled)} at the venue"
         )
     if order.exchange_order_id and order.exchange_order_id != venue_order.exchange_order_id:
         violations.append(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -72,6 +73,7 @@ class SimExchange:
         self.creates: Counter[str] = Counter()
         self.faults: list[Fault] = []
         self.ids = itertools.count(1)
+        self.trade_times: dict[str, float] = {}
         self.lock = threading.Lock()
         self.script.markets(fake)
         self.install()
@@ -84,10 +86,18 @@ class SimExchange:
     def fill(self, held: Held, amount: str) -> None:
         """A trade at the venue: `amount` of `held` executes at its price."""
         with self.lock:
-            trade_id = f"T{next(self.ids):05d}"
+            trade_id = self._trade_id(next(self.ids))
+            self.trade_times[trade_id] = time.time()
             held.trades[trade_id] = D(amount)
             held.filled += D(amount)
             held.status = "FILLED" if held.filled == held.amount else "PARTIALLY_FILLED"
+
+    def place_by_hand(self, side: str, amount: str, price: str) -> Held:
+        """An order placed at the venue outside emsweb (no client order id)."""
+        with self.lock:
+            held = Held(self._new_id(), "", side, D(amount), D(price))
+            self.orders[held.exchange_order_id] = held
+        return held
 
     def held(self, client_id: str) -> Held:
         [held] = [order for order in self.orders.values() if order.client_id == client_id]
@@ -130,6 +140,9 @@ class SimExchange:
 
     def _new_id(self) -> str:
         raise NotImplementedError
+
+    def _trade_id(self, n: int) -> str:
+        return f"T{n:05d}-KRAKN-{n:06d}"
 
 
 # --- Kraken -----------------------------------------------------------------------------------
@@ -249,7 +262,7 @@ class SimKraken(SimExchange):
                 "ordertxid": held.exchange_order_id,
                 "postxid": "TKH2SE-M7IF5-CFI7LT",
                 "pair": "XXBTZUSD",
-                "time": 1795400050.8802,
+                "time": self.trade_times[trade_id],
                 "type": held.side.lower(),
                 "ordertype": "limit",
                 "price": str(held.price),
@@ -336,6 +349,9 @@ class SimBinance(SimExchange):
     def _new_id(self) -> str:
         return str(1000 + next(self.ids))
 
+    def _trade_id(self, n: int) -> str:
+        return str(n)
+
     def _new_order(self, request: Sent):
         p = request.params
         fault, held = self._create(
@@ -380,7 +396,7 @@ class SimBinance(SimExchange):
             return [
                 {
                     "symbol": "BTCUSDT",
-                    "id": int(trade_id.removeprefix("T")),
+                    "id": int(trade_id),
                     "orderId": int(held.exchange_order_id),
                     "orderListId": -1,
                     "price": str(held.price),
@@ -388,7 +404,7 @@ class SimBinance(SimExchange):
                     "quoteQty": str(amount * held.price),
                     "commission": "0",
                     "commissionAsset": "USDT",
-                    "time": 1795400050880,
+                    "time": int(self.trade_times[trade_id] * 1000),
                     "isBuyer": held.side == "BUY",
                     "isMaker": True,
                     "isBestMatch": True,
