@@ -6,9 +6,9 @@ Read as values, in three queries whatever the number of orders: building model i
 
 from __future__ import annotations
 
-from django.db.models import CharField, DecimalField, F, QuerySet, Value
+from django.db.models import F, QuerySet
 
-from .models import MONEY, Fill, Order, OrderEvent
+from .models import Fill, Order, OrderEvent
 
 HISTORY_SIDE = {"BUY": 1, "SELL": 2}
 ORDER_VALUES = (
@@ -34,28 +34,14 @@ def report_data(orders: QuerySet[Order]) -> list[dict]:
         row["events"], row["fills"] = [], []
     if not by_id:
         return rows
-    # Events and fills in one statement (a round trip less for a single order's report): a
-    # fill is the row with a price, an event the row with a status.
-    no_number = Value(None, output_field=DecimalField(**MONEY))
-    events = (
-        OrderEvent.objects.filter(order_id__in=by_id)
-        .order_by()
-        .values_list("order_id", "at", "id", "status", no_number, no_number)
-    )
-    fills = (
-        Fill.objects.filter(order_id__in=by_id)
-        .order_by()
-        .values_list(
-            "order_id", "time", "id", Value("", output_field=CharField()), "price", "amount"
-        )
-    )
-    for order_id, at, _, status, price, amount in events.union(fills, all=True).order_by(
-        "at", "id"
-    ):
-        if price is None:
-            by_id[order_id]["events"].append((status, at))
-        else:
-            by_id[order_id]["fills"].append((at, price, amount))
+    # Two statements, not one UNION: PostgreSQL plans the union of a few hundred orders' rows
+    # in parallel, and starting the workers cost more (8-22 ms) than the second round trip.
+    events = OrderEvent.objects.filter(order_id__in=by_id).order_by("at", "id")
+    for order_id, status, at in events.values_list("order_id", "status", "at"):
+        by_id[order_id]["events"].append((status, at))
+    fills = Fill.objects.filter(order_id__in=by_id).order_by("time", "id")
+    for order_id, *fill in fills.values_list("order_id", "time", "price", "amount"):
+        by_id[order_id]["fills"].append(fill)
     return rows
 
 
