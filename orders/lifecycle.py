@@ -24,7 +24,7 @@ from venues.base import OrdStatus, VenueFill, VenueOrder
 
 from .changes import changes_bump
 from .models import TERMINAL_STATUSES, EventCause, Fill, Order
-from .writes import order_write
+from .writes import Written, order_write
 
 logger = logging.getLogger(__name__)
 
@@ -139,21 +139,21 @@ def apply_report(
 ) -> bool:
     """Apply a venue's report of an order (and the fills it carries). True if anything changed.
 
-    `order`: the order as the caller just wrote it (the router, after its claim), so that the
-    first attempt need not read it again. A copy that is no longer current costs a retry, never a
-    wrong write: the update is guarded by the version it was planned from, and a copy on which
-    the report is not news is read again before the report is dropped.
+    `order`: the order as the caller holds it (the router, after its claim), so that the first
+    attempt need not read it again; on return it is the order as this call last wrote or read
+    it, a cancel asked for meanwhile included. A copy that is not current costs a retry, never
+    a wrong write: the update is guarded by the version it was planned from, and a copy on
+    which the report is old news is read again before the report is dropped.
     """
+    if order is None:
+        order = Order.objects.get(pk=order_id)
+    elif not report_changes(order, report):
+        order.refresh_from_db()
     for _ in range(attempts):
-        if order is None:
-            order = Order.objects.get(pk=order_id)
-        elif not report_changes(order, report):
-            order = None
-            continue
         applied = _apply_to(order, report, cause=cause, note=note)
         if applied is not None:
             return applied
-        order = None  # another worker changed it first: read again and re-plan
+        order.refresh_from_db()  # another worker changed it first: read again and re-plan
     logger.warning("order %s: gave up applying a report after %s conflicts", order_id, attempts)
     return False
 
@@ -183,11 +183,21 @@ def _apply_to(order: Order, report: VenueOrder, *, cause: str, note: str) -> boo
     events = [(status, now, cause, note or report.message) for status in plan.path]
     # The fills are written with the order or not at all; without any, one statement suffices.
     with transaction.atomic() if report.fills else contextlib.nullcontext():
-        if _guarded_write(order, plan.status_after, fields, events, now) is None:
+        written = _guarded_write(order, plan.status_after, fields, events, now)
+        if written is None:
             return None
         _record_fills(order, report.fills)
+    _keep(order, plan.status_after or order.status, written, fields, now)
     changes_bump()
     return True
+
+
+def _keep(order: Order, status: str, written: Written, fields: dict, now) -> None:
+    """Leave `order` as the write left the row, so that its holder need not read it again."""
+    order.status, order.updated_at = status, now
+    order.version, order.cancel_requested_at, order.canceled_by_id = written
+    for name, value in fields.items():
+        setattr(order, name, value)
 
 
 def report_changes(order: Order, report: VenueOrder) -> bool:
@@ -250,27 +260,26 @@ def transition(
 def claim(order: Order, *, to: str, cause: str, allowed_from: Iterable[str], **fields) -> bool:
     """transition() for the worker that holds `order` as read: if it wins, `order` is left as
     the claim wrote it (status, version, fields), ready to be passed to apply_report."""
-    version = _transition(order.pk, to, cause, "", allowed_from, fields)
-    if version is None:
+    now = timezone.now()
+    written = _transition(order.pk, to, cause, "", allowed_from, fields, now)
+    if written is None:
         return False
-    order.status, order.version = to, version
-    for name, value in fields.items():
-        setattr(order, name, value)
+    _keep(order, to, written, fields, now)
     return True
 
 
-def _transition(order_id, to, cause, note, allowed_from, fields) -> int | None:
+def _transition(order_id, to, cause, note, allowed_from, fields, now=None) -> Written | None:
     sources = frozenset(allowed_from) if allowed_from is not None else sources_of(to)
     assert all(to in TRANSITIONS[source] for source in sources), (sources, to)
-    now = timezone.now()
-    version = order_write(
+    now = now or timezone.now()
+    written = order_write(
         Order.objects.filter(pk=order_id, status__in=sources),
         {"status": to, "version": F("version") + 1, "updated_at": now, **fields},
         [(to, now, cause, note)],
     )
-    if version is not None:
+    if written is not None:
         changes_bump()
-    return version
+    return written
 
 
 def cancel_refused(order_id: int, *, note: str) -> bool:
@@ -302,7 +311,7 @@ def _record_overfill(order: Order, report: VenueOrder, overfill: Overfill) -> No
         )
 
 
-def _guarded_write(order: Order, status: str | None, fields: dict, events, now) -> int | None:
+def _guarded_write(order: Order, status: str | None, fields: dict, events, now) -> Written | None:
     return order_write(
         Order.objects.filter(pk=order.pk, version=order.version, status=order.status),
         {

@@ -360,7 +360,7 @@ def _route_claimed(order: Order) -> None:
         _outcome_unknown(order, f"{type(problem).__name__}: {problem}")
     else:
         lifecycle.apply_report(order_id, report, cause=EventCause.ROUTE, order=order)
-        order_cancel_if_requested(order_id=order_id)
+        _cancel_if_requested(order)  # as the report left it: no need to read it again
 
 
 def _intent(order: Order) -> OrderIntent:
@@ -436,9 +436,12 @@ def order_cancel(*, order: Order, user: AbstractBaseUser | None = None) -> Order
 
 
 def order_cancel_if_requested(*, order_id: int) -> None:
-    order = Order.objects.get(pk=order_id)
+    _cancel_if_requested(Order.objects.get(pk=order_id))
+
+
+def _cancel_if_requested(order: Order) -> None:
     if order.cancel_requested_at and order.status in CANCELABLE:
-        order_request_cancel(order_id, user=order.canceled_by, cause=EventCause.CANCEL)
+        order_request_cancel(order.pk, user=order.canceled_by, cause=EventCause.CANCEL)
 
 
 def order_request_cancel(order_id: int, *, user, cause: str, note: str = "") -> bool:

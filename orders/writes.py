@@ -11,48 +11,73 @@ Elsewhere (SQLite, the tests' default) the same two statements run in one transa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import chain
+from typing import NamedTuple
 
 from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.db.models.sql import UpdateQuery
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from .models import Order, OrderEvent
 
 # (status, at, cause, note): one history row to append.
 Event = tuple[str, datetime, str, str]
+RETURNED = ("id", "version", "cancel_requested_at", "canceled_by_id")
 
 
-def order_write(guard: QuerySet[Order], values: dict, events: Sequence[Event] = ()) -> int | None:
+class Written(NamedTuple):
+    """The order as the write left it: what a writer needs without reading it again."""
+
+    version: int
+    cancel_requested_at: datetime | None
+    canceled_by_id: int | None
+
+
+def order_write(
+    guard: QuerySet[Order], values: dict, events: Sequence[Event] = ()
+) -> Written | None:
     """Set `values` on the order that `guard` matches (at most one: it filters on the pk) and
-    append `events` to its history, both or neither. The order's new version, or None when the
-    guard matched nothing (someone else changed the order first)."""
-    update_sql, params = _update_returning_version(guard, values)
+    append `events` to its history, both or neither. None when the guard matched nothing
+    (someone else changed the order first)."""
+    update_sql, params = _update_returning(guard, values)
     connection = connections[guard.db]
     if connection.vendor == "postgresql":
-        return _in_one_statement(connection, update_sql, params, events)
-    with transaction.atomic(using=guard.db), connection.cursor() as cursor:
-        cursor.execute(update_sql, params)
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        order_id, version = row
-        OrderEvent.objects.using(guard.db).bulk_create(
-            OrderEvent(order_id=order_id, status=status, at=at, cause=cause, note=note)
-            for status, at, cause, note in events
-        )
-    return version
+        row = _in_one_statement(connection, update_sql, params, events)
+    else:
+        with transaction.atomic(using=guard.db), connection.cursor() as cursor:
+            cursor.execute(update_sql, params)
+            row = cursor.fetchone()
+            if row is not None:
+                OrderEvent.objects.using(guard.db).bulk_create(
+                    OrderEvent(order_id=row[0], status=status, at=at, cause=cause, note=note)
+                    for status, at, cause, note in events
+                )
+    if row is None:
+        return None
+    _, version, cancel_requested_at, canceled_by_id = row
+    return Written(version, _aware(cancel_requested_at), canceled_by_id)
 
 
-def _update_returning_version(guard: QuerySet[Order], values: dict) -> tuple[str, tuple]:
-    """The UPDATE that guard.update(**values) would run, returning the row's id and version."""
+def _aware(value: datetime | str | None) -> datetime | None:
+    # SQLite hands a raw cursor its timestamps as text, in UTC.
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+def _update_returning(guard: QuerySet[Order], values: dict) -> tuple[str, tuple]:
+    """The UPDATE that guard.update(**values) would run, returning the RETURNED columns."""
     query = guard.query.chain(UpdateQuery)
     query.add_update_values(values)
     sql, params = query.get_compiler(guard.db).as_sql()
     quote = connections[guard.db].ops.quote_name
     table = quote(Order._meta.db_table)
-    returning = f"{table}.{quote('id')}, {table}.{quote('version')}"
+    returning = ", ".join(f"{table}.{quote(column)}" for column in RETURNED)
     return f"{sql} RETURNING {returning}", tuple(params)
 
 
@@ -70,6 +95,5 @@ def _in_one_statement(connection, update_sql: str, params: tuple, events: Sequen
         )
         params += tuple(chain.from_iterable((n, *event) for n, event in enumerate(events, start=1)))
     with connection.cursor() as cursor:
-        cursor.execute(f"{sql} SELECT version FROM changed", params)
-        row = cursor.fetchone()
-    return row[0] if row else None
+        cursor.execute(f"{sql} SELECT {', '.join(RETURNED)} FROM changed", params)
+        return cursor.fetchone()

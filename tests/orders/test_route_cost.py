@@ -13,17 +13,19 @@ from django.utils import timezone
 from accounts.services import account_link
 from orders.instruments import instruments_refresh
 from orders.models import Order
-from orders.services import OrderTicket, order_route, order_submit
+from orders.services import OrderTicket, order_cancel, order_route, order_submit
 from orders.sync import account_sync
 from orders.writes import order_write
 from venues.base import OrdStatus as S
 from venues.paper import engine
+from venues.paper.adapter import PaperVenue
 
 # Read the order; claim it; the paper venue (its account, the request log, then in one
 # transaction the market and account locks, the balance, the order, the balance again); the
-# report; the check for a cancel asked for meanwhile. On SQLite the claim and the report are two
-# statements each (the order, then its history rows). Transaction control is not counted.
-STATEMENTS = {"postgresql": 11, "sqlite": 13}
+# report, which also says whether a cancel was asked for meanwhile. On SQLite the claim and the
+# report are two statements each (the order, then its history rows). Transaction control is not
+# counted.
+STATEMENTS = {"postgresql": 10, "sqlite": 12}
 TRANSACTION = {"BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"}
 
 
@@ -70,12 +72,12 @@ def test_the_history_rows_of_one_write_keep_the_order_of_the_path(account):
 def test_a_write_whose_guard_matches_nothing_changes_nothing_and_records_nothing(account):
     order = submit(account, "cost-3")
     now = timezone.now()
-    version = order_write(
+    written = order_write(
         Order.objects.filter(pk=order.pk, status=S.ROUTING),  # it is RECEIVED
         {"status": S.ROUTED, "version": F("version") + 1, "updated_at": now},
         [(S.ROUTED, now, "ROUTE", "")],
     )
-    assert version is None
+    assert written is None
     order.refresh_from_db()
     assert order.status == S.RECEIVED and order.events.count() == 1
 
@@ -83,11 +85,28 @@ def test_a_write_whose_guard_matches_nothing_changes_nothing_and_records_nothing
 def test_a_write_whose_guard_matches_returns_the_new_version_with_its_rows_recorded(account):
     order = submit(account, "cost-4")
     now = timezone.now()
-    version = order_write(
+    written = order_write(
         Order.objects.filter(pk=order.pk, status=S.RECEIVED, version=order.version),
         {"status": S.REJECTED, "version": F("version") + 1, "updated_at": now},
         [(S.REJECTED, now, "ROUTE", "a note")],
     )
     order.refresh_from_db()
-    assert version == order.version == 1 and order.status == S.REJECTED
+    assert written.version == order.version == 1 and order.status == S.REJECTED
+    assert written.cancel_requested_at is None
     assert order.events.latest("id").note == "a note"
+
+
+def test_a_cancel_asked_for_while_the_order_is_routed_is_sent_once_the_venue_confirms(
+    account, monkeypatch
+):
+    order = submit(account, "cost-5")
+    place = PaperVenue.submit
+
+    def place_while_the_trader_cancels(venue, intent):
+        order_cancel(order=Order.objects.get(pk=order.pk))  # ROUTING: recorded, sent later
+        return place(venue, intent)
+
+    monkeypatch.setattr(PaperVenue, "submit", place_while_the_trader_cancels)
+    order_route(order_id=order.pk)
+    order.refresh_from_db()
+    assert order.status == S.PENDING_CANCEL and order.cancel_requested_at is not None
