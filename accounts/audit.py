@@ -23,6 +23,14 @@ def client_ip(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+def axes_username(request: HttpRequest, credentials: dict | None = None) -> str | None:
+    """The username django-axes records and locks out (AXES_USERNAME_CALLABLE), cut to what a
+    username can be: a longer one, sent to any sign-in form, was a 500 on PostgreSQL."""
+    source = credentials or getattr(request, "data", request.POST)
+    username = source.get("username")
+    return username[:150] if isinstance(username, str) else username
+
+
 def audit_record(
     *,
     action: str,

@@ -256,6 +256,7 @@ AXES_RESET_ON_SUCCESS = True
 # outermost one appended (accounts.audit.client_ip), for the lockout and the audit log alike.
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "accounts.audit.client_ip"  # reads the count above; no ipware needed
+AXES_USERNAME_CALLABLE = "accounts.audit.axes_username"
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 
 # Sessions live in Redis, so that a blotter poll that finds nothing new costs no session query.

@@ -1,6 +1,7 @@
 """The HTML forms fed the values the API fuzz uses (RELIABILITY.md section 7, #21): the ticket,
-the API-key form, the admin's account link form and the history filters answer with a form error
-or a 4xx, never a 500; nothing is written and nothing reaches the venue.
+the API-key form, the admin's account link form, sign-in, the one-time code and the history
+filters answer with a form error or a 4xx, never a 500; nothing is written and nothing reaches
+the venue.
 
 A real worker runs, so an order that slipped through would be routed and show in the paper
 venue's request log; the last valid ticket proves that path is open.
@@ -10,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client
 
 from accounts.models import (
     ApiKey,
@@ -105,7 +107,7 @@ def refusals(post, cases) -> list[str]:
     return problems
 
 
-@pytest.mark.fault(21, "ticket, API-key, link and history forms fed the API fuzz values")
+@pytest.mark.fault(21, "ticket, API-key, link, sign-in, 2FA, history fed the fuzz values")
 def test_bad_values_in_every_form_are_refused_and_nothing_is_written_or_sent(desk):
     account, trader, admin = desk["account"], desk["trader"], desk["admin"]
     cases = [
@@ -121,6 +123,23 @@ def test_bad_values_in_every_form_are_refused_and_nothing_is_written_or_sent(des
     problems += refusals(
         lambda data: admin.post("/admin/accounts/exchangeaccount/link/", data),
         [(f"link exchange_id={name}", {"exchange_id": value}) for name, value in BAD.items()],
+    )
+    for path in ("/account/sign-in/", "/admin/login/"):
+        problems += refusals(
+            lambda data, path=path: Client().post(path, data),
+            [
+                # A username per case, so that each reaches the form and not only the lockout.
+                (
+                    f"{path} {field}={name}",
+                    {"username": f"fuzz-{name}", "password": "x", field: value},
+                )
+                for field in ("username", "password")
+                for name, value in BAD.items()
+            ],
+        )
+    problems += refusals(
+        lambda data: trader.post("/account/2fa/verify/", data),
+        [(f"2fa token={name}", {"token": value}) for name, value in BAD.items()],
     )
     for path in ("/orders/history/", "/orders/history.csv"):
         problems += refusals(
