@@ -117,8 +117,11 @@ def _whole_suite(config) -> bool:
     return not chosen and not any(".py" in arg for arg in config.args)
 
 
-def pytest_terminal_summary(terminalreporter):
-    if not _scenarios:
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    # Printed after pytest's own summary, so that the table's count is the run's last line.
+    terminalreporter = config.pluginmanager.get_plugin("terminalreporter")
+    if not _scenarios or terminalreporter is None:
         return
     write = terminalreporter.write_line
     terminalreporter.section("reliability acceptance (RELIABILITY.md section 7)")
@@ -136,7 +139,7 @@ def pytest_terminal_summary(terminalreporter):
         )
     covered = {s.number for s in rows}
     missing = [n for n in SECTION_7 if n and n not in covered]
-    if _whole_suite(terminalreporter.config):
+    if _whole_suite(config):
         for number in missing:
             write(f"{number:>3}  (no scenario ran for: {SECTION_7[number]})")
     outcomes = [s.outcome for s in rows]
