@@ -16,7 +16,7 @@ from accounts.services import account_key_check
 from emsweb.metrics import VENUE_ALERTS_KEY
 from emsweb.redis import redis_client
 from orders.models import TERMINAL_STATUSES, Order, RejectReason
-from orders.services import order_route
+from orders.services import order_cancel, order_cancel_send, order_route
 from orders.sync import account_sync
 from tests.reliability.ccxt_venue import ccxt_fake_fixture, sim_account, sim_submit  # noqa: F401
 from tests.reliability.conftest import assert_invariants
@@ -126,3 +126,24 @@ def test_a_key_refused_during_a_sync_alerts_on_the_overview_until_a_key_check_cl
     assert (account.alert_kind, account.alert, account.alert_at) == ("", "", None)
     assert 'role="alert"' not in web.get("/").content.decode()
     assert_invariants(ExchangeAccount.objects.get(pk=account.pk))
+
+
+@pytest.mark.fault(7, "key revoked: a cancel meets the refusal")
+def test_a_key_refused_on_a_cancel_alerts_and_changes_nothing(ccxt_fake):
+    sim, account = sim_account(ccxt_fake, "KRAKEN")
+    order = sim_submit(account, "cancel-refused")
+    order_route(order_id=order.pk)
+    order_cancel(order=Order.objects.get(pk=order.pk))
+
+    sim.key_revoked = True
+    order_cancel_send(order_id=order.pk)
+
+    account.refresh_from_db()
+    assert account.alert_kind == AlertKind.AUTH and "Invalid key" in account.alert
+    assert len(ccxt_fake.requests_to("/0/private/CancelOrder")) == 1, "no retry loop"
+    order.refresh_from_db()
+    assert order.status in (S.NEW, S.PENDING_CANCEL), "a refused cancel changes nothing"
+    assert sim.held(order.client_order_id).status == "NEW"
+    sim.key_revoked = False
+    account_sync(account_id=account.pk)
+    assert_invariants(account)
