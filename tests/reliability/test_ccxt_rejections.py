@@ -104,8 +104,9 @@ def test_a_definitive_refusal_is_rejected_once_with_its_reason_and_alerts_on_key
 
 @pytest.mark.fault(7, "key revoked: a sync meets the refusal, the overview shows the alert")
 def test_a_key_refused_during_a_sync_alerts_on_the_overview_until_a_key_check_clears_it(
-    ccxt_fake, django_user_model
+    ccxt_fake, django_user_model, settings
 ):
+    settings.EMSWEB_METRICS_TOKEN = "metrics-token"
     sim, account = sim_account(ccxt_fake, "KRAKEN")
     admin = django_user_model.objects.create_superuser("desk-admin", password="pw-admin-123")
     web = Client()
@@ -118,6 +119,8 @@ def test_a_key_refused_during_a_sync_alerts_on_the_overview_until_a_key_check_cl
     assert account.alert_kind == AlertKind.AUTH and "Invalid key" in account.alert
     page = web.get("/").content.decode()
     assert 'role="alert"' in page and "Key refused" in page
+    scraped = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer metrics-token")
+    assert 'emsweb_venue_alerts_total{kind="AUTH",venue="KRAKEN"}' in scraped.content.decode()
 
     sim.key_revoked = False  # the admin fixed the key at the exchange, then tests it
     assert account_key_check(account_id=account.pk).ok
