@@ -17,6 +17,9 @@ def ccxt_settings(settings):
     settings.EMSWEB_CCXT_BURST_SECONDS = 600.0  # limits are tested on their own
     settings.EMSWEB_CCXT_BACKOFF_BASE = 0.2
     settings.EMSWEB_CCXT_BACKOFF_MAX = 1.0
+    # The scripts' trades carry fixed times (November 2026): a first fills read must reach
+    # back to them whatever day the tests run.
+    settings.EMSWEB_CCXT_FILLS_LOOKBACK = 10 * 365 * 86400.0
     settings.EMSWEB_CCXT_VENUES = {}
     settings.EMSWEB_HOSTED_EMS_VENUES = {}
     connection.reset()
