@@ -22,7 +22,7 @@ from django_htmx.http import HttpResponseStopPolling
 from accounts.access import desk_view
 from accounts.audit import audit_record
 from accounts.models import AuditAction
-from accounts.selectors import accounts_tradable, may_trade
+from accounts.selectors import accounts_tradable, accounts_visible, may_trade
 
 from . import selectors
 from .changes import changes_version
@@ -390,8 +390,24 @@ def history(request):
         "rows": [_order_row(order) for order in page.orders],
         "query": query.urlencode(),
     }
-    template = "orders/history.html#results" if request.htmx else "orders/history.html"
-    return render(request, template, context)
+    if request.htmx:
+        return render(request, "orders/history.html#results", context)
+    context["choices"] = _filter_choices(request, form)
+    return render(request, "orders/history.html", context)
+
+
+def _filter_choices(request, form: HistoryFilterForm) -> dict:
+    """The filter's selects as (value, text, selected): written out by the page, as Django's
+    select widgets (a template per option) took more than half of the history page's time."""
+    accounts = accounts_visible(user=request.user).values_list("pk", "exchange_id")
+    options = {
+        "account": [("", "Any account"), *accounts],
+        **{name: form.fields[name].choices for name in ("side", "status", "sort")},
+    }
+    return {
+        name: [(str(value), text, str(value) == request.GET.get(name, "")) for value, text in pairs]
+        for name, pairs in options.items()
+    }
 
 
 CSV_COLUMNS = [
