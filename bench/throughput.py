@@ -62,8 +62,10 @@ def run(ctx) -> list[Figure]:
         for process in processes:
             process.start()
         time.sleep(max(0.0, measure_from - time.time()))
+        # The meter stops a little before the submitters do: a submitter that has exited but is
+        # not yet joined is no longer anyone's child, and its CPU would fall out of the count.
         with CpuMeter(ctx.stack) as cpu:
-            while time.time() < measure_to:
+            while time.time() < measure_to - 1:
                 depths.append(redis_client().llen("orders"))
                 time.sleep(0.5)
         for process in processes:
@@ -98,6 +100,11 @@ def run(ctx) -> list[Figure]:
         "orders_queue_depth": {"max": max(depths), "mean": sum(depths) / len(depths)},
         "floor": {"noop_tasks_per_s": no_op_rate, **floor_details},
         "cores_used": cpu.cores_used(),
+        # What one order costs each part (the harness is the submitters, standing in for web).
+        "cpu_ms_per_order": {
+            name: round(cores / new_rate * 1000, 2) if new_rate else None
+            for name, cores in cpu.cores_used().items()
+        },
     }
     return [
         Figure(
