@@ -219,8 +219,8 @@ def account_key_check(*, account_id: int) -> KeyCheck:
 ALERT_ADVICE = {
     AlertKind.AUTH: "Check the key at the exchange (revoked? permissions?), link it again if "
     "needed, then test the connection.",
-    AlertKind.NONCE: "Another program may be signing with this key: give emsweb a key of its "
-    "own, then test the connection.",
+    AlertKind.NONCE: "Another program may be signing with this key (give emsweb a key of its "
+    "own), or this machine's clock is off; then test the connection.",
 }
 
 
@@ -229,8 +229,8 @@ def account_alert_raise(*, exchange_id: str, venue: str, kind: str, message: str
     (the overview shows it until a successful key check), log it at ERROR and count it.
     `message` is the adapter's, already scrubbed of credentials."""
     text = f"{AlertKind(kind).label}: {message} {ALERT_ADVICE[AlertKind(kind)]}"
-    ExchangeAccount.objects.filter(exchange_id=exchange_id).update(
-        alert_kind=kind, alert=text, alert_at=timezone.now()
-    )
+    accounts = ExchangeAccount.objects.filter(exchange_id=exchange_id)
+    accounts.exclude(alert_kind=kind).update(alert_at=timezone.now())  # since the first one
+    accounts.update(alert_kind=kind, alert=text)
     logger.error("account %s: alert %s: %s", exchange_id or venue, kind, message)
     count_venue_alert(venue, kind)

@@ -114,9 +114,12 @@ def test_a_key_refused_during_a_sync_alerts_on_the_overview_until_a_key_check_cl
 
     sim.key_revoked = True
     account_sync(account_id=account.pk)
+    first = ExchangeAccount.objects.get(pk=account.pk).alert_at
+    account_sync(account_id=account.pk)
 
     account.refresh_from_db()
     assert account.alert_kind == AlertKind.AUTH and "Invalid key" in account.alert
+    assert account.alert_at == first, "the alert is dated from its first occurrence"
     page = web.get("/").content.decode()
     assert 'role="alert"' in page and "Key refused" in page
     scraped = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer metrics-token")
