@@ -59,7 +59,8 @@ def celery_worker(django_db_setup, django_db_blocker, switchboard):
 
 
 @pytest.fixture
-def kraken(ccxt_fake, switchboard, pipeline):
+def kraken(ccxt_fake, switchboard, pipeline, settings):
+    settings.EMSWEB_CCXT_BURST_SECONDS = 1e6  # as the worker's: syncing here never starves it
     switchboard.target = ccxt_fake
     switchboard.unanswered = []
     yield sim_account(ccxt_fake, "KRAKEN")
