@@ -70,7 +70,6 @@ def measure(ctx, name: str, count: int, rate: float) -> dict:
         fixtures.settled(account, timeout=300)
     times = event_times(ids)
     fixtures.retire([account])
-    cores = cpu.cores_used()
     return {
         "orders": len(ids),
         "rate_per_s": rate,
@@ -78,9 +77,9 @@ def measure(ctx, name: str, count: int, rate: float) -> dict:
         "received_to_routed_ms": summary(spans(times, "RECEIVED", "ROUTED")),
         "routing_to_routed_ms": summary(spans(times, "ROUTING", "ROUTED")),
         "order_submit_ms": summary(submit_ms),
-        "cores_used": cores,
+        "cores_used": cpu.cores_used(),
         # The harness submits in-process here, so its share is order_submit's.
-        "cpu_ms_per_order": {name: round(used / rate * 1000, 2) for name, used in cores.items()},
+        "cpu_ms_per_order": cpu.ms_per(len(ids)),
     }
 
 

@@ -276,6 +276,14 @@ class CpuMeter:
         used["other"] = max(0.0, used["machine"] - known)
         return {name: round(value, 2) for name, value in used.items()}
 
+    def ms_per(self, count: int) -> dict[str, float]:
+        """CPU milliseconds per item by part, for `count` items handled over the stretch."""
+        wall = self.after["wall"] - self.before["wall"]
+        return {
+            name: round(cores * wall / count * 1000, 2) if count else 0.0
+            for name, cores in self.cores_used().items()
+        }
+
 
 def without_password(url: str) -> str:
     parts = urlsplit(url)
