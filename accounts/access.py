@@ -108,3 +108,32 @@ class AdminSecondFactorMiddleware:
         if _stale_for_change(request):
             return _to_second_factor(request, refused="refused: step-up code needed")
         return None
+
+
+class RefusedChangeAuditMiddleware:
+    """Every refused attempt to change something is in the audit log: a POST, PUT or DELETE
+    answered 401, 403 or 404 (a cross-site form without its CSRF token, a viewer's cancel,
+    another user's order or key asked for by id, an API call with a bad or read-only key).
+    Reads are not recorded: refusing them changes nothing and they are the bulk of the noise."""
+
+    REFUSALS = frozenset({401, 403, 404})
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        response = self.get_response(request)
+        if request.method not in SAFE_METHODS and response.status_code in self.REFUSALS:
+            user = getattr(request, "user", None)
+            api_key = getattr(request, "auth", None)  # the API's key, once it was accepted
+            if user is None or not user.is_authenticated:
+                user = getattr(api_key, "user", None)
+            audit_record(
+                action=AuditAction.REFUSED,
+                actor=user,
+                request=request,
+                target=f"{request.method} {request.path}"[:255],
+                status=response.status_code,
+                api_key=getattr(api_key, "prefix", "") or "",
+            )
+        return response

@@ -181,6 +181,7 @@ class AuditAction(models.TextChoices):
     ACCOUNT_STATE = "ACCOUNT_STATE", "Account enabled or disabled"
     ROLE = "ROLE", "Role or grant changed"
     API_KEY = "API_KEY", "API key created or revoked"
+    REFUSED = "REFUSED", "Change refused"
 
 
 class AuditEvent(models.Model):

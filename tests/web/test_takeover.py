@@ -76,6 +76,11 @@ def test_a_cross_site_post_without_a_csrf_token_is_refused(desk):
     assert Order.objects.count() == 1 and not ApiKey.objects.exists()
     order.refresh_from_db()
     assert order.cancel_requested_at is None
+    refused = AuditEvent.objects.filter(action="REFUSED", actor=desk["users"]["TRADER"])
+    assert sorted(refused.values_list("target", flat=True)) == sorted(
+        f"POST {path}" for path in attempts
+    )
+    assert {event.detail["status"] for event in refused} == {"403"}
 
     # The same POST with the token the page gave is accepted: the 403s were about the token.
     trader.get("/account/api-keys/")
@@ -100,6 +105,23 @@ def test_a_user_cannot_cancel_or_revoke_another_users_objects_by_id(desk):
     assert their_key.revoked_at is None
     refused = AuditEvent.objects.get(action="API_KEY", actor=desk["users"]["TRADER"])
     assert refused.detail["change"] == f"revoke {their_key.pk} refused"
+    attempts = AuditEvent.objects.filter(action="REFUSED", actor=desk["users"]["TRADER"])
+    assert set(attempts.values_list("target", flat=True)) == {
+        f"POST /orders/{theirs.pk}/cancel/",
+        f"POST /account/api-keys/{their_key.pk}/revoke/",
+    }
+
+
+def test_an_api_call_with_a_bad_key_is_on_the_record_and_a_refused_read_is_not(desk):
+    api = Client()
+    posted = api.post(
+        "/v1/orders", {}, content_type="application/json", headers={"X-CoinAPI-Key": "nope"}
+    )
+    assert posted.status_code == 401
+    assert api.get("/v1/orders", headers={"X-CoinAPI-Key": "nope"}).status_code == 401
+    refused = AuditEvent.objects.get(action="REFUSED")
+    assert refused.target == "POST /v1/orders" and refused.actor is None
+    assert refused.detail == {"status": "401", "api_key": ""}
 
 
 def test_a_viewer_creates_an_api_key_without_a_step_up(desk):
