@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.access.AdminSecondFactorMiddleware",  # the admin: second factor, step-up on changes
+    "accounts.access.RefusedChangeAuditMiddleware",  # sees CSRF refusals too: they come later
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
