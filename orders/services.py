@@ -28,9 +28,10 @@ from venues.registry import client_order_id_format, venue_info
 from . import lifecycle
 from .changes import changes_bump
 from .instruments import instrument_find
-from .models import EventCause, Instrument, Order, OrderEvent, RejectReason
+from .models import EventCause, Instrument, Order, RejectReason
 from .money import NotADecimal, parse_decimal, plain, round_amount, round_price
 from .notify import routing_settled
+from .writes import order_insert
 
 logger = logging.getLogger(__name__)
 
@@ -97,38 +98,32 @@ def order_submit(
     if existing is not None:
         return _same_request_or_refuse(existing, request_hash)
     checked = ticket_check(account=account, ticket=ticket)
+    order = Order(
+        client_order_id=ticket.client_order_id,
+        account=account,
+        instrument=checked.instrument,
+        side=ticket.side,
+        time_in_force=ticket.time_in_force,
+        expire_time=ticket.expire_time,
+        exec_inst=list(dict.fromkeys(ticket.exec_inst)),
+        amount_order=checked.amount,
+        amount_open=checked.amount,
+        price=checked.price,
+        status=S.RECEIVED,
+        created_by=user,
+        created_with_key=api_key,
+        request_hash=request_hash,
+    )
     try:
-        with transaction.atomic():
-            order = Order.objects.create(
-                client_order_id=ticket.client_order_id,
-                account=account,
-                instrument=checked.instrument,
-                side=ticket.side,
-                time_in_force=ticket.time_in_force,
-                expire_time=ticket.expire_time,
-                exec_inst=list(dict.fromkeys(ticket.exec_inst)),
-                amount_order=checked.amount,
-                amount_open=checked.amount,
-                price=checked.price,
-                status=S.RECEIVED,
-                created_by=user,
-                created_with_key=api_key,
-                request_hash=request_hash,
-            )
-            OrderEvent.objects.create(
-                order=order,
-                status=S.RECEIVED,
-                at=order.created_at,
-                cause=EventCause.SUBMIT,
-                note="; ".join(checked.notes),
-            )
-            changes_bump()
+        # The order and its RECEIVED row: one statement on PostgreSQL (orders.writes).
+        order_insert(order, cause=EventCause.SUBMIT, note="; ".join(checked.notes))
     except IntegrityError:
         # Another request with this client_order_id won the race.
         existing = Order.objects.filter(client_order_id=ticket.client_order_id).first()
         if existing is None:
             raise
         return _same_request_or_refuse(existing, request_hash)
+    changes_bump()
 
     from .tasks import route_order
 

@@ -1,15 +1,17 @@
-"""A guarded write of one order together with the history rows it adds, in one round trip.
+"""A write of one order together with the history rows it adds, in one round trip.
 
 Every status change is an UPDATE guarded by what the writer read (the status, and for venue
 reports the version too), and, only if that guard matched, one OrderEvent per status entered.
 On PostgreSQL both are one statement (the UPDATE in a data-modifying WITH, the INSERT reading
 its RETURNING), so a claim or a venue report costs one round trip instead of four (BEGIN,
-UPDATE, INSERT, COMMIT): the order path's largest cost was round trips (bench/README.md).
+UPDATE, INSERT, COMMIT): the order path's largest cost was round trips (bench/README.md). A new
+order and its RECEIVED row are one INSERT reading another's RETURNING in the same way.
 Elsewhere (SQLite, the tests' default) the same two statements run in one transaction.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from itertools import chain
@@ -17,7 +19,7 @@ from typing import NamedTuple
 
 from django.db import connections, transaction
 from django.db.models import QuerySet
-from django.db.models.sql import UpdateQuery
+from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -26,6 +28,7 @@ from .models import Order, OrderEvent
 # (status, at, cause, note): one history row to append.
 Event = tuple[str, datetime, str, str]
 RETURNED = ("id", "version", "cancel_requested_at", "canceled_by_id")
+EVENT_COLUMNS = ("order_id", "status", "at", "cause", "note")
 
 
 class Written(NamedTuple):
@@ -97,3 +100,45 @@ def _in_one_statement(connection, update_sql: str, params: tuple, events: Sequen
     with connection.cursor() as cursor:
         cursor.execute(f"{sql} SELECT {', '.join(RETURNED)} FROM changed", params)
         return cursor.fetchone()
+
+
+def order_insert(order: Order, *, cause: str, note: str) -> None:
+    """INSERT a new `order` and its first history row (its status, at its created_at), both or
+    neither, and set its pk. Raises IntegrityError as save() would (a client order id that is
+    already used, say), leaving any transaction around it usable."""
+    connection = connections[order._state.db or "default"]
+    if connection.vendor != "postgresql":
+        with transaction.atomic(using=connection.alias):
+            order.save(force_insert=True, using=connection.alias)
+            OrderEvent.objects.using(connection.alias).create(
+                order=order, status=order.status, at=order.created_at, cause=cause, note=note
+            )
+        return
+    quote = connection.ops.quote_name
+    sql = (
+        f"WITH inserted AS ({{}}) INSERT INTO {quote(OrderEvent._meta.db_table)}"
+        f" ({', '.join(quote(name) for name in EVENT_COLUMNS)})"
+        f" SELECT inserted.id, %s, %s::timestamptz, %s, %s FROM inserted"
+        f" RETURNING {quote('order_id')}"
+    )
+    insert_sql, params = _insert_returning_id(connection, order)
+    # Inside a transaction, a refused INSERT must not spoil it: a savepoint of its own then.
+    guard = transaction.atomic(using=connection.alias) if connection.in_atomic_block else None
+    with guard or contextlib.nullcontext(), connection.cursor() as cursor:
+        cursor.execute(
+            sql.format(insert_sql), (*params, order.status, order.created_at, cause, note)
+        )
+        order.pk = cursor.fetchone()[0]
+    order._state.adding, order._state.db = False, connection.alias
+
+
+def _insert_returning_id(connection, order: Order) -> tuple[str, tuple]:
+    """The INSERT that order.save() would run for a new order, returning its id."""
+    meta = Order._meta
+    fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated]
+    query = InsertQuery(Order)
+    query.insert_values(fields, [order])
+    compiler = query.get_compiler(connection=connection)
+    compiler.returning_fields = [meta.pk]
+    [(sql, params)] = compiler.as_sql()
+    return sql, tuple(params)

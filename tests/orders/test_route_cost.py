@@ -5,7 +5,7 @@ statements in 3 transactions on PostgreSQL."""
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -15,7 +15,7 @@ from orders.instruments import instruments_refresh
 from orders.models import Order
 from orders.services import OrderTicket, order_cancel, order_route, order_submit
 from orders.sync import account_sync
-from orders.writes import order_write
+from orders.writes import order_insert, order_write
 from venues.base import OrdStatus as S
 from venues.paper import engine
 from venues.paper.adapter import PaperVenue
@@ -110,3 +110,21 @@ def test_a_cancel_asked_for_while_the_order_is_routed_is_sent_once_the_venue_con
     order_route(order_id=order.pk)
     order.refresh_from_db()
     assert order.status == S.PENDING_CANCEL and order.cancel_requested_at is not None
+
+
+def test_a_submit_reads_three_things_and_writes_the_order_with_its_first_row_in_one_go(account):
+    with CaptureQueriesContext(connection) as queries:
+        order = submit(account, "cost-6")
+    statements = [q["sql"] for q in queries if q["sql"].split(" ", 1)[0] not in TRANSACTION]
+    assert len(statements) <= {"postgresql": 4}.get(connection.vendor, 5), "\n".join(statements)
+    event = order.events.get()
+    assert (event.status, event.at, event.cause) == (S.RECEIVED, order.created_at, "SUBMIT")
+
+
+def test_an_order_refused_for_a_used_client_order_id_leaves_the_transaction_usable(account):
+    first = submit(account, "cost-7")
+    again = Order.objects.get(pk=first.pk)
+    again.pk, again._state.adding = None, True
+    with pytest.raises(IntegrityError):
+        order_insert(again, cause="SUBMIT", note="")
+    assert Order.objects.filter(client_order_id="cost-7").count() == 1
