@@ -212,15 +212,15 @@ def _order_traded(account, client_order_id: str | None, exchange_order_id: str) 
 def _adopt_finished_outside_orders(account, venue: Venue, fills) -> bool:
     """Trades of orders emsweb does not know and the open list did not show: orders placed
     outside emsweb that finished (filled, or traded then canceled) while nobody was watching.
-    Each is looked up and adopted with its final state; once known, its trades find it."""
+    Each is looked up by the exchange's order id, which every trade names (most exchanges'
+    trades carry no client order id), and adopted with its final state; once known, its
+    trades find it, so they count once."""
     changed = False
-    for client_order_id, exchange_order_id in {
-        (f.client_order_id, f.exchange_order_id) for f in fills
-    }:
+    traded = {(f.client_order_id, f.exchange_order_id): f.symbol_id_exchange for f in fills}
+    for (client_order_id, exchange_order_id), symbol in traded.items():
         if _order_traded(account, client_order_id, exchange_order_id) is not None:
             continue
-        # The venue's lookup goes by client order id; a trade without one cannot be traced.
-        report = venue.lookup(client_order_id, "") if client_order_id else None
+        report = venue.lookup_by_exchange_id(exchange_order_id, symbol)
         if report is None or report.exchange_order_id != exchange_order_id:
             logger.warning(
                 "account %s: a trade of venue order %s, which could not be looked up",

@@ -113,6 +113,7 @@ class VenueFill:
     fee: Decimal = Decimal(0)
     fee_asset: str = ""
     liquidity: str = ""  # "MAKER" or "TAKER" when the venue says
+    symbol_id_exchange: str = ""  # the venue's own symbol, where its trades name it
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,13 @@ class Venue(Protocol):
 
     def lookup(self, client_order_id: str, symbol_id_exchange: str) -> VenueOrder | None:
         """The order with this client order id, or None: evidence of absence, not proof."""
+
+    def lookup_by_exchange_id(
+        self, exchange_order_id: str, symbol_id_exchange: str
+    ) -> VenueOrder | None:
+        """The order with this exchange order id, with its fills if it finished; None when the
+        venue has no such order or cannot look orders up by its own id. `symbol_id_exchange`
+        may be empty where the venue's trades do not name it."""
 
     def open_orders(self) -> list[VenueOrder]: ...
 

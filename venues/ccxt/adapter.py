@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from decimal import Decimal
 from typing import TypeVar
 
@@ -230,6 +231,29 @@ class CcxtVenue:
         except UnreadableOrder as problem:
             raise OutcomeUnknown(f"{self.name}: its answer is not usable ({problem}).") from None
 
+    def lookup_by_exchange_id(
+        self, exchange_order_id: str, symbol_id_exchange: str
+    ) -> VenueOrder | None:
+        """The order with the exchange's id (ccxt's fetch_order), with its trades if it finished;
+        None where the exchange has none, or needs the market and none is given (Binance)."""
+        connection = self._account()
+        market = self._market(symbol_id_exchange) if symbol_id_exchange else None
+        symbol = market["symbol"] if market else None
+        raw = self._call(
+            connection,
+            Operation.READ,
+            self.profile.lookup_by_id,
+            connection.exchange,
+            exchange_order_id,
+            symbol,
+        )
+        if raw is None:
+            return None
+        try:
+            return self._report_from_venue(self.profile.repair(raw), connection)
+        except UnreadableOrder as problem:
+            raise OutcomeUnknown(f"{self.name}: its answer is not usable ({problem}).") from None
+
     def open_orders(self) -> list[VenueOrder]:
         connection = self._account()
         exchange = connection.exchange
@@ -263,8 +287,7 @@ class CcxtVenue:
             trades += self._call(
                 connection, Operation.READ, self._trades_since, exchange, symbol, since
             )
-        repaired = (self.profile.repair_trade(trade) for trade in trades)
-        fills = [fill for fill in map(venue_fill, repaired) if fill is not None]
+        fills = [fill for fill in (self._fill(connection, t) for t in trades) if fill is not None]
         newest = max((int(t["timestamp"]) for t in trades if t.get("timestamp")), default=None)
         if newest is None:
             return fills, cursor
@@ -466,11 +489,24 @@ class CcxtVenue:
 
     def _report_from_venue(self, raw: dict, connection) -> VenueOrder:
         """A report of an order as the venue lists it: its client id is the exchange's own."""
-        market = connection.exchange.markets.get(raw.get("symbol") or "") or {}
-        symbol_id_exchange = str(market.get("id") or raw.get("symbol") or "")
+        symbol_id_exchange = self._symbol_id(connection, raw.get("symbol"))
         client_id = str(raw.get("clientOrderId") or "")
         trades = self._final_trades(connection, raw, raw.get("symbol"))
         return self._report(raw, symbol_id_exchange, client_id or None, client_id, trades=trades)
+
+    def _fill(self, connection, trade: dict) -> VenueFill | None:
+        """A trade from the feed as a fill, with its market: an order it names that emsweb
+        does not know is looked up there (Binance needs the market to find it)."""
+        fill = venue_fill(self.profile.repair_trade(trade))
+        if fill is None:
+            return None
+        return replace(fill, symbol_id_exchange=self._symbol_id(connection, trade.get("symbol")))
+
+    @staticmethod
+    def _symbol_id(connection, symbol: str | None) -> str:
+        """The exchange's own id of a ccxt symbol ("BTC/USD" -> "XXBTZUSD")."""
+        market = connection.exchange.markets.get(symbol or "") or {}
+        return str(market.get("id") or symbol or "")
 
     def _balances(self, connection, raw: dict, *, with_rates: bool) -> list[VenueBalance]:
         codes = [code for code, total in (raw.get("total") or {}).items() if dec(total)]

@@ -112,6 +112,15 @@ class HostedEmsVenue:
         answer = self._request("GET", path, missing_ok=True)
         return None if answer is None else self._report(answer)
 
+    def lookup_by_exchange_id(
+        self, exchange_order_id: str, symbol_id_exchange: str
+    ) -> VenueOrder | None:
+        """Always None: the hosted EMS finds an order only by our client order id
+        (GET /v1/orders/status/{client_order_id}); it has no lookup by the exchange's id, and its
+        open list names only the orders it placed. Nothing here needs one: its fills arrive
+        inside the reports of orders it knows, never as trades naming an unknown order."""
+        return None
+
     def open_orders(self) -> list[VenueOrder]:
         answer = self._request("GET", "/v1/orders", params={"exchange_id": self.exchange_id})
         return [self._report(item) for item in answer or [] if isinstance(item, dict)]

@@ -26,7 +26,14 @@ from venues.base import (
 from venues.errors import OutcomeUnknown, Rejected, Unreachable
 from venues.paper import engine
 from venues.paper.markets import MARKETS
-from venues.paper.models import Fault, PaperAccount, PaperOrder, PaperRequest, PaperTrade
+from venues.paper.models import (
+    Fault,
+    PaperAccount,
+    PaperOrder,
+    PaperRequest,
+    PaperTrade,
+    pk_from_exchange_order_id,
+)
 
 UNREACHABLE = "Exchange is unreachable."
 TIMED_OUT = "Timed out waiting for the exchange's answer."
@@ -83,6 +90,17 @@ class PaperVenue:
         def call() -> VenueOrder | None:
             order = engine.order_lookup(self.account_key, client_order_id)
             return venue_order(order) if order is not None else None
+
+        return self._read(call)
+
+    def lookup_by_exchange_id(
+        self, exchange_order_id: str, symbol_id_exchange: str
+    ) -> VenueOrder | None:
+        def call() -> VenueOrder | None:
+            pk = pk_from_exchange_order_id(exchange_order_id)
+            orders = engine.account_get(self.account_key).orders.prefetch_related("trades")
+            found = orders.filter(pk=pk).first() if pk is not None else None
+            return venue_order(found) if found is not None else None
 
         return self._read(call)
 

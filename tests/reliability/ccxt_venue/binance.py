@@ -103,6 +103,8 @@ class SimBinance(SimExchange):
             ]
 
     def _my_trades(self, request: Sent):
+        # orderId (with symbol) narrows the list to that order's trades, as Binance documents.
+        wanted = request.params.get("orderId")
         with self.lock:
             return [
                 {
@@ -121,6 +123,7 @@ class SimBinance(SimExchange):
                     "isBestMatch": True,
                 }
                 for held in self.orders.values()
+                if wanted is None or held.exchange_order_id == str(wanted)
                 for trade_id, amount in held.trades.items()
             ]
 

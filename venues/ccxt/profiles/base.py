@@ -40,6 +40,10 @@ class Profile:
     cancel_all_needs_symbol = False
     # After a cancel, an order with no fills disappears from every query (Coinbase Exchange).
     canceled_unfilled_vanish = False
+    # fetch_order by the exchange's id needs the order's market (Binance's GET /api/v3/order).
+    fetch_order_needs_symbol = False
+    # What fetch_order raises for an id the exchange does not know.
+    not_found: tuple[type[Exception], ...] = (ccxt.OrderNotFound,)
 
     # --- client order id ----------------------------------------------------------------------
 
@@ -106,6 +110,21 @@ class Profile:
                 fetch = getattr(exchange, snake(method))
                 return matching(fetch(symbol), client_id)
         return None
+
+    # --- lookups by the exchange's order id ----------------------------------------------------
+
+    def lookup_by_id(self, exchange: Exchange, order_id: str, symbol: str | None) -> dict | None:
+        """The exchange's order with this id (ccxt's fetch_order), or None: not found, or not
+        to be asked without the market it is in."""
+        if symbol is None and self.fetch_order_needs_symbol:
+            return None
+        try:
+            return exchange.fetch_order(order_id, symbol, self.lookup_by_id_params())
+        except self.not_found:
+            return None
+
+    def lookup_by_id_params(self) -> dict:
+        return {}
 
     def order_trades(self, exchange: Exchange, order: dict, symbol: str) -> list[dict]:
         """The trades of one order, for a final report whose fills must not be lost."""

@@ -26,6 +26,7 @@ class Binance(Profile):
     trades_need_symbol = True
     open_orders_per_symbol = True  # openOrders without a symbol costs 80 weight
     cancel_all_needs_symbol = True  # DELETE openOrders is per symbol
+    fetch_order_needs_symbol = True  # GET /api/v3/order takes symbol and orderId
 
     def time_in_force(self, exchange: Exchange, tif: str, expire: datetime | None) -> dict:
         if tif == TIF.GOOD_TILL_TIME_EXCHANGE:

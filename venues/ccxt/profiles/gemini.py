@@ -49,6 +49,9 @@ class Gemini(Profile):
         orders = [exchange.parse_order(item) for item in answers if isinstance(item, dict)]
         return matching(orders, client_id)
 
+    def lookup_by_id_params(self) -> dict:
+        return {"include_trades": True}  # /v1/order/status by order_id, its trades with it
+
     def repair_markets(self, markets: dict[str, dict]) -> dict[str, dict]:
         # The details of a spot symbol carry contract_price_currency too, which ccxt reads as
         # a settle currency: every spot market would come out as a swap (BTC/USD:USD).

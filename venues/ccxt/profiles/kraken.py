@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+import ccxt
 from ccxt.base.exchange import Exchange
 
 from .base import TIF, NotOffered, Profile, matching
@@ -18,6 +19,9 @@ class Kraken(Profile):
         r"^([A-Za-z0-9_.:/-]{1,18}|[0-9a-fA-F]{32}|[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12})$"
     )
     client_id_dashed = True
+    # QueryOrders by txid: an id it does not know is left out of the result (ccxt's
+    # OrderNotFound) or answered EOrder:Invalid order (ccxt's InvalidOrder).
+    not_found = (ccxt.OrderNotFound, ccxt.InvalidOrder)
 
     def time_in_force(self, exchange: Exchange, tif: str, expire: datetime | None) -> dict:
         if tif == TIF.IMMEDIATE_OR_CANCEL:
