@@ -79,6 +79,11 @@ class SimExchange:
             self.orders[held.exchange_order_id] = held
         return held
 
+    def cancel_by_hand(self, held: Held) -> None:
+        """A cancel at the venue outside emsweb: what has filled stays filled."""
+        with self.lock:
+            held.status = "CANCELED"
+
     def held(self, client_id: str) -> Held:
         [held] = [order for order in self.orders.values() if order.client_id == client_id]
         return held
