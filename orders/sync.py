@@ -2,7 +2,8 @@
 
 Two venue calls per cycle whatever the number of open orders (open orders, fills since a cursor),
 plus balances when something changed or they are old, plus a lookup per order whose fate the
-first two calls cannot tell (it left the open list, or its routing outcome is unknown).
+first two calls cannot tell (it left the open list, its routing outcome is unknown, or a trade
+names a venue order emsweb does not know: one placed by hand that finished unseen).
 Overlapping syncs of one account are skipped, not stacked.
 """
 
