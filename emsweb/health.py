@@ -1,10 +1,11 @@
 """/healthz, /readyz and the heartbeats that /readyz reads.
 
 /healthz: the web process is up (no database, no Redis). /readyz: the database and Redis answer,
-and both heartbeats are fresh. Beat schedules `emsweb.tasks.heartbeat`; when beat publishes it,
-beat records its tick, and the worker that runs it records its own run, both in Redis. So one web
+and every heartbeat is fresh. Beat schedules `emsweb.tasks.heartbeat` on each queue (`orders`,
+the order path's, and `default`, everything else's); when beat publishes it, beat records its
+tick, and the worker that runs it records its own run for that queue, all in Redis. So one web
 process can tell, for processes on any machine, that beat still ticks and that some worker still
-takes tasks off the queue. Ages are computed from wall clocks: keep the machines on NTP.
+takes tasks off each queue. Ages are computed from wall clocks: keep the machines on NTP.
 
 The internal endpoints (these two and /metrics) are answered by `InternalEndpointsMiddleware`,
 first in MIDDLEWARE: before the host check and the HTTPS redirect, so that a container
@@ -22,7 +23,11 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 BEAT_KEY = "emsweb:health:beat"
-WORKER_KEY = "emsweb:health:worker"
+WORKER_KEY = "emsweb:health:worker"  # the background worker's (queue `default`)
+ORDER_WORKER_KEY = "emsweb:health:worker:orders"  # the order path's worker (queue `orders`)
+# A queue -> the key its worker's run of the heartbeat is recorded under; /readyz's check names.
+WORKER_KEYS = {"default": WORKER_KEY, "orders": ORDER_WORKER_KEY}
+HEARTBEATS = {"worker": WORKER_KEY, "order_worker": ORDER_WORKER_KEY, "beat": BEAT_KEY}
 # Kept a while longer than they can be fresh, so that /readyz can still say how stale they are.
 KEEP_SECONDS = 24 * 3600
 
@@ -67,7 +72,7 @@ def readiness() -> dict:
 
     client = redis_client()
     checks = {"database": _timed(_database_probe), "redis": _timed(client.ping)}
-    for name, key in (("worker", WORKER_KEY), ("beat", BEAT_KEY)):
+    for name, key in HEARTBEATS.items():
         if checks["redis"]["ok"]:
             try:
                 checks[name] = heartbeat_check(client, key)

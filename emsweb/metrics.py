@@ -187,14 +187,14 @@ def venue_alerts(client) -> CounterMetricFamily:
 
 
 def heartbeat_ages(client) -> GaugeMetricFamily:
-    from emsweb.health import BEAT_KEY, WORKER_KEY, heartbeat_check
+    from emsweb.health import HEARTBEATS, heartbeat_check
 
     family = GaugeMetricFamily(
         "emsweb_heartbeat_age_seconds",
         "Seconds since beat last ticked / a worker last ran the heartbeat.",
         labels=["process"],
     )
-    for process, key in (("beat", BEAT_KEY), ("worker", WORKER_KEY)):
+    for process, key in HEARTBEATS.items():
         age = heartbeat_check(client, key)["age_seconds"]
         family.add_metric([process], float("inf") if age is None else age)
     return family

@@ -335,11 +335,15 @@ CELERY_IMPORTS = ["emsweb.tasks"]
 # is older than EMSWEB_HEARTBEAT_STALE.
 EMSWEB_HEARTBEAT_INTERVAL = env.float("EMSWEB_HEARTBEAT_INTERVAL", default=10.0)
 EMSWEB_HEARTBEAT_STALE = env.float("EMSWEB_HEARTBEAT_STALE", default=60.0)
-CELERY_BEAT_SCHEDULE["heartbeat"] = {
-    "task": "emsweb.tasks.heartbeat",
-    "schedule": timedelta(seconds=EMSWEB_HEARTBEAT_INTERVAL),
-    "options": {"expires": EMSWEB_HEARTBEAT_INTERVAL},
-}
+# One per queue: the order path's worker takes nothing off `default`, and /readyz must know that
+# each queue still has a worker.
+for _queue in ("default", "orders"):
+    CELERY_BEAT_SCHEDULE[f"heartbeat-{_queue}"] = {
+        "task": "emsweb.tasks.heartbeat",
+        "schedule": timedelta(seconds=EMSWEB_HEARTBEAT_INTERVAL),
+        "args": (_queue,),
+        "options": {"expires": EMSWEB_HEARTBEAT_INTERVAL, "queue": _queue},
+    }
 # GET /metrics wants "Authorization: Bearer <this>"; unset, the endpoint is off.
 EMSWEB_METRICS_TOKEN = env.str("EMSWEB_METRICS_TOKEN", default="")
 # The routing-latency histogram covers the orders received in this many seconds before a scrape.

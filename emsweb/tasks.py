@@ -1,4 +1,5 @@
-"""The heartbeat behind /readyz: beat publishes it, a worker runs it, each records when in Redis.
+"""The heartbeat behind /readyz: beat publishes it on each queue, the worker that takes it off
+records when, for that queue, and beat records its own tick, all in Redis.
 
 Loaded by every Celery process through CELERY_IMPORTS (emsweb is not an installed app, so
 autodiscovery would miss it), which also connects the publish hook in beat.
@@ -9,15 +10,15 @@ from __future__ import annotations
 from celery import shared_task
 from celery.signals import before_task_publish
 
-from emsweb.health import BEAT_KEY, WORKER_KEY, heartbeat_record
+from emsweb.health import BEAT_KEY, WORKER_KEYS, heartbeat_record
 from emsweb.redis import redis_client
 
 HEARTBEAT = "emsweb.tasks.heartbeat"
 
 
 @shared_task(name=HEARTBEAT, ignore_result=True)
-def heartbeat() -> None:
-    heartbeat_record(redis_client(), WORKER_KEY, hostname=heartbeat.request.hostname)
+def heartbeat(queue: str = "default") -> None:
+    heartbeat_record(redis_client(), WORKER_KEYS[queue], hostname=heartbeat.request.hostname)
 
 
 @before_task_publish.connect

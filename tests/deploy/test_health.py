@@ -12,7 +12,7 @@ from emsweb.redis import redis_client
 @pytest.fixture
 def heartbeats(redis_broker):
     """No heartbeat recorded before the test, none left after it."""
-    keys = (health.BEAT_KEY, health.WORKER_KEY)
+    keys = tuple(health.HEARTBEATS.values())
     redis_client().delete(*keys)
     yield redis_client()
     redis_client().delete(*keys)
@@ -21,6 +21,7 @@ def heartbeats(redis_broker):
 def both_fresh(client) -> None:
     health.heartbeat_record(client, health.BEAT_KEY)
     health.heartbeat_record(client, health.WORKER_KEY, hostname="worker@test")
+    health.heartbeat_record(client, health.ORDER_WORKER_KEY, hostname="orders@test")
 
 
 def test_healthz_answers_without_touching_the_database(client):
@@ -51,6 +52,7 @@ def test_readyz_is_ready_when_the_database_redis_and_both_heartbeats_answer(clie
     assert checks["database"]["ok"] and checks["database"]["latency_ms"] >= 0
     assert checks["redis"]["ok"]
     assert checks["worker"]["hostname"] == "worker@test"
+    assert checks["order_worker"]["hostname"] == "orders@test"
     assert 0 <= checks["worker"]["age_seconds"] < 5 and 0 <= checks["beat"]["age_seconds"] < 5
     assert response.headers["Cache-Control"] == "no-store"
 
@@ -78,6 +80,19 @@ def test_a_stale_heartbeat_fails_readyz_and_says_how_old_it_is(client, heartbeat
     beat = response.json()["checks"]["beat"]
     assert beat["ok"] is False and beat["age_seconds"] >= settings.EMSWEB_HEARTBEAT_STALE + 30
     assert response.json()["checks"]["worker"]["ok"] is True
+
+
+@pytest.mark.django_db
+def test_readyz_is_503_when_only_the_order_paths_worker_is_gone(client, heartbeats, settings):
+    both_fresh(heartbeats)
+    stale = time.time() - settings.EMSWEB_HEARTBEAT_STALE - 1
+    heartbeats.set(health.ORDER_WORKER_KEY, json.dumps({"at": stale, "hostname": "orders@test"}))
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["order_worker"]["ok"] is False and checks["worker"]["ok"] is True
 
 
 @pytest.mark.django_db
@@ -110,3 +125,6 @@ def test_publishing_the_heartbeat_is_beats_tick_and_running_it_is_a_workers(hear
     assert health.heartbeat_check(heartbeats, health.BEAT_KEY)["ok"]
     worker = health.heartbeat_check(heartbeats, health.WORKER_KEY)
     assert worker["ok"] and worker["age_seconds"] < 5 and "hostname" in worker
+    assert heartbeats.get(health.ORDER_WORKER_KEY) is None, "run on `default`: not the order's"
+    tasks.heartbeat.apply(args=("orders",))
+    assert health.heartbeat_check(heartbeats, health.ORDER_WORKER_KEY)["ok"]

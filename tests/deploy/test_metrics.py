@@ -168,3 +168,4 @@ def test_the_heartbeat_ages_are_exported(scrape):
     samples = scrape()
     assert samples[("emsweb_heartbeat_age_seconds", (("process", "beat"),))] < 5
     assert ("emsweb_heartbeat_age_seconds", (("process", "worker"),)) in samples
+    assert ("emsweb_heartbeat_age_seconds", (("process", "order_worker"),)) in samples

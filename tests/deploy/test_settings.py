@@ -113,6 +113,8 @@ def test_the_api_docs_page_runs_no_inline_script(client):
 def test_the_heartbeat_task_is_registered_for_workers_and_scheduled_by_beat():
     app.loader.import_default_modules()  # what a worker and beat do at start
     assert "emsweb.tasks.heartbeat" in app.tasks
-    entry = settings.CELERY_BEAT_SCHEDULE["heartbeat"]
-    assert entry["task"] == "emsweb.tasks.heartbeat"
-    assert entry["options"]["expires"] <= settings.EMSWEB_HEARTBEAT_STALE
+    for queue in ("default", "orders"):  # each queue's worker proves itself alive
+        entry = settings.CELERY_BEAT_SCHEDULE[f"heartbeat-{queue}"]
+        assert entry["task"] == "emsweb.tasks.heartbeat"
+        assert entry["args"] == (queue,) and entry["options"]["queue"] == queue
+        assert entry["options"]["expires"] <= settings.EMSWEB_HEARTBEAT_STALE
