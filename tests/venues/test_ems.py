@@ -15,7 +15,7 @@ import pytest
 
 from venues.base import OrderIntent, OrderRef, OrdSide, OrdStatus, TimeInForce
 from venues.ccxt import connection
-from venues.errors import OutcomeUnknown, Rejected, Unreachable
+from venues.errors import KeyRefused, OutcomeUnknown, Rejected, Unreachable
 from venues.registry import adapter_class
 
 D = Decimal
@@ -226,6 +226,23 @@ def test_the_contracts_errors_are_classified(ems, venue, status, body, error):
     ems.on("POST", "/v1/orders", body, status=status)
     with pytest.raises(error):
         venue.submit(intent())
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refused_key_raises_the_accounts_alert(ems, venue, status, db):
+    from accounts.models import AlertKind
+    from accounts.services import account_link
+    from emsweb.metrics import count_venue_error
+
+    account, _ = account_link(exchange_id="EMSDESK/JOHN", parameters={})
+    ems.on("POST", "/v1/orders", {"message": "Invalid API key."}, status=status)
+    with pytest.raises(KeyRefused) as refused:
+        venue.submit(intent())
+    assert refused.value.account_key == "EMSDESK/JOHN"
+
+    count_venue_error("EMSDESK", "submit", refused.value)  # what the order path does with it
+    account.refresh_from_db()
+    assert account.alert_kind == AlertKind.AUTH and "Invalid API key." in account.alert
 
 
 def test_silence_is_an_unknown_outcome_resolved_by_status_never_by_a_second_post(ems, venue):

@@ -18,8 +18,11 @@ from enum import Enum
 import ccxt
 
 from venues.ccxt.network import never_sent
-from venues.errors import (
+from venues.errors import (  # noqa: F401 - the alerting refusals are named here too
+    AlertingRejection,
     DuplicateClientOrderId,
+    KeyRefused,
+    NonceRefused,
     OutcomeUnknown,
     Rejected,
     Unreachable,
@@ -42,30 +45,6 @@ DEFINITE = (
     ccxt.InvalidNonce,  # a NetworkError in ccxt, but the venue refused the request unprocessed
 )
 RATE_LIMITED = (ccxt.DDoSProtection, ccxt.RateLimitExceeded)
-
-
-class AlertingRejection(Rejected):
-    """A refusal that needs a person, whatever the call was: the account's key, or its nonce.
-    `alert_kind` names it; `account_key` is the account (its exchange_id) whose key it was.
-    emsweb.metrics.count_venue_error raises the alert."""
-
-    alert_kind = ""
-
-    def __init__(self, message: str, *, account_key: str = ""):
-        super().__init__(message)
-        self.account_key = account_key
-
-
-class KeyRefused(AlertingRejection):
-    """The exchange refused the key: invalid, revoked, without the permission, or suspended."""
-
-    alert_kind = "AUTH"
-
-
-class NonceRefused(AlertingRejection):
-    """The exchange refused the request's nonce: something else signs with this key."""
-
-    alert_kind = "NONCE"
 
 
 class Operation(Enum):

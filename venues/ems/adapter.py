@@ -36,7 +36,7 @@ from venues.base import (
     VenueOrder,
 )
 from venues.ccxt.network import never_sent
-from venues.errors import OutcomeUnknown, Rejected, Unreachable, VenueError
+from venues.errors import KeyRefused, OutcomeUnknown, Rejected, Unreachable, VenueError
 from venues.registry import split_exchange_id
 
 OPEN_STATUSES = {"RECEIVED", "ROUTING", "ROUTED", "NEW", "PENDING_CANCEL", "PARTIALLY_FILLED"}
@@ -209,6 +209,11 @@ class HostedEmsVenue:
             raise Unreachable(f"The hosted EMS cannot reach the exchange: {message}")
         if status == 504 or status >= 500 or status in (408, 429):
             raise OutcomeUnknown(f"The hosted EMS: {message}")
+        if status in (401, 403):
+            # The desk's key for the hosted EMS (EMSWEB_HOSTED_EMS_KEY): a person must look.
+            raise KeyRefused(
+                f"The hosted EMS refused the key: {message}", account_key=self.account_key
+            )
         if 400 <= status < 500:
             raise Rejected(f"The hosted EMS refused: {message}")
         raise OutcomeUnknown(f"The hosted EMS answered HTTP {status}")
