@@ -38,25 +38,7 @@ def redis_broker():
     process = None
     if settings.REDIS_URL.startswith("unix://"):
         socket_path = settings.REDIS_URL.removeprefix("unix://")
-        Path(socket_path).unlink(missing_ok=True)
-        process = subprocess.Popen(
-            [
-                redis_server_executable(),
-                "--port",
-                "0",
-                "--unixsocket",
-                socket_path,
-                "--unixsocketperm",
-                "700",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(VAR),
-            ],  # fmt: skip
-            stdout=subprocess.DEVNULL,
-        )
+        process = redis_server_start(Path(socket_path))
     client = redis.Redis.from_url(settings.REDIS_URL)
     wait_for(lambda: _pings(client), timeout=10, what="Redis to answer")
     client.flushdb()
@@ -65,6 +47,29 @@ def redis_broker():
         process.terminate()
         process.wait(timeout=10)
         Path(socket_path).unlink(missing_ok=True)
+
+
+def redis_server_start(socket_path: Path) -> subprocess.Popen:
+    """A redis-server on a unix socket only, with no persistence (not yet answering)."""
+    socket_path.unlink(missing_ok=True)
+    return subprocess.Popen(
+        [
+            redis_server_executable(),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(socket_path),
+            "--unixsocketperm",
+            "700",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(VAR),
+        ],  # fmt: skip
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def _pings(client: redis.Redis) -> bool:

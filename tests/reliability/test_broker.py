@@ -26,7 +26,7 @@ from orders.instruments import instruments_refresh
 from orders.models import Order, RejectReason
 from orders.services import orders_sweep_received
 from orders.sync import account_sync
-from tests.conftest import VAR, Worker, redis_server_executable, wait_for
+from tests.conftest import VAR, Worker, redis_server_start, wait_for
 from tests.reliability.conftest import ACCOUNT, assert_invariants, submit
 from venues.base import OrdStatus
 from venues.paper import engine
@@ -46,25 +46,7 @@ class RedisServer:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.socket_path.unlink(missing_ok=True)
-        self.process = subprocess.Popen(
-            [
-                redis_server_executable(),
-                "--port",
-                "0",
-                "--unixsocket",
-                str(self.socket_path),
-                "--unixsocketperm",
-                "700",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(VAR),
-            ],  # fmt: skip
-            stdout=subprocess.DEVNULL,
-        )
+        self.process = redis_server_start(self.socket_path)
         client = redis.Redis.from_url(self.url)
         wait_for(lambda: self._pings(client), timeout=10, what="the test's Redis")
 
