@@ -21,6 +21,7 @@ from accounts.models import ApiKey, Balance, ExchangeAccount
 from accounts.services import account_venue
 from emsweb.logging import account_context, order_context
 from emsweb.metrics import count_venue_error
+from emsweb.redis import redis_client
 from venues.base import ExecInst, OrderIntent, OrderRef, OrdSide, OrdStatus, TimeInForce
 from venues.errors import OutcomeUnknown, Rejected, Unreachable, VenueError
 from venues.registry import client_order_id_format, venue_info
@@ -571,16 +572,30 @@ def order_for_venue_report(account: ExchangeAccount, report) -> Order | None:
 def orders_sweep_received() -> int:
     """Queue routing again for RECEIVED orders whose task was lost (a broker restart, say).
 
-    Harmless when the task was not lost: only one worker can claim the order.
+    Harmless when the task was not lost: only one worker can claim the order. But an order is
+    queued again at most once per EMSWEB_SWEEP_RECEIVED_AFTER: behind a backlog longer than that,
+    re-queueing every order on every sweep would grow the backlog faster than workers drain it.
+    The marks live in Redis, so a flushed or restarted broker, which lost the tasks, loses them
+    too and the orders are queued again at once.
     """
     from .tasks import route_order
 
-    stale = timezone.now() - timedelta(seconds=settings.EMSWEB_SWEEP_RECEIVED_AFTER)
-    order_ids = list(
-        Order.objects.filter(status=S.RECEIVED, created_at__lt=stale).values_list("pk", flat=True)
+    window = settings.EMSWEB_SWEEP_RECEIVED_AFTER
+    stale = timezone.now() - timedelta(seconds=window)
+    orders = list(
+        Order.objects.filter(status=S.RECEIVED, created_at__lt=stale).values_list(
+            "pk", "created_at"
+        )
     )
-    for order_id in order_ids:
+    with redis_client().pipeline(transaction=False) as pipe:
+        for order_id, created_at in orders:
+            key = f"emsweb:swept:{order_id}:{created_at.timestamp()}"
+            pipe.set(key, 1, nx=True, px=max(int(window * 1000), 1))
+        first_in_window = pipe.execute()
+    marked = zip(orders, first_in_window, strict=True)
+    requeued = [order_id for (order_id, _), first in marked if first]
+    for order_id in requeued:
         route_order.delay(order_id)
-    if order_ids:
-        logger.warning("re-queued %s RECEIVED orders whose routing task was lost", len(order_ids))
-    return len(order_ids)
+    if requeued:
+        logger.warning("re-queued %s RECEIVED orders whose routing task was lost", len(requeued))
+    return len(requeued)
