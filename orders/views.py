@@ -218,6 +218,8 @@ def _blotter_context(request) -> dict:
         "orders": [_blotter_row(values, tradable=tradable, now=now) for values in found],
         "more": more,
         "show_all": show_all,
+        # Carried by the cancel forms, so that the blotter they re-render still shows all.
+        "keep_all": "?all=1" if show_all else "",
         "version": version,
         "accounts": accounts,
         "can_trade": bool(tradable),
@@ -350,7 +352,8 @@ def kill_switch(request):
 def _back_to_blotter(request):
     if request.htmx:
         return render(request, "orders/blotter.html#blotter", _blotter_context(request))
-    return redirect("blotter")
+    show_all = "?all=1" if request.GET.get("all") == "1" else ""
+    return redirect(reverse("blotter") + show_all)
 
 
 # --- order detail -----------------------------------------------------------------------------

@@ -60,3 +60,19 @@ def test_a_row_shows_the_order_at_its_instruments_precision_with_a_cancel_for_a_
         f'action="/orders/{order.pk}/cancel/"'
         not in viewer_web.get("/orders/blotter/").content.decode()
     )
+
+
+def test_a_cancel_from_the_blotter_showing_all_re_renders_it_showing_all(
+    desk, admin_web, three_rows
+):
+    orders = OrderFactory.create_batch(5, account=desk["account"], status="NEW")
+    every = admin_web.get("/orders/blotter/?all=1").content.decode()
+    cancel_url = f"/orders/{orders[0].pk}/cancel/?all=1"
+    assert f'hx-post="{cancel_url}"' in every
+
+    rendered = admin_web.post(cancel_url, headers={"HX-Request": "true"}).content.decode()
+    assert rendered.count('data-status="NEW"') == 4 and "not shown" not in rendered
+    assert 'data-status="PENDING_CANCEL"' in rendered
+    assert admin_web.post(f"/orders/{orders[1].pk}/cancel/?all=1")["Location"] == (
+        "/orders/blotter/?all=1"
+    )
