@@ -130,7 +130,7 @@ def _sync(account: ExchangeAccount, venue: Venue) -> None:
     # Fills first for the orders we know: a venue whose open-order reports carry no fills
     # (most real exchanges) would otherwise have the report raise amount_filled first, and the
     # trades that explain it would then find nothing left to change.
-    changed = _apply_fills(account, fills)
+    changed, unknown = _apply_fills(account, fills)
     working = WorkingOrders(account)
     seen = set()
     for report in open_reports:
@@ -147,10 +147,9 @@ def _sync(account: ExchangeAccount, venue: Venue) -> None:
         seen.add(order.pk)
         changed |= lifecycle.apply_report(order.pk, report, cause=EventCause.SYNC)
         services.order_cancel_if_requested(order_id=order.pk)
-    changed |= _adopt_finished_outside_orders(account, venue, fills)
-    # Again after the open list, for the fills of an order adopted just now (the others are
-    # already recorded, and count once).
-    changed |= _apply_fills(account, fills)
+    changed |= _adopt_finished_outside_orders(account, venue, unknown)
+    # Again after the open list and the lookups, for the fills of the orders adopted just now.
+    changed |= _apply_fills(account, unknown)[0]
     if cursor and cursor != account.fills_cursor:
         ExchangeAccount.objects.filter(pk=account.pk).update(fills_cursor=cursor)
 
@@ -189,17 +188,20 @@ def _symbols_in_play(account: ExchangeAccount) -> set[str]:
     return set(in_play.values_list("instrument__symbol_id_exchange", flat=True))
 
 
-def _apply_fills(account: ExchangeAccount, fills) -> bool:
+def _apply_fills(account: ExchangeAccount, fills) -> tuple[bool, list]:
+    """Apply each known order's fills. Returns whether anything changed, and the fills of the
+    orders not known (yet: adopted from the open list or by a lookup)."""
     by_order = defaultdict(list)
     for fill in fills:
         by_order[(fill.client_order_id, fill.exchange_order_id)].append(fill)
-    changed = False
+    changed, unknown = False, []
     for (client_order_id, exchange_order_id), order_fills in by_order.items():
         order = _order_traded(account, client_order_id, exchange_order_id)
         if order is None:
-            continue  # an order we do not know yet: adopted from the open list or a lookup
+            unknown += order_fills
+            continue
         changed |= lifecycle.apply_fills(order.pk, order_fills, cause=EventCause.SYNC)
-    return changed
+    return changed, unknown
 
 
 def _order_traded(account, client_order_id: str | None, exchange_order_id: str) -> Order | None:
@@ -211,7 +213,7 @@ def _order_traded(account, client_order_id: str | None, exchange_order_id: str) 
 
 
 def _adopt_finished_outside_orders(account, venue: Venue, fills) -> bool:
-    """Trades of orders emsweb does not know and the open list did not show: orders placed
+    """Trades of orders emsweb did not know (`fills`) and the open list did not show: placed
     outside emsweb that finished (filled, or traded then canceled) while nobody was watching.
     Each is looked up by the exchange's order id, which every trade names (most exchanges'
     trades carry no client order id), and adopted with its final state; once known, its

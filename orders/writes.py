@@ -90,7 +90,7 @@ def _in_one_statement(connection, update_sql: str, params: tuple, events: Sequen
     if events:
         # The ordinal keeps the rows' ids in the order of the path (history reads at, then id).
         rows = ", ".join(["(%s, %s, %s::timestamptz, %s, %s)"] * len(events))
-        columns = ", ".join(quote(name) for name in ("order_id", "status", "at", "cause", "note"))
+        columns = ", ".join(quote(name) for name in EVENT_COLUMNS)
         sql += (
             f", recorded AS (INSERT INTO {quote(OrderEvent._meta.db_table)} ({columns})"
             f" SELECT changed.id, e.status, e.at, e.cause, e.note"
