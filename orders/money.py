@@ -14,7 +14,6 @@ from venues.base import OrdSide
 
 # DecimalField(max_digits=38, decimal_places=18): 20 digits before the point.
 MAX_VALUE = Decimal(10) ** 20
-MIN_STEP = Decimal(10) ** -18
 
 
 class NotADecimal(ValueError):
@@ -50,10 +49,6 @@ def round_price(price: Decimal, *, tick: Decimal, side: str) -> Decimal:
 
 def round_amount(amount: Decimal, *, lot: Decimal) -> Decimal:
     return quantize_to_step(amount, lot, ROUND_FLOOR)
-
-
-def has_more_places_than_storage(value: Decimal) -> bool:
-    return value != value.quantize(MIN_STEP, rounding=ROUND_FLOOR)
 
 
 def plain(value: Decimal) -> str:

@@ -202,6 +202,13 @@ def _adapter_class(info: VenueInfo) -> type:
     return for_venue(info) if for_venue is not None else adapter
 
 
+def market_data_venue(ccxt_id: str):
+    """A ccxt venue with no keys, for an exchange's public markets: the hosted EMS lists none,
+    so a venue reached through it takes them from the exchange ccxt knows."""
+    info = VenueInfo(ccxt_id.upper(), ccxt_id, KEYS, CCXT_ADAPTER, ccxt_id=ccxt_id)
+    return _adapter_class(info)(account_key=f"public:{ccxt_id}")
+
+
 def client_order_id_format(code: str, client_order_id: str) -> str:
     """The client order id as the venue will be sent it (its own format where ours does not
     fit). Deterministic, so it can be recorded before sending and used to look the order up."""

@@ -1,7 +1,7 @@
 """CcxtVenue: the Venue protocol over any exchange ccxt speaks.
 
 One class serves every ccxt venue: the registry makes a subclass per venue code that knows its
-ccxt id. What differs between exchanges lives in profiles.py; ccxt's errors are classified in
+ccxt id. What differs between exchanges lives in profiles/; ccxt's errors are classified in
 errors.py; instances, markets and the shared limits in connection.py and limits.py.
 
 Orders are rounded here, in Decimal, toward the side that never exceeds the trader's limit or
@@ -360,6 +360,11 @@ class CcxtVenue:
             raise classify(
                 error, operation=Operation.READ, venue=self.name, status=public.status
             ) from None
+
+    def spot_assets(self, symbol_id_exchange: str) -> tuple[str, str] | None:
+        """The common base and quote of a spot market, from the public market list."""
+        market = self._market(symbol_id_exchange)
+        return (market["base"], market["quote"]) if market else None
 
     def _market(self, symbol_id_exchange: str) -> dict | None:
         return self._markets().spot().get(symbol_id_exchange)

@@ -85,10 +85,6 @@ def step(precision: object, mode: int) -> Decimal | None:
     return None  # significant digits cannot be expressed as a step: not tradable here
 
 
-def is_tradable_spot(market: dict) -> bool:
-    return bool(market.get("spot")) and market.get("active") is not False
-
-
 def instrument_spec(market: dict, mode: int) -> InstrumentSpec | None:
     """The instrument a spot market is, or None when its tick or lot is not known."""
     precision = market.get("precision") or {}

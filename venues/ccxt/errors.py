@@ -17,7 +17,6 @@ from enum import Enum
 
 import ccxt
 
-from venues.ccxt.network import never_sent
 from venues.errors import (  # noqa: F401 - the alerting refusals are named here too
     AlertingRejection,
     DuplicateClientOrderId,
@@ -28,6 +27,7 @@ from venues.errors import (  # noqa: F401 - the alerting refusals are named here
     Unreachable,
     VenueError,
 )
+from venues.network import never_sent
 
 MAX_MESSAGE = 400
 URL_QUERY = re.compile(r"(https?://[^\s?'\"]+)\?[^\s'\"]*")

@@ -35,9 +35,9 @@ from venues.base import (
     VenueFill,
     VenueOrder,
 )
-from venues.ccxt.network import never_sent
 from venues.errors import KeyRefused, OutcomeUnknown, Rejected, Unreachable, VenueError
-from venues.registry import split_exchange_id
+from venues.network import never_sent
+from venues.registry import market_data_venue, split_exchange_id
 
 OPEN_STATUSES = {"RECEIVED", "ROUTING", "ROUTED", "NEW", "PENDING_CANCEL", "PARTIALLY_FILLED"}
 _local = threading.local()
@@ -68,15 +68,7 @@ class HostedEmsVenue:
     def instruments(self) -> list[InstrumentSpec]:
         if not self.ccxt_id:
             return []
-        from venues.ccxt import connection
-        from venues.ccxt.convert import instrument_spec
-        from venues.ccxt.profiles import profile_for
-
-        profile = profile_for(self.ccxt_id)
-        markets = connection.markets(profile, False, reload=True)
-        mode = connection.public_connection(profile, False).exchange.precisionMode
-        specs = (instrument_spec(market, mode) for market in markets.spot().values())
-        return [spec for spec in specs if spec is not None]
+        return market_data_venue(self.ccxt_id).instruments()
 
     def submit(self, intent: OrderIntent) -> VenueOrder:
         body = {
@@ -223,19 +215,12 @@ class HostedEmsVenue:
     def _symbol(self, symbol_id_exchange: str) -> dict:
         """The contract's symbol id where the market is known, which the hosted EMS resolves."""
         if self.ccxt_id:
-            from venues.ccxt import connection
-            from venues.ccxt.profiles import profile_for
-
             try:
-                market = (
-                    connection.markets(profile_for(self.ccxt_id), False)
-                    .spot()
-                    .get(symbol_id_exchange)
-                )
+                assets = market_data_venue(self.ccxt_id).spot_assets(symbol_id_exchange)
             except Exception:  # noqa: BLE001 - fall back to the exchange's symbol
-                market = None
-            if market:
-                base, quote_ = market["base"], market["quote"]
+                assets = None
+            if assets:
+                base, quote_ = assets
                 return {"symbol_id_coinapi": f"{self.upstream_id}_SPOT_{base}_{quote_}"}
         return {"symbol_id_exchange": symbol_id_exchange}
 

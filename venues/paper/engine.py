@@ -361,7 +361,8 @@ def _priority(order: PaperOrder) -> tuple:
 def _match_resting(market: PaperMarket, now: datetime) -> None:
     """Fill resting orders the market now crosses, at their own limit, as makers.
 
-    The caller holds the market and the resting orders' accounts (`_lock_resting_accounts`)."""
+    The caller holds the market and the resting orders' accounts
+    (`ledger.lock_resting_accounts`)."""
     resting = PaperOrder.objects.filter(symbol=market.symbol, status__in=OPEN_STATUSES)
     crossed = [order for order in resting if synthetic.crossing(market, order.side, order.price)]
     for order in sorted(crossed, key=_priority):
