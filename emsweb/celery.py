@@ -1,7 +1,15 @@
+"""The Celery app, and every Celery signal handler of the project.
+
+A handler is registered here and its body calls the module that does the work, as a task body
+calls its service; nothing depends on a module being imported for its side effect.
+"""
+
 import os
 
 from celery import Celery
-from celery.signals import task_postrun
+from celery.signals import before_task_publish, task_postrun
+
+from emsweb.heartbeats import HEARTBEAT_TASK
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "emsweb.settings")
 
@@ -23,3 +31,13 @@ def keep_the_database_connection_while_it_is_sound(state=None, **_) -> None:
         close_old_connections()
     else:
         connections.close_all()
+
+
+@before_task_publish.connect
+def beat_ticked(sender: str | None = None, **_) -> None:
+    """Beat is the only sender of the heartbeat: its publishing it is beat's tick."""
+    if sender == HEARTBEAT_TASK:
+        from emsweb.heartbeats import BEAT_KEY, heartbeat_record
+        from emsweb.redis import redis_client
+
+        heartbeat_record(redis_client(), BEAT_KEY)

@@ -1,11 +1,7 @@
-"""/healthz, /readyz and the heartbeats that /readyz reads.
+"""/healthz and /readyz, and the container healthchecks.
 
 /healthz: the web process is up (no database, no Redis). /readyz: the database and Redis answer,
-and every heartbeat is fresh. Beat schedules `emsweb.tasks.heartbeat` on each queue (`orders`,
-the order path's, and `default`, everything else's); when beat publishes it, beat records its
-tick, and the worker that runs it records its own run for that queue, all in Redis. So one web
-process can tell, for processes on any machine, that beat still ticks and that some worker still
-takes tasks off each queue. Ages are computed from wall clocks: keep the machines on NTP.
+and every heartbeat (emsweb.heartbeats) is fresh.
 
 The internal endpoints (these two and /metrics) are answered by `InternalEndpointsMiddleware`,
 first in MIDDLEWARE: before the host check and the HTTPS redirect, so that a container
@@ -15,39 +11,18 @@ healthcheck on 127.0.0.1 and Prometheus on the internal network reach them over 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
+import urllib.request
 
-from django.conf import settings
+import django
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-BEAT_KEY = "emsweb:health:beat"
-WORKER_KEY = "emsweb:health:worker"  # the background worker's (queue `default`)
-ORDER_WORKER_KEY = "emsweb:health:worker:orders"  # the order path's worker (queue `orders`)
-# A queue -> the key its worker's run of the heartbeat is recorded under; /readyz's check names.
-WORKER_KEYS = {"default": WORKER_KEY, "orders": ORDER_WORKER_KEY}
-HEARTBEATS = {"worker": WORKER_KEY, "order_worker": ORDER_WORKER_KEY, "beat": BEAT_KEY}
-# Kept a while longer than they can be fresh, so that /readyz can still say how stale they are.
-KEEP_SECONDS = 24 * 3600
-
-
-# --- heartbeats -------------------------------------------------------------------------------
-
-
-def heartbeat_record(client, key: str, **fields: object) -> None:
-    client.set(key, json.dumps({"at": time.time(), **fields}), ex=KEEP_SECONDS)
-
-
-def heartbeat_check(client, key: str, *, now: float | None = None) -> dict:
-    """{"ok": fresh?, "age_seconds": ..., ...what the process recorded}; never seen: not ok."""
-    raw = client.get(key)
-    if raw is None:
-        return {"ok": False, "age_seconds": None, "error": "no heartbeat recorded yet"}
-    recorded = json.loads(raw)
-    age = max((now or time.time()) - recorded.pop("at"), 0.0)
-    return {"ok": age <= settings.EMSWEB_HEARTBEAT_STALE, "age_seconds": round(age, 3), **recorded}
-
+from emsweb.heartbeats import BEAT_KEY, HEARTBEATS, heartbeat_check
+from emsweb.metrics import metrics
+from emsweb.redis import redis_client
 
 # --- checks -----------------------------------------------------------------------------------
 
@@ -68,8 +43,6 @@ def _database_probe() -> None:
 
 def readiness() -> dict:
     """Each check with its latency (database, Redis) or its age (worker, beat)."""
-    from emsweb.redis import redis_client
-
     client = redis_client()
     checks = {"database": _timed(_database_probe), "redis": _timed(client.ping)}
     for name, key in HEARTBEATS.items():
@@ -97,8 +70,6 @@ def readyz(request: HttpRequest) -> HttpResponse:
 
 
 def internal_views() -> dict:
-    from emsweb.metrics import metrics
-
     return {"/healthz": healthz, "/readyz": readyz, "/metrics": metrics}
 
 
@@ -126,9 +97,6 @@ class InternalEndpointsMiddleware:
 def main(argv: list[str]) -> int:
     """Exit 0 when healthy. `web`: this container's /readyz answers 200; `beat`: beat's tick is
     fresh (a worker is not needed for that)."""
-    import os
-    import urllib.request
-
     if argv == ["web"]:
         url = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/readyz"
         try:
@@ -138,12 +106,8 @@ def main(argv: list[str]) -> int:
             print(f"{url}: {problem}", file=sys.stderr)
             return 1
     if argv == ["beat"]:
-        import django
-
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "emsweb.settings")
         django.setup()
-        from emsweb.redis import redis_client
-
         check = heartbeat_check(redis_client(), BEAT_KEY)
         print(json.dumps(check))
         return 0 if check["ok"] else 1

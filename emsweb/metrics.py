@@ -27,6 +27,11 @@ from prometheus_client.core import (
     HistogramMetricFamily,
 )
 
+from emsweb.heartbeats import HEARTBEATS, heartbeat_check
+from emsweb.redis import redis_client
+from venues.base import OrdStatus
+from venues.errors import VenueError
+
 logger = logging.getLogger(__name__)
 
 VENUE_ERRORS_KEY = "emsweb:metrics:venue-errors"
@@ -45,9 +50,6 @@ def count_venue_error(venue: str, operation: str, error: BaseException) -> None:
     """Count one failed venue call by its class, and raise the account's alert when the error
     needs a person (a refused key or nonce: it names its `alert_kind` and `account_key`).
     Never raises: metrics must not stop an order."""
-    from emsweb.redis import redis_client
-    from venues.errors import VenueError
-
     kind = type(error).__name__ if isinstance(error, VenueError) else "Unexpected"
     try:
         redis_client().hincrby(VENUE_ERRORS_KEY, f"{venue}|{operation}|{kind}", 1)
@@ -70,8 +72,6 @@ def count_venue_error(venue: str, operation: str, error: BaseException) -> None:
 
 def count_venue_alert(venue: str, kind: str) -> None:
     """Count one alert raised for a venue account. Never raises."""
-    from emsweb.redis import redis_client
-
     try:
         redis_client().hincrby(VENUE_ALERTS_KEY, f"{venue}|{kind}", 1)
     except Exception:  # noqa: BLE001
@@ -79,11 +79,11 @@ def count_venue_alert(venue: str, kind: str) -> None:
 
 
 # --- read at scrape time ----------------------------------------------------------------------
+# emsweb sits below the apps: it names their models only when a scrape reads them.
 
 
 def orders_by_status() -> GaugeMetricFamily:
     from orders.models import Order
-    from venues.base import OrdStatus
 
     counts = dict.fromkeys(OrdStatus.values, 0)
     counts.update(Order.objects.values_list("status").annotate(n=Count("pk")).order_by())
@@ -97,7 +97,6 @@ def routing_latency() -> HistogramMetricFamily:
     """RECEIVED -> ROUTED of the orders received within the window: recomputed on each scrape,
     so read its buckets directly (histogram_quantile over the bucket series, no rate())."""
     from orders.models import Order, OrderEvent, OrderOrigin
-    from venues.base import OrdStatus
 
     window = settings.EMSWEB_METRICS_WINDOW
     routed_at = OrderEvent.objects.filter(order=OuterRef("pk"), status=OrdStatus.ROUTED)
@@ -187,8 +186,6 @@ def venue_alerts(client) -> CounterMetricFamily:
 
 
 def heartbeat_ages(client) -> GaugeMetricFamily:
-    from emsweb.health import HEARTBEATS, heartbeat_check
-
     family = GaugeMetricFamily(
         "emsweb_heartbeat_age_seconds",
         "Seconds since beat last ticked / a worker last ran the heartbeat.",
@@ -205,8 +202,6 @@ class EmswebCollector:
     other way round; emsweb_metrics_source_up says which answered."""
 
     def collect(self):
-        from emsweb.redis import redis_client
-
         sources = {
             "database": lambda: [orders_by_status(), routing_latency(), sync_lag()],
             "redis": lambda: [

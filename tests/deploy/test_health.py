@@ -5,23 +5,32 @@ import time
 
 import pytest
 
-from emsweb import health, tasks
+from emsweb import celery, tasks
+from emsweb.heartbeats import (
+    BEAT_KEY,
+    HEARTBEAT_TASK,
+    HEARTBEATS,
+    ORDER_WORKER_KEY,
+    WORKER_KEY,
+    heartbeat_check,
+    heartbeat_record,
+)
 from emsweb.redis import redis_client
 
 
 @pytest.fixture
 def heartbeats(redis_broker):
     """No heartbeat recorded before the test, none left after it."""
-    keys = tuple(health.HEARTBEATS.values())
+    keys = tuple(HEARTBEATS.values())
     redis_client().delete(*keys)
     yield redis_client()
     redis_client().delete(*keys)
 
 
 def both_fresh(client) -> None:
-    health.heartbeat_record(client, health.BEAT_KEY)
-    health.heartbeat_record(client, health.WORKER_KEY, hostname="worker@test")
-    health.heartbeat_record(client, health.ORDER_WORKER_KEY, hostname="orders@test")
+    heartbeat_record(client, BEAT_KEY)
+    heartbeat_record(client, WORKER_KEY, hostname="worker@test")
+    heartbeat_record(client, ORDER_WORKER_KEY, hostname="orders@test")
 
 
 def test_healthz_answers_without_touching_the_database(client):
@@ -59,7 +68,7 @@ def test_readyz_is_ready_when_the_database_redis_and_both_heartbeats_answer(clie
 
 @pytest.mark.django_db
 def test_readyz_is_503_until_a_heartbeat_was_ever_recorded(client, heartbeats):
-    health.heartbeat_record(heartbeats, health.BEAT_KEY)
+    heartbeat_record(heartbeats, BEAT_KEY)
 
     response = client.get("/readyz")
 
@@ -72,7 +81,7 @@ def test_readyz_is_503_until_a_heartbeat_was_ever_recorded(client, heartbeats):
 def test_a_stale_heartbeat_fails_readyz_and_says_how_old_it_is(client, heartbeats, settings):
     both_fresh(heartbeats)
     stale = time.time() - settings.EMSWEB_HEARTBEAT_STALE - 30
-    heartbeats.set(health.BEAT_KEY, json.dumps({"at": stale}))
+    heartbeats.set(BEAT_KEY, json.dumps({"at": stale}))
 
     response = client.get("/readyz")
 
@@ -86,7 +95,7 @@ def test_a_stale_heartbeat_fails_readyz_and_says_how_old_it_is(client, heartbeat
 def test_readyz_is_503_when_only_the_order_paths_worker_is_gone(client, heartbeats, settings):
     both_fresh(heartbeats)
     stale = time.time() - settings.EMSWEB_HEARTBEAT_STALE - 1
-    heartbeats.set(health.ORDER_WORKER_KEY, json.dumps({"at": stale, "hostname": "orders@test"}))
+    heartbeats.set(ORDER_WORKER_KEY, json.dumps({"at": stale, "hostname": "orders@test"}))
 
     response = client.get("/readyz")
 
@@ -101,7 +110,7 @@ def test_readyz_is_503_and_names_redis_when_redis_does_not_answer(client, monkey
         def ping(self):
             raise ConnectionError("Connection refused")
 
-    monkeypatch.setattr("emsweb.redis.redis_client", lambda: Down())
+    monkeypatch.setattr("emsweb.health.redis_client", lambda: Down())
 
     response = client.get("/readyz")
 
@@ -116,15 +125,15 @@ def test_the_internal_endpoints_take_get_only(client):
 
 
 def test_publishing_the_heartbeat_is_beats_tick_and_running_it_is_a_workers(heartbeats):
-    tasks.beat_ticked(sender="orders.tasks.sync_all_accounts")
-    assert heartbeats.get(health.BEAT_KEY) is None
+    celery.beat_ticked(sender="orders.tasks.sync_all_accounts")
+    assert heartbeats.get(BEAT_KEY) is None
 
-    tasks.beat_ticked(sender=tasks.HEARTBEAT)
+    celery.beat_ticked(sender=HEARTBEAT_TASK)
     tasks.heartbeat.apply()
 
-    assert health.heartbeat_check(heartbeats, health.BEAT_KEY)["ok"]
-    worker = health.heartbeat_check(heartbeats, health.WORKER_KEY)
+    assert heartbeat_check(heartbeats, BEAT_KEY)["ok"]
+    worker = heartbeat_check(heartbeats, WORKER_KEY)
     assert worker["ok"] and worker["age_seconds"] < 5 and "hostname" in worker
-    assert heartbeats.get(health.ORDER_WORKER_KEY) is None, "run on `default`: not the order's"
+    assert heartbeats.get(ORDER_WORKER_KEY) is None, "run on `default`: not the order's"
     tasks.heartbeat.apply(args=("orders",))
-    assert health.heartbeat_check(heartbeats, health.ORDER_WORKER_KEY)["ok"]
+    assert heartbeat_check(heartbeats, ORDER_WORKER_KEY)["ok"]

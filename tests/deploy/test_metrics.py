@@ -122,7 +122,7 @@ def test_counting_a_venue_error_never_stops_the_order_path(monkeypatch, caplog):
         def hincrby(self, *args):
             raise ConnectionError("Redis is down")
 
-    monkeypatch.setattr("emsweb.redis.redis_client", lambda: Down())
+    monkeypatch.setattr("emsweb.metrics.redis_client", lambda: Down())
     metrics.count_venue_error("PAPER", "submit", RuntimeError("boom"))
     assert "could not count a venue error" in caplog.text
 
@@ -152,7 +152,7 @@ def test_a_source_that_does_not_answer_is_reported_down_and_the_other_still_is(s
     def down():
         raise ConnectionError("Redis is down")
 
-    monkeypatch.setattr("emsweb.redis.redis_client", down)
+    monkeypatch.setattr("emsweb.metrics.redis_client", down)
 
     samples = scrape()
 
@@ -162,7 +162,7 @@ def test_a_source_that_does_not_answer_is_reported_down_and_the_other_still_is(s
 
 
 def test_the_heartbeat_ages_are_exported(scrape):
-    from emsweb.health import BEAT_KEY, heartbeat_record
+    from emsweb.heartbeats import BEAT_KEY, heartbeat_record
 
     heartbeat_record(redis_client(), BEAT_KEY)
     samples = scrape()
