@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
@@ -54,6 +56,13 @@ def audit_record(
         actor_name=getattr(actor, "username", "") or detail.pop("username", ""),
         action=action,
         target=target,
-        detail={key: str(value) for key, value in detail.items()},
+        detail={key: _shown(value) for key, value in detail.items()},
         ip=ip or client_ip(request),
     )
+
+
+def _shown(value: object) -> str:
+    # A money field holds 18 places: 0.05, not 0.050000000000000000; 49000, not 4.9E+4.
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(value)

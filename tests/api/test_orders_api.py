@@ -156,7 +156,7 @@ def test_orders_placed_and_canceled_through_the_api_are_on_the_audit_page_with_t
     desk = Client()
     desk.force_login(trader)
     page = desk.get("/audit/?action=ORDER_PLACED").content.decode()
-    assert "api-1" in page and f"api_key={prefix}" in page
+    assert "api-1" in page and f"api_key={prefix}" in page and "amount=0.1 price=49000" in page
 
 
 def test_a_read_only_key_reads_but_never_trades(read_only_api, api, account):

@@ -56,6 +56,14 @@ def test_a_submitted_order_is_recorded_with_its_user_and_address(account, user):
     assert placed.detail.keys() == {"account", "side", "amount", "price"}
 
 
+def test_its_numbers_read_plainly_not_at_the_eighteen_places_they_are_stored_with(account):
+    order_submit(account=account, ticket=ticket(amount="0.050", price="49000.00"))
+    [placed] = entries("ORDER_PLACED")
+    assert placed.detail == {
+        "account": "PAPER/TEST", "side": "BUY", "amount": "0.05", "price": "49000",
+    }  # fmt: skip
+
+
 def test_an_order_placed_with_an_api_key_names_the_keys_prefix(account, user):
     api_key, _ = api_key_create(user=user, label="script")
     order_submit(account=account, ticket=ticket(), user=user, api_key=api_key)
