@@ -134,6 +134,6 @@ class RefusedChangeAuditMiddleware:
                 request=request,
                 target=f"{request.method} {request.path}"[:255],
                 status=response.status_code,
-                api_key=getattr(api_key, "prefix", "") or "",
+                api_key=api_key,
             )
         return response

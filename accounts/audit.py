@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 
-from .models import AuditEvent
+from .models import ApiKey, AuditEvent
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -37,15 +39,30 @@ def audit_record(
     actor: AbstractBaseUser | None = None,
     target: str = "",
     request: HttpRequest | None = None,
+    ip: str | None = None,
+    api_key: ApiKey | None = None,
     **detail,
 ) -> AuditEvent:
+    """One entry of the log. The services pass who acted (the user, the API key if any, the
+    address) explicitly; a view that records its own action may pass its request instead."""
+    if actor is None and api_key is not None:
+        actor = api_key.user
     if actor is None and request is not None and request.user.is_authenticated:
         actor = request.user
+    if api_key is not None:
+        detail["api_key"] = api_key.prefix
     return AuditEvent.objects.create(
         actor=actor if actor is not None and actor.is_authenticated else None,
         actor_name=getattr(actor, "username", "") or detail.pop("username", ""),
         action=action,
         target=target,
-        detail={key: str(value) for key, value in detail.items()},
-        ip=client_ip(request),
+        detail={key: _shown(value) for key, value in detail.items()},
+        ip=ip or client_ip(request),
     )
+
+
+def _shown(value: object) -> str:
+    # A money field holds 18 places: 0.05, not 0.050000000000000000; 49000, not 4.9E+4.
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(value)

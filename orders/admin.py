@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
 
+from accounts.audit import client_ip
+
 from .models import Fill, Instrument, Order, OrderEvent
 from .services import OrderNotCancelable, order_cancel
 
@@ -53,7 +55,7 @@ class OrderAdmin(admin.ModelAdmin):
     def cancel_orders(self, request, queryset):
         for order in queryset:
             try:
-                order_cancel(order=order, user=request.user)
+                order_cancel(order=order, user=request.user, ip=client_ip(request))
             except OrderNotCancelable as refusal:
                 self.message_user(request, str(refusal), messages.WARNING)
 

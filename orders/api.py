@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import field_validator
 
+from accounts.audit import client_ip
 from accounts.selectors import accounts_tradable, accounts_visible
 from emsweb.api import wire
 from emsweb.api.schemas import (
@@ -209,6 +210,7 @@ def order_new(request: HttpRequest, payload: OrderNewSingleRequest):
             ticket=ticket,
             user=api_key.user,
             api_key=api_key,
+            ip=client_ip(request),
             request_hash=request_hash(payload),
         )
     except OrderInvalid as invalid:
@@ -312,10 +314,9 @@ def order_cancel_single(request: HttpRequest, payload: OrderCancelSingleRequest)
             rejected_message=wire.dumps(payload.model_dump(exclude_none=True)),
         )
     try:
-        order_cancel(order=order, user=api_key.user)
+        order_cancel(order=order, user=api_key.user, api_key=api_key, ip=client_ip(request))
     except OrderNotCancelable as refusal:
         return wire.validation_error({"client_order_id": [str(refusal)]})
-    Order.objects.filter(pk=order.pk).update(canceled_with_key=api_key)
     return wire.json_response(execution_report(_report_of(order.pk)))
 
 
@@ -334,7 +335,9 @@ def order_cancel_all(request: HttpRequest, payload: OrderCancelAllRequest):
         return wire.validation_error(
             {"exchange_id": [f"No account {payload.exchange_id!r} that this key may trade."]}
         )
-    count = orders_cancel_all(account=account, user=api_key.user)
+    count = orders_cancel_all(
+        account=account, user=api_key.user, api_key=api_key, ip=client_ip(request)
+    )
     return wire.json_response(
         {
             "type": "MESSAGE",

@@ -1,7 +1,9 @@
 """Every write path for orders: submit, route, cancel, cancel all, and the sweeper.
 
 The web views, the API, the admin and the shell all call these. None of them calls a venue
-inside a transaction: record the intent, call out, record the outcome.
+inside a transaction: record the intent, call out, record the outcome. What a person or a script
+asks for (submit, cancel, cancel all, kill switch) is written to the audit log here, once,
+whichever door it came through: the door passes who asked (user, API key, address).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import ApiKey, Balance, ExchangeAccount
+from accounts.audit import audit_record
+from accounts.models import ApiKey, AuditAction, Balance, ExchangeAccount
 from accounts.services import account_venue
 from emsweb.logging import account_context, order_context
 from emsweb.metrics import count_venue_error
@@ -88,6 +91,7 @@ def order_submit(
     ticket: OrderTicket,
     user: AbstractBaseUser | None = None,
     api_key: ApiKey | None = None,
+    ip: str | None = None,
     request_hash: str = "",
 ) -> Order:
     """Validate, record the order as RECEIVED, and queue it for routing once committed.
@@ -125,6 +129,17 @@ def order_submit(
             raise
         return _same_request_or_refuse(existing, request_hash)
     changes_bump()
+    audit_record(
+        action=AuditAction.ORDER_PLACED,
+        actor=user,
+        api_key=api_key,
+        ip=ip,
+        target=order.client_order_id,
+        account=account.exchange_id,
+        side=order.side,
+        amount=order.amount_order,
+        price=order.price,
+    )
 
     from .tasks import route_order
 
@@ -405,8 +420,29 @@ def _outcome_unknown(order: Order, message: str) -> None:
 # --- cancel -----------------------------------------------------------------------------------
 
 
-def order_cancel(*, order: Order, user: AbstractBaseUser | None = None) -> Order:
+def order_cancel(
+    *,
+    order: Order,
+    user: AbstractBaseUser | None = None,
+    api_key: ApiKey | None = None,
+    ip: str | None = None,
+) -> Order:
     """Ask for an order to be canceled. The venue's answer arrives through the worker."""
+    _cancel(order, user=user)
+    if api_key is not None:
+        Order.objects.filter(pk=order.pk).update(canceled_with_key=api_key)
+    audit_record(
+        action=AuditAction.ORDER_CANCEL,
+        actor=user,
+        api_key=api_key,
+        ip=ip,
+        target=order.client_order_id,
+    )
+    return Order.objects.get(pk=order.pk)
+
+
+def _cancel(order: Order, *, user: AbstractBaseUser | None) -> None:
+    """order_cancel without its audit entry: cancel all records one entry for all its orders."""
     if order.status == S.RECEIVED and lifecycle.transition(
         order.pk,
         to=S.REJECTED,
@@ -417,18 +453,17 @@ def order_cancel(*, order: Order, user: AbstractBaseUser | None = None) -> Order
         reject_reason=RejectReason.LOCAL,
         canceled_by=user,
     ):
-        return Order.objects.get(pk=order.pk)
+        return
     if order.status in ROUTING_STATUSES:
         # The venue has not confirmed it yet: cancel as soon as it does.
         Order.objects.filter(pk=order.pk, cancel_requested_at__isnull=True).update(
             cancel_requested_at=timezone.now(), canceled_by=user
         )
         order_cancel_if_requested(order_id=order.pk)
-        return Order.objects.get(pk=order.pk)
+        return
     if order.status not in CANCELABLE:
         raise OrderNotCancelable(f"Order {order.client_order_id} is {order.status}.")
     order_request_cancel(order.pk, user=user, cause=EventCause.CANCEL)
-    return Order.objects.get(pk=order.pk)
 
 
 def order_cancel_if_requested(*, order_id: int) -> None:
@@ -498,8 +533,44 @@ def _resolve_after_refused_cancel(order: Order, venue, message: str) -> None:
         lifecycle.cancel_refused(order.pk, note=f"Cancel refused by the venue: {message}")
 
 
-def orders_cancel_all(*, account: ExchangeAccount, user: AbstractBaseUser | None = None) -> int:
+def orders_cancel_all(
+    *,
+    account: ExchangeAccount,
+    user: AbstractBaseUser | None = None,
+    api_key: ApiKey | None = None,
+    ip: str | None = None,
+) -> int:
     """Cancel every open order of one account. Returns how many were asked to cancel."""
+    return _cancel_all_recorded(AuditAction.CANCEL_ALL, [account], user, api_key, ip)
+
+
+def orders_kill_switch(
+    *,
+    accounts: list[ExchangeAccount],
+    user: AbstractBaseUser | None = None,
+    api_key: ApiKey | None = None,
+    ip: str | None = None,
+) -> int:
+    """Cancel every open order of every account given (the ones the user may trade). Returns
+    how many were asked to cancel."""
+    return _cancel_all_recorded(AuditAction.KILL_SWITCH, accounts, user, api_key, ip)
+
+
+def _cancel_all_recorded(action, accounts, user, api_key, ip) -> int:
+    """Cancel all on each account, recorded as one entry: not one per account or per order."""
+    count = sum(_cancel_all(account, user=user) for account in accounts)
+    audit_record(
+        action=action,
+        actor=user,
+        api_key=api_key,
+        ip=ip,
+        target=", ".join(account.exchange_id for account in accounts)[:255],
+        orders=count,
+    )
+    return count
+
+
+def _cancel_all(account: ExchangeAccount, *, user: AbstractBaseUser | None) -> int:
     from .tasks import cancel_all_orders
 
     count = 0
@@ -517,7 +588,7 @@ def orders_cancel_all(*, account: ExchangeAccount, user: AbstractBaseUser | None
                     canceled_by=user,
                 )
         else:
-            order_cancel(order=order, user=user)
+            _cancel(order, user=user)
             count += 1
     transaction.on_commit(lambda: cancel_all_orders.delay(account.pk))
     return count

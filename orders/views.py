@@ -20,8 +20,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from accounts.access import desk_view
-from accounts.audit import audit_record
-from accounts.models import AuditAction
+from accounts.audit import client_ip
 from accounts.selectors import accounts_tradable, accounts_visible, may_trade
 
 from . import selectors
@@ -35,6 +34,7 @@ from .services import (
     order_cancel,
     order_submit,
     orders_cancel_all,
+    orders_kill_switch,
     ticket_check,
 )
 from .templatetags import desk
@@ -153,21 +153,13 @@ def ticket_submit(request):
                 account=form.cleaned_data["account"],
                 ticket=ticket,
                 user=request.user,
+                ip=client_ip(request),
                 # A double click sends the same form twice: the second gets the same order back.
                 request_hash=hashlib.sha256(repr(ticket).encode()).hexdigest(),
             )
         except OrderInvalid as invalid:
             context["field_errors"] = invalid.errors
         else:
-            audit_record(
-                action=AuditAction.ORDER_PLACED,
-                request=request,
-                target=order.client_order_id,
-                account=order.account.exchange_id,
-                side=order.side,
-                amount=order.amount_order,
-                price=order.price,
-            )
             fresh = TicketForm(
                 accounts=accounts,
                 initial={"account": order.account, "symbol": form.cleaned_data["symbol"]},
@@ -309,8 +301,7 @@ def cancel(request, pk: int):
     if not may_trade(user=request.user, account=order.account):
         raise PermissionDenied("You may not trade this account.")
     try:
-        order_cancel(order=order, user=request.user)
-        audit_record(action=AuditAction.ORDER_CANCEL, request=request, target=order.client_order_id)
+        order_cancel(order=order, user=request.user, ip=client_ip(request))
     except OrderNotCancelable as refusal:
         messages.warning(request, str(refusal))
     return _back_to_blotter(request)
@@ -322,10 +313,7 @@ def cancel_all(request, account_pk: int):
     account = accounts_tradable(user=request.user).filter(pk=account_pk).first()
     if account is None:
         raise PermissionDenied("You may not trade this account.")
-    count = orders_cancel_all(account=account, user=request.user)
-    audit_record(
-        action=AuditAction.CANCEL_ALL, request=request, target=account.exchange_id, orders=count
-    )
+    count = orders_cancel_all(account=account, user=request.user, ip=client_ip(request))
     messages.info(request, f"Cancel requested for {count} order(s) on {account.exchange_id}.")
     return _back_to_blotter(request)
 
@@ -337,13 +325,10 @@ def kill_switch(request):
     if request.POST.get("confirm") != "CANCEL ALL":
         messages.error(request, "Type CANCEL ALL to confirm the kill switch.")
         return _back_to_blotter(request)
-    accounts = list(accounts_tradable(user=request.user))
-    count = sum(orders_cancel_all(account=account, user=request.user) for account in accounts)
-    audit_record(
-        action=AuditAction.KILL_SWITCH,
-        request=request,
-        target=", ".join(account.exchange_id for account in accounts),
-        orders=count,
+    count = orders_kill_switch(
+        accounts=list(accounts_tradable(user=request.user)),
+        user=request.user,
+        ip=client_ip(request),
     )
     messages.warning(request, f"Kill switch: cancel requested for {count} order(s).")
     return _back_to_blotter(request)

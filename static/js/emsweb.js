@@ -2,7 +2,8 @@
 (function () {
   "use strict";
 
-  // Times arrive in UTC; show them in the user's own zone, with UTC on hover.
+  // Times arrive in UTC; show them in the user's own zone, with UTC on hover. Those marked
+  // data-ms (an order's timeline) keep their milliseconds.
   function localTimes(root) {
     root.querySelectorAll("time[datetime]:not([data-local])").forEach(function (el) {
       var when = new Date(el.getAttribute("datetime"));
@@ -10,6 +11,7 @@
       el.textContent = when.toLocaleString(undefined, {
         year: "numeric", month: "2-digit", day: "2-digit",
         hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
+        fractionalSecondDigits: el.hasAttribute("data-ms") ? 3 : undefined,
       });
       el.setAttribute("data-local", "1");
     });

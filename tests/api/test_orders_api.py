@@ -4,8 +4,9 @@ from decimal import Decimal
 
 import pytest
 import simplejson
+from django.test import Client
 
-from accounts.models import Balance
+from accounts.models import ApiKey, AuditEvent, Balance
 from accounts.services import account_link
 from orders.instruments import instruments_refresh
 from orders.models import Order
@@ -135,6 +136,27 @@ def test_canceling_an_unknown_order_is_a_404(api, account):
     response = api.post("/v1/orders/cancel", {"exchange_id": ACCOUNT, "client_order_id": "nope"})
     assert response.status_code == 404
     assert body(response)["reject_reason"] == "ORDER_ID_NOT_FOUND"
+
+
+def test_orders_placed_and_canceled_through_the_api_are_on_the_audit_page_with_the_key(
+    api, account, trader
+):
+    api.post("/v1/orders", new_order())
+    api.post("/v1/orders", new_order())  # a retry: the same order, not a second action
+    api.post("/v1/orders/cancel", {"exchange_id": ACCOUNT, "client_order_id": "api-1"})
+    api.post("/v1/orders/cancel/all", {"exchange_id": ACCOUNT})
+    prefix = ApiKey.objects.get(user=trader).prefix
+    recorded = AuditEvent.objects.order_by("id").values_list("action", "target", "detail__api_key")
+    assert list(recorded) == [
+        ("ORDER_PLACED", "api-1", prefix),
+        ("ORDER_CANCEL", "api-1", prefix),
+        ("CANCEL_ALL", ACCOUNT, prefix),
+    ]
+    assert set(AuditEvent.objects.values_list("actor", "ip")) == {(trader.pk, "127.0.0.1")}
+    desk = Client()
+    desk.force_login(trader)
+    page = desk.get("/audit/?action=ORDER_PLACED").content.decode()
+    assert "api-1" in page and f"api_key={prefix}" in page and "amount=0.1 price=49000" in page
 
 
 def test_a_read_only_key_reads_but_never_trades(read_only_api, api, account):

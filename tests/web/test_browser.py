@@ -3,19 +3,23 @@ with a real Celery worker routing to the paper exchange. Screenshots of every pa
 git-ignored artifacts/screenshots/."""
 
 import os
+import re
 import shutil
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from accounts.models import Balance, DeskMember, DeskRole
-from accounts.services import account_link
+from accounts.audit import audit_record
+from accounts.models import ApiKey, AuditAction, Balance, DeskMember, DeskRole
+from accounts.services import account_link, api_key_create
 from orders.instruments import instruments_refresh
 from orders.models import Order
 from orders.quotes import quotes_refresh
+from orders.services import OrderTicket, order_submit, orders_kill_switch
 from orders.sync import account_sync
 from tests.conftest import wait_for
+from tests.factories import AccountFactory
 from venues.paper import engine
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -135,3 +139,56 @@ def test_a_viewer_is_refused_at_the_ticket(desk, live_server, browser):
     assert response.status == 403
     page.get_by_text("You may not trade").wait_for()
     shoot(page, "ticket-refused")
+
+
+def place(account, *, user, client_order_id: str, api_key: ApiKey | None = None) -> Order:
+    ticket = OrderTicket(
+        client_order_id=client_order_id, symbol="BTCUSD", side="BUY", amount="0.05", price="49000"
+    )
+    order = order_submit(account=account, ticket=ticket, user=user, api_key=api_key)
+    wait_for(lambda: Order.objects.get(pk=order.pk).status == "NEW", what="the order to rest")
+    return order
+
+
+def test_the_audit_log_fits_a_1440_pixel_window_and_its_numbers_read_plainly(
+    desk, live_server, browser
+):
+    ann = DeskMember.objects.get(role=DeskRole.ADMIN).user
+    api_key, _ = api_key_create(user=ann, label="a script with a long label")
+    place(desk, user=ann, client_order_id="a-client-order-id-as-long-as-scripts-make-them-0001",
+          api_key=api_key)  # fmt: skip
+    many = [AccountFactory(exchange_id=f"PAPER/DESK{n:02}", tag=f"DESK{n:02}") for n in range(12)]
+    orders_kill_switch(accounts=[desk, *many], user=ann, ip="2001:db8:85a3::8a2e:370:7334")
+    audit_record(
+        action=AuditAction.REFUSED,
+        actor=ann,
+        target=f"POST /orders/{'9' * 12}/cancel/?all=1&next=/orders/history/?q={'x' * 150}",
+        status=404,
+        api_key=api_key,
+    )
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    sign_in(page, live_server.url, "ann", "ann-password-1")
+    page.goto(f"{live_server.url}/audit/")
+    shoot(page, "audit-1440")
+    table = page.locator("table.grid")
+    assert "amount=0.05 price=49000" in table.inner_text()
+    widths = page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1], widths
+    box = table.bounding_box()
+    assert box["x"] + box["width"] <= 1440
+
+
+def test_the_order_timeline_shows_times_to_the_millisecond(desk, live_server, browser):
+    ann = DeskMember.objects.get(role=DeskRole.ADMIN).user
+    order = place(desk, user=ann, client_order_id="timed")
+    page = browser.new_page()
+    sign_in(page, live_server.url, "ann", "ann-password-1")
+    page.goto(f"{live_server.url}/orders/{order.pk}/")
+    times = page.locator("h2:text-is('Timeline') + table time[data-local]")
+    times.first.wait_for()
+    shoot(page, "order-timeline")
+    shown = times.all_inner_texts()
+    assert len(shown) == 4  # RECEIVED, ROUTING, ROUTED, NEW
+    assert all(re.search(r"\d\d:\d\d:\d\d\.\d{3}$", text) for text in shown), shown
