@@ -120,8 +120,21 @@ def order_submit(
         request_hash=request_hash,
     )
     try:
-        # The order and its RECEIVED row: one statement on PostgreSQL (orders.writes).
-        order_insert(order, cause=EventCause.SUBMIT, note="; ".join(checked.notes))
+        # The order, its RECEIVED row and its audit entry: all or nothing, so that an order
+        # never exists that the audit log does not show.
+        with transaction.atomic():
+            order_insert(order, cause=EventCause.SUBMIT, note="; ".join(checked.notes))
+            audit_record(
+                action=AuditAction.ORDER_PLACED,
+                actor=user,
+                api_key=api_key,
+                ip=ip,
+                target=order.client_order_id,
+                account=account.exchange_id,
+                side=order.side,
+                amount=order.amount_order,
+                price=order.price,
+            )
     except IntegrityError:
         # Another request with this client_order_id won the race.
         existing = Order.objects.filter(client_order_id=ticket.client_order_id).first()
@@ -129,17 +142,6 @@ def order_submit(
             raise
         return _same_request_or_refuse(existing, request_hash)
     changes_bump()
-    audit_record(
-        action=AuditAction.ORDER_PLACED,
-        actor=user,
-        api_key=api_key,
-        ip=ip,
-        target=order.client_order_id,
-        account=account.exchange_id,
-        side=order.side,
-        amount=order.amount_order,
-        price=order.price,
-    )
 
     from .tasks import route_order
 
