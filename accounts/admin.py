@@ -3,6 +3,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from emsweb.admin import ReadOnlyAdmin, ReadOnlyInline
+
 from .audit import audit_record
 from .forms import ExchangeAccountForm
 from .models import (
@@ -16,17 +18,12 @@ from .models import (
 )
 
 
-class BalanceInline(admin.TabularInline):
+class BalanceInline(ReadOnlyInline):
     model = Balance
-    extra = 0
-    can_delete = False
     readonly_fields = [
         "asset_id_exchange", "balance", "available", "locked", "rate_usd", "last_updated_by",
         "updated_at",
     ]  # fmt: skip
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ExchangeAccount)
@@ -195,18 +192,9 @@ class TradingGrantAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """Append-only: readable here, never editable or deletable."""
 
     list_display = ["at", "actor_name", "action", "target", "ip"]
     list_filter = ["action"]
     search_fields = ["actor_name", "target"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

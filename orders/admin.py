@@ -1,20 +1,10 @@
 from django.contrib import admin, messages
 
 from accounts.audit import client_ip
+from emsweb.admin import ReadOnlyAdmin, ReadOnlyInline
 
 from .models import Fill, Instrument, Order, OrderEvent
 from .services import OrderNotCancelable, order_cancel
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class OrderEventInline(ReadOnlyInline):
@@ -28,7 +18,7 @@ class FillInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ReadOnlyAdmin):
     """Orders are read-only here: they change only through the lifecycle."""
 
     list_display = [
@@ -41,15 +31,6 @@ class OrderAdmin(admin.ModelAdmin):
     inlines = [OrderEventInline, FillInline]
     actions = ["cancel_orders"]
     list_select_related = ["account", "instrument"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Cancel the selected orders")
     def cancel_orders(self, request, queryset):

@@ -2,29 +2,14 @@
 
 from django.contrib import admin
 
+from emsweb.admin import ReadOnlyAdmin, ReadOnlyInline
 from venues.paper.models import PaperAccount, PaperBalance, PaperMarket, PaperOrder, PaperTrade
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class BalanceInline(admin.TabularInline):
+class BalanceInline(ReadOnlyInline):
     model = PaperBalance
     fields = ["asset", "total", "locked"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PaperAccount)
