@@ -12,6 +12,7 @@ from emsweb.api.schemas import (
     ErrorBody,
     LenientSchema,
     MessageRejectBody,
+    StringOrAbsent,
     ValidationErrorBody,
     WireNumber,
 )
@@ -19,6 +20,7 @@ from venues.registry import CATALOG
 
 from .audit import audit_record
 from .models import AuditAction, ExchangeAccount
+from .models import Balance as BalanceRow
 from .selectors import accounts_visible, may_manage_accounts
 from .services import AccountInvalid, account_link, account_remove
 
@@ -49,7 +51,7 @@ class GetAccount(Schema):
 class BalanceData(Schema):
     id: str
     asset_id_exchange: str
-    asset_id_coinapi: str | None
+    asset_id_coinapi: StringOrAbsent = None
     balance: WireNumber
     available: WireNumber
     locked: WireNumber
@@ -192,15 +194,7 @@ def _remove(accounts: list[ExchangeAccount]):
     except AccountInvalid as busy:
         return wire.validation_error(busy.errors)
     names = ", ".join(account.exchange_id for account in accounts) or "none"
-    return wire.json_response(
-        {
-            "type": "MESSAGE",
-            "reject_reason": None,
-            "exchange_id": None,
-            "message": f"Removed: {names}.",
-            "rejected_message": None,
-        }
-    )
+    return wire.message(f"Removed: {names}.")
 
 
 @router.get("/balances", response={200: list[Balance], 400: ValidationErrorBody, 401: ErrorBody})
@@ -219,23 +213,27 @@ def _balance_snapshot(account: ExchangeAccount) -> dict:
     return {
         "type": "BALANCE_SNAPSHOT",
         "exchange_id": account.exchange_id,
-        "data": [
-            {
-                "id": row.asset_id_exchange,
-                "asset_id_exchange": row.asset_id_exchange,
-                "asset_id_coinapi": row.asset_id_coinapi or None,
-                "balance": row.balance,
-                "available": row.available,
-                "locked": row.locked,
-                "traded": row.traded,
-                "last_updated_by": row.last_updated_by,
-                "rate_usd": row.rate_usd,
-            }
-            for row in account.balances.all()
-        ],
+        "data": [_balance_item(row) for row in account.balances.all()],
         "last_sync": account.last_sync_at,
         "error": account.last_sync_error or None,
     }
+
+
+def _balance_item(row: BalanceRow) -> dict:
+    """An asset emsweb cannot map has no asset_id_coinapi: the key is left out, as on the hosted
+    EMS. A rate it does not know is null, as there."""
+    item = {
+        "id": row.asset_id_exchange,
+        "asset_id_exchange": row.asset_id_exchange,
+        "asset_id_coinapi": row.asset_id_coinapi or None,
+        "balance": row.balance,
+        "available": row.available,
+        "locked": row.locked,
+        "traded": row.traded,
+        "last_updated_by": row.last_updated_by,
+        "rate_usd": row.rate_usd,
+    }
+    return wire.without_nulls(item, keep={"rate_usd"})
 
 
 @router.get("/positions", response={200: list[Position], 400: ValidationErrorBody, 401: ErrorBody})

@@ -38,7 +38,7 @@ REPORT_KEYS = [
     "avg_px", "side", "order_type", "time_in_force", "expire_time", "exec_inst",
 ]  # fmt: skip
 VALIDATION_ERROR_KEYS = {"type", "title", "status", "traceId", "errors"}
-MESSAGE_KEYS = {"type", "reject_reason", "exchange_id", "message", "rejected_message"}
+CANCEL_ALL_KEYS = {"type", "exchange_id", "message"}
 TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z$")
 RESTING = {"ROUTED", "NEW"}
 WAIT_SECONDS = 30
@@ -192,9 +192,8 @@ def cancel_all(ems: Ems) -> None:
     # The seed page's own body, stray space in the key included: the API accepts it.
     response = ems.call("POST", "/v1/orders/cancel/all", {"exchange_id ": ACCOUNT})
     result = body_of(response, 200, dict)
-    expect(set(result) == MESSAGE_KEYS, f"cancel-all keys {sorted(result)}")
-    expect(result["type"] in {"MESSAGE", "MESSAGE_REJECT"}, f"cancel-all type {result['type']}")
-    expect(result["reject_reason"] is None, f"cancel-all refused: {result['reject_reason']}")
+    expect(set(result) == CANCEL_ALL_KEYS, f"cancel-all keys {sorted(result)}")
+    expect(result["type"] == "MESSAGE", f"cancel-all type {result['type']}")
     expect(result["exchange_id"] == ACCOUNT, "cancel-all exchange_id")
 
 

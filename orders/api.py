@@ -17,6 +17,7 @@ from emsweb.api.schemas import (
     ErrorBody,
     LenientSchema,
     MessageRejectBody,
+    StringOrAbsent,
     ValidationErrorBody,
     WireNumber,
 )
@@ -102,7 +103,7 @@ class OrderCancelAllRequest(LenientSchema):
 
 
 class OrderHistory(Schema):
-    apikey: str | None
+    apikey: StringOrAbsent = None
     exchangeId: str
     clientOrderId: str
     symbolIdExchange: str
@@ -112,19 +113,19 @@ class OrderHistory(Schema):
     side: int
     orderType: str
     timeInForce: str
-    expireTime: str | None
+    expireTime: StringOrAbsent = None
     execInst: list[str]
     clientOrderIdFormatExchange: str
-    exchangeOrderId: str | None
+    exchangeOrderId: StringOrAbsent = None
     amountOpen: WireNumber
     amountFilled: WireNumber
     avgPx: WireNumber
     status: str
     statusHistoryStatus: list[str]
     statusHistoryTime: list[str]
-    errorMessageResult: str | None
-    errorMessageReason: str | None
-    errorMessageMessage: str | None
+    errorMessageResult: StringOrAbsent = None
+    errorMessageReason: StringOrAbsent = None
+    errorMessageMessage: StringOrAbsent = None
     fillsTime: list[str]
     fillsPrice: list[WireNumber]
     fillsAmount: list[WireNumber]
@@ -133,10 +134,8 @@ class OrderHistory(Schema):
 
 class CancelAllResult(Schema):
     type: str
-    reject_reason: str | None
     exchange_id: str
     message: str
-    rejected_message: str | None
 
 
 ORDER_ERRORS = {400: ValidationErrorBody, 401: ErrorBody, 403: ErrorBody}
@@ -338,14 +337,8 @@ def order_cancel_all(request: HttpRequest, payload: OrderCancelAllRequest):
     count = orders_cancel_all(
         account=account, user=api_key.user, api_key=api_key, ip=client_ip(request)
     )
-    return wire.json_response(
-        {
-            "type": "MESSAGE",
-            "reject_reason": None,
-            "exchange_id": account.exchange_id,
-            "message": f"Cancel requested for {count} open order(s).",
-            "rejected_message": None,
-        }
+    return wire.message(
+        f"Cancel requested for {count} open order(s).", exchange_id=account.exchange_id
     )
 
 
@@ -373,7 +366,7 @@ def _history(request: HttpRequest, time_start: str, time_end: str):
         .distinct()
         .order_by("created_at", "id")
     )
-    return wire.json_response([history_item(order) for order in orders])
+    return wire.json_response([wire.without_nulls(history_item(order)) for order in orders])
 
 
 @router.get(

@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, WithJsonSchema, model_validator
 # On the wire every amount and price is a JSON number (never a string), written with the
 # Decimal's own digits.
 WireNumber = Annotated[Decimal, WithJsonSchema({"type": "number"})]
+# A string that is left out of the body when it has no value, never sent as null: the contract
+# types it as a string, and CoinAPI's generated clients refuse a null there.
+StringOrAbsent = Annotated[str | None, WithJsonSchema({"type": "string"})]
 
 
 class LenientSchema(BaseModel):
@@ -37,10 +40,10 @@ class ValidationErrorBody(Schema):
 
 class MessageRejectBody(Schema):
     type: str
-    reject_reason: str | None = None
-    exchange_id: str | None = None
+    reject_reason: StringOrAbsent = None
+    exchange_id: StringOrAbsent = None
     message: str
-    rejected_message: str | None = None
+    rejected_message: StringOrAbsent = None
 
 
 class ErrorBody(Schema):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from decimal import Context, Decimal
 from typing import Any
@@ -145,6 +146,13 @@ def validation_error(errors: dict[str, list[str]]) -> HttpResponse:
     return json_response(body, status=400)
 
 
+def without_nulls(body: dict, *, keep: Collection[str] = ()) -> dict:
+    """`body` without its keys that have no value, but for those in `keep`. Where the contract
+    types a field as a string, CoinAPI's generated clients refuse a null; the hosted EMS's real
+    answers show null for a few fields only, and those are the ones to keep."""
+    return {key: value for key, value in body.items() if value is not None or key in keep}
+
+
 def message_reject(
     status: int, reject_reason: str, message: str, *, exchange_id=None, rejected_message=None
 ) -> HttpResponse:
@@ -155,4 +163,11 @@ def message_reject(
         "message": message,
         "rejected_message": rejected_message,
     }
-    return json_response(body, status=status)
+    return json_response(without_nulls(body), status=status)
+
+
+def message(text: str, *, exchange_id: str | None = None) -> HttpResponse:
+    """A 200 MESSAGE (cancel all, accounts removed): the MessageReject shape the contract types
+    these answers with, without a reason since nothing was rejected."""
+    body = {"type": "MESSAGE", "exchange_id": exchange_id, "message": text}
+    return json_response(without_nulls(body))

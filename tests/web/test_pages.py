@@ -2,7 +2,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.db import connection
+from django.templatetags.static import static
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -155,3 +157,11 @@ def test_a_changed_blotter_poll_toasts_orders_that_just_filled_or_were_rejected(
     content = admin_web.get("/orders/blotter/rows/?v=-5").content.decode()
     assert 'data-toast="just-filled filled"' in content
     assert 'data-toast="refused rejected: No."' in content
+
+
+def test_pages_name_their_icon_and_favicon_ico_leads_to_it(client):
+    icon = static("favicon.svg")
+    assert f'<link rel="icon" href="{icon}"' in client.get("/account/sign-in/").text
+    response = client.get("/favicon.ico")  # what browsers ask for on the admin and the API docs
+    assert response.status_code == 302 and response.url == icon
+    assert finders.find("favicon.svg")
