@@ -4,8 +4,32 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
+from ninja import NinjaAPI
 
-from emsweb.api import api
+from accounts.api import router as accounts_router
+from emsweb.api import wire
+from emsweb.api.auth import API_KEY_AUTH
+from emsweb.api.errors import ERROR_HANDLERS
+from orders.api import router as orders_router
+
+# The /v1 API: wire-compatible with the hosted EMS Trading API (see README).
+api = NinjaAPI(
+    title="emsweb EMS Trading API",
+    version="1",
+    description=(
+        "Wire-compatible with the EMS Trading API: the same paths, fields, enums and status "
+        "codes. Authenticate with the X-CoinAPI-Key header, `Authorization: Bearer <key>` or "
+        "the `apikey` query parameter; `manage.py create_api_key USERNAME` makes a key."
+    ),
+    urls_namespace="v1",
+    auth=API_KEY_AUTH,
+    parser=wire.DecimalParser(),
+    renderer=wire.DecimalRenderer(),
+)
+for error, handler in ERROR_HANDLERS.items():
+    api.add_exception_handler(error, handler)
+api.add_router("", accounts_router)
+api.add_router("", orders_router)
 
 urlpatterns = [
     path("", include("accounts.urls")),
