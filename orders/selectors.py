@@ -7,10 +7,10 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.utils import timezone
 
-from accounts.models import Balance
+from accounts.models import Balance, ExchangeAccount
 from accounts.selectors import accounts_visible
 from emsweb.redis import redis_client
 from venues.base import OrdStatus
@@ -172,14 +172,23 @@ def quote_for(*, instrument: Instrument) -> Quote | None:
     return Quote(bid, ask, last)
 
 
-def available_for(*, account, asset: str) -> Decimal:
-    """What the account holds of `asset`, by the venue's code (ZUSD) or the common one (USD)."""
-    row = (
-        Balance.objects.filter(account=account)
-        .filter(Q(asset_id_exchange=asset) | Q(asset_id_coinapi=asset))
-        .first()
+def balance_available(*, account: ExchangeAccount, asset: str) -> Decimal | None:
+    """What the account holds of `asset`, by the venue's code (ZUSD) or the common one (USD),
+    the venue's code first. None while the balances were never read: unknown, not zero."""
+    row = Balance.objects.filter(account=OuterRef("pk")).filter(
+        Q(asset_id_exchange=asset) | Q(asset_id_coinapi=asset)
     )
-    return row.available if row else Decimal(0)
+    first = Case(When(asset_id_exchange=asset, then=Value(0)), default=Value(1))
+    # One statement: a read committed between two would pair new rows with the old time.
+    read_at, available = (
+        ExchangeAccount.objects.filter(pk=account.pk)
+        .annotate(available=Subquery(row.order_by(first).values("available")[:1]))
+        .values_list("balances_synced_at", "available")
+        .get()
+    )
+    if read_at is None:
+        return None
+    return available or Decimal(0)
 
 
 def open_order_count(*, accounts) -> int:
