@@ -29,4 +29,6 @@ def signal_send(key: str, *, keep_seconds: int) -> None:
 
 def signal_wait(key: str, *, timeout: float) -> bool:
     """True once `key` was signalled; False if `timeout` seconds passed first."""
+    if timeout <= 0:  # BLPOP would take 0 as "wait for ever"
+        return redis_client().lpop(key) is not None
     return redis_blocking_client().blpop([key], timeout=timeout) is not None
