@@ -16,6 +16,7 @@ from .models import (
     ExchangeAccount,
     TradingGrant,
 )
+from .services import account_balances_wait
 
 
 class BalanceInline(ReadOnlyInline):
@@ -105,7 +106,7 @@ class ExchangeAccountAdmin(admin.ModelAdmin):
                     target=account.exchange_id,
                     change="linked" if created else "keys replaced",
                 )
-                self.message_user(request, f"{verb} {account.exchange_id}.", messages.SUCCESS)
+                self._report_balances(request, f"{verb} {account.exchange_id}", account)
                 return redirect("admin:accounts_exchangeaccount_change", account.pk)
         context = {
             **self.admin_site.each_context(request),
@@ -114,6 +115,20 @@ class ExchangeAccountAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/accounts/link.html", context)
+
+    def _report_balances(self, request, done: str, account: ExchangeAccount) -> None:
+        """Wait for the first read of the account's balances, and say whether it came."""
+        if account_balances_wait(account=account):
+            self.message_user(request, f"{done}; its balances are read.", messages.SUCCESS)
+            return
+        account.refresh_from_db(fields=["last_sync_error"])
+        why = f" ({account.last_sync_error})" if account.last_sync_error else ""
+        self.message_user(
+            request,
+            f"{done}, but its balances are not read yet{why}: orders on it are refused until "
+            "a sync reads them.",
+            messages.WARNING,
+        )
 
 
 @admin.register(ApiKey)

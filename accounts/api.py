@@ -22,7 +22,7 @@ from .audit import audit_record
 from .models import AuditAction, ExchangeAccount
 from .models import Balance as BalanceRow
 from .selectors import accounts_visible, may_manage_accounts
-from .services import AccountInvalid, account_link, account_remove
+from .services import AccountInvalid, account_balances_wait, account_link, account_remove
 
 router = Router(tags=["Accounts"])
 
@@ -130,7 +130,8 @@ def accounts_list(request: HttpRequest, filters: Query[AccountFilter]):
     response={200: GetAccount, 400: ValidationErrorBody, 401: ErrorBody, 403: ErrorBody},
 )
 def accounts_add(request: HttpRequest, payload: AccountData):
-    """Add an account, or replace its keys (keyed by exchange_id). Secrets are write-only."""
+    """Add an account, or replace its keys (keyed by exchange_id). Secrets are write-only.
+    A new account's first balance read is waited for (EMSWEB_LINK_BALANCES_WAIT at most)."""
     api_key = request.auth
     if not may_manage_accounts(user=api_key.user, api_key=api_key):
         return manage_refusal()
@@ -148,6 +149,8 @@ def accounts_add(request: HttpRequest, payload: AccountData):
         target=account.exchange_id,
         change="linked through the API",
     )
+    # A script links and then trades: its first order is checked against balances read here.
+    account_balances_wait(account=account)
     return wire.json_response(account_listing(account))
 
 
@@ -214,8 +217,7 @@ def _balance_snapshot(account: ExchangeAccount) -> dict:
         "type": "BALANCE_SNAPSHOT",
         "exchange_id": account.exchange_id,
         "data": [_balance_item(row) for row in account.balances.all()],
-        "last_sync": account.last_sync_at,
-        "error": account.last_sync_error or None,
+        **_sync_state(account),
     }
 
 
@@ -234,6 +236,14 @@ def _balance_item(row: BalanceRow) -> dict:
         "rate_usd": row.rate_usd,
     }
     return wire.without_nulls(item, keep={"rate_usd"})
+
+
+def _sync_state(account: ExchangeAccount) -> dict:
+    """Balances never read are unknown, not zero: `error` says so beside the empty `data`."""
+    if account.balances_synced_at is None:
+        why = f": {account.last_sync_error}" if account.last_sync_error else ""
+        return {"last_sync": None, "error": f"balances not read yet{why}"}
+    return {"last_sync": account.last_sync_at, "error": account.last_sync_error or None}
 
 
 @router.get("/positions", response={200: list[Position], 400: ValidationErrorBody, 401: ErrorBody})

@@ -8,11 +8,13 @@ import secrets
 from collections.abc import Mapping
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from emsweb.metrics import count_venue_alert
+from emsweb.redis import redis_client, signal_send, signal_wait
 from venues.base import KeyCheck, LastUpdatedBy, Venue, VenueBalance, key_check
 from venues.errors import VenueError
 from venues.registry import UnknownVenue, adapter_class, split_exchange_id, venue_info
@@ -23,6 +25,8 @@ from .models import AlertKind, ApiKey, Balance, ExchangeAccount, PortfolioSnapsh
 logger = logging.getLogger(__name__)
 API_KEY_PREFIX = "ems_"
 CENT = Decimal("0.01")
+# A wait longer than this would tie up a web thread for too long (as orders.notify's).
+LONGEST_LINK_WAIT = 60.0
 
 
 class AccountInvalid(Exception):
@@ -79,15 +83,48 @@ def account_link(
                 "created_by": user,
             },
         )
-        transaction.on_commit(lambda: _queue_first_sync(account.pk))
+        transaction.on_commit(lambda: _queue_first_sync(account))
     return account, created
 
 
-def _queue_first_sync(account_id: int) -> None:
+def _queue_first_sync(account: ExchangeAccount) -> None:
     from orders.tasks import check_account_key, sync_account
 
-    sync_account.delay(account_id)
-    check_account_key.delay(account_id)
+    # A signal left by an earlier attempt (a first sync that failed) must not answer this one.
+    redis_client().delete(_first_read_key(account))
+    sync_account.delay(account.pk)
+    check_account_key.delay(account.pk)
+
+
+def account_balances_wait(*, account: ExchangeAccount, timeout: float | None = None) -> bool:
+    """Wait for a worker's first read of a just linked account's balances, at most `timeout`
+    (EMSWEB_LINK_BALANCES_WAIT) seconds. True once they are known; False if they are not, and
+    orders on the account are refused as "not known yet" until a sync reads them.
+
+    Call it once account_link's transaction has committed: the read is queued only then.
+    """
+    if _balances_known(account.pk):
+        return True
+    if transaction.get_connection().in_atomic_block:
+        return False  # the sync is queued at commit, after this: nothing to wait for yet
+    timeout = settings.EMSWEB_LINK_BALANCES_WAIT if timeout is None else timeout
+    signal_wait(_first_read_key(account), timeout=min(timeout, LONGEST_LINK_WAIT))
+    return _balances_known(account.pk)
+
+
+def balances_first_read_settled(*, account: ExchangeAccount) -> None:
+    """The first sync of an account whose balances were never read has ended, read or failed:
+    wake a linking that waits for it (account_balances_wait)."""
+    signal_send(_first_read_key(account), keep_seconds=int(LONGEST_LINK_WAIT))
+
+
+def _first_read_key(account: ExchangeAccount) -> str:
+    # Named by creation time too: SQLite reuses the id of an account deleted meanwhile.
+    return f"emsweb:balances-read:{account.pk}:{account.created_at.timestamp():.6f}"
+
+
+def _balances_known(account_id: int) -> bool:
+    return ExchangeAccount.objects.filter(pk=account_id, balances_synced_at__isnull=False).exists()
 
 
 def account_venue(*, account: ExchangeAccount) -> Venue:

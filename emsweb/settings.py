@@ -237,6 +237,9 @@ EMSWEB_PAPER_START_PRICES = {
 # POST /v1/orders waits this long for the routing outcome before answering 504 (the order is
 # still tracked and reconciled; /v1/orders/status tells what became of it).
 EMSWEB_API_ROUTING_WAIT = env.float("EMSWEB_API_ROUTING_WAIT", default=10.0)
+# Linking an account (POST /v1/accounts, the admin's Link) waits this long for a worker's first
+# read of its balances, so that an order placed right after is checked against them.
+EMSWEB_LINK_BALANCES_WAIT = env.float("EMSWEB_LINK_BALANCES_WAIT", default=10.0)
 
 # --- desk: sign-in, two-factor, lockout, sessions ---------------------------------------------
 # Anyone who may trade signs in with a one-time password too. On unless switched off; the

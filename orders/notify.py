@@ -8,7 +8,7 @@ order that happens to reuse an id (SQLite reuses them after a rollback).
 
 from django.conf import settings
 
-from emsweb.redis import redis_blocking_client, redis_client
+from emsweb.redis import signal_send, signal_wait
 
 from .models import Order
 
@@ -22,14 +22,10 @@ def _key(order: Order) -> str:
 
 
 def routing_settled(order: Order) -> None:
-    with redis_client().pipeline() as pipe:
-        pipe.rpush(_key(order), 1)
-        pipe.expire(_key(order), KEEP_SECONDS)
-        pipe.execute()
+    signal_send(_key(order), keep_seconds=KEEP_SECONDS)
 
 
 def routing_wait(order: Order, timeout: float | None = None) -> bool:
     """True once routing settled; False if `timeout` seconds passed first."""
     timeout = settings.EMSWEB_API_ROUTING_WAIT if timeout is None else timeout
-    timeout = min(timeout, LONGEST_WAIT)
-    return redis_blocking_client().blpop([_key(order)], timeout=timeout) is not None
+    return signal_wait(_key(order), timeout=min(timeout, LONGEST_WAIT))

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.utils import timezone
 
-from accounts.models import Balance
+from accounts.models import Balance, ExchangeAccount
 from accounts.selectors import accounts_visible
 from emsweb.redis import redis_client
-from venues.base import OrdStatus
+from venues.base import OrdSide, OrdStatus
 
 from .models import WORKING_STATUSES, Instrument, Order
 
@@ -172,14 +172,55 @@ def quote_for(*, instrument: Instrument) -> Quote | None:
     return Quote(bid, ask, last)
 
 
-def available_for(*, account, asset: str) -> Decimal:
-    """What the account holds of `asset`, by the venue's code (ZUSD) or the common one (USD)."""
-    row = (
-        Balance.objects.filter(account=account)
-        .filter(Q(asset_id_exchange=asset) | Q(asset_id_coinapi=asset))
-        .first()
+def balance_available(*, account: ExchangeAccount, asset: str) -> Decimal | None:
+    """What the desk may still commit of `asset` on `account`: the venue's available as of the
+    last read of the balances, less what the desk's own orders sent since hold of it (an open
+    remainder locked, a filled part spent). None while the balances were never read: unknown,
+    which is not zero. The ticket shows this figure and order_submit checks against it.
+
+    An order is taken off only if it had not been sent when the read returned (claimed for
+    routing later, or not yet), so the venue's figure cannot include it: never counted twice.
+    One sent while the read was under way is counted by neither until the next read.
+    """
+    # `asset` by the venue's code (ZUSD) or the common one (USD), the venue's code first.
+    row = Balance.objects.filter(account=OuterRef("pk")).filter(
+        Q(asset_id_exchange=asset) | Q(asset_id_coinapi=asset)
     )
-    return row.available if row else Decimal(0)
+    first = Case(When(asset_id_exchange=asset, then=Value(0)), default=Value(1))
+    # One statement: a read committed between two would pair new rows with the old time.
+    read_at, available = (
+        ExchangeAccount.objects.filter(pk=account.pk)
+        .annotate(available=Subquery(row.order_by(first).values("available")[:1]))
+        .values_list("balances_synced_at", "available")
+        .get()
+    )
+    if read_at is None:
+        return None
+    held = sum((_held(*order) for order in _orders_sent_since(account, asset, read_at)), Decimal(0))
+    return (available or Decimal(0)) - held
+
+
+def _orders_sent_since(account: ExchangeAccount, asset: str, read_at: datetime):
+    """The desk's orders funded from `asset` not yet sent, or sent after `read_at`."""
+    funded = Q(side=OrdSide.BUY, instrument__quote=asset) | Q(
+        side=OrdSide.SELL, instrument__base=asset
+    )
+    # A claim for routing sets updated_at too: the bound on it lets an index find the orders.
+    sent_since = Q(routing_started_at__gt=read_at, updated_at__gt=read_at)
+    return (
+        Order.objects.filter(account=account)
+        .filter(funded, Q(status=S.RECEIVED) | sent_since)
+        .values_list("side", "status", "price", "amount_open", "amount_filled", "avg_px")
+    )
+
+
+def _held(side, status, price, amount_open, amount_filled, avg_px) -> Decimal:
+    """What one order takes of its funding asset: its filled part, and its open remainder while
+    it works."""
+    still_open = amount_open if status in WORKING_STATUSES else Decimal(0)
+    if side == OrdSide.BUY:
+        return amount_filled * avg_px + still_open * price
+    return amount_filled + still_open
 
 
 def open_order_count(*, accounts) -> int:

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.audit import audit_record
-from accounts.models import ApiKey, AuditAction, Balance, ExchangeAccount
+from accounts.models import ApiKey, AuditAction, ExchangeAccount
 from accounts.services import account_venue
 from emsweb.logging import account_context, order_context
 from emsweb.metrics import count_venue_error
@@ -35,6 +35,7 @@ from .instruments import instrument_find
 from .models import EventCause, Instrument, Order, RejectReason
 from .money import NotADecimal, parse_decimal, plain, round_amount, round_price
 from .notify import routing_settled
+from .selectors import balance_available
 from .writes import order_insert
 
 logger = logging.getLogger(__name__)
@@ -252,15 +253,14 @@ def _check_funds(account, instrument, side, amount, price, error) -> None:
     asset, needed = (
         (instrument.quote, amount * price) if side == OrdSide.BUY else (instrument.base, amount)
     )
-    # The instrument names assets by their common id (BTC, USD); a venue may hold them under
-    # its own (Kraken's XXBT, ZUSD), which the balance row keeps beside the common one.
-    balances = Balance.objects.filter(account=account)
-    balance = (
-        balances.filter(asset_id_exchange=asset).first()
-        or balances.filter(asset_id_coinapi=asset).first()
-    )
-    available = balance.available if balance else Decimal(0)
-    if needed > available:
+    available = balance_available(account=account, asset=asset)
+    if available is None:
+        error(
+            "exchange_id",
+            f"The balances of {account.exchange_id} are not known yet: no sync has read them "
+            "since the account was linked. Try again in a few seconds.",
+        )
+    elif needed > available:
         error(
             "amount_order",
             f"Insufficient funds: needs {plain(needed)} {asset}, {plain(available)} available.",

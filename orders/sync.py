@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from accounts.credentials import CredentialsUnreadable
 from accounts.models import ExchangeAccount
-from accounts.services import account_venue, balances_record
+from accounts.services import account_venue, balances_first_read_settled, balances_record
 from emsweb.logging import account_context
 from emsweb.metrics import count_venue_error
 from emsweb.redis import redis_client
@@ -119,6 +119,8 @@ def account_sync(*, account_id: int) -> bool:
                 last_sync_at=timezone.now(), last_sync_error=""
             )
             _mark_reconciled(account_id)
+        if account.balances_synced_at is None:
+            balances_first_read_settled(account=account)
         return True
 
 

@@ -102,7 +102,7 @@ def _check(form: TicketForm) -> dict:
     context.update(instrument=instrument, quote=quote)
     side = data.get("side") or "BUY"
     asset = instrument.quote if side == "BUY" else instrument.base
-    context.update(asset=asset, available=selectors.available_for(account=account, asset=asset))
+    context.update(asset=asset, available=selectors.balance_available(account=account, asset=asset))
     try:
         amount, price = (
             parse_decimal(data.get("amount") or ""),

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from accounts.models import Balance, ExchangeAccount
 from orders.models import Instrument, Order
@@ -47,11 +48,20 @@ class InstrumentFactory(factory.django.DjangoModelFactory):
 class BalanceFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Balance
+        skip_postgeneration_save = True
 
     account = factory.SubFactory(AccountFactory)
     asset_id_exchange = "USD"
     balance = Decimal("100000")
     available = Decimal("100000")
+
+    @factory.post_generation
+    def read_from_the_venue(balance, create, extracted, **kwargs):
+        """A balance row is what a read of the venue left: the account's balances are known."""
+        if create:
+            ExchangeAccount.objects.filter(
+                pk=balance.account_id, balances_synced_at__isnull=True
+            ).update(balances_synced_at=timezone.now())
 
 
 class OrderFactory(factory.django.DjangoModelFactory):

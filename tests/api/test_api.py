@@ -112,6 +112,26 @@ def test_positions_are_empty_per_spot_account(api):
     ]
 
 
+def test_balances_never_read_are_reported_as_not_read_never_as_an_empty_holding(api):
+    api.post("/v1/accounts", {"exchange_id": "PAPER/ANN", "parameters": []})
+    assert body(api.get("/v1/balances")) == [
+        {
+            "type": "BALANCE_SNAPSHOT",
+            "exchange_id": "PAPER/ANN",
+            "data": [],
+            "last_sync": None,
+            "error": "balances not read yet",
+        }
+    ]
+
+
+def test_a_failed_first_sync_says_the_balances_are_not_read_and_why(api):
+    api.post("/v1/accounts", {"exchange_id": "PAPER/ANN", "parameters": []})
+    ExchangeAccount.objects.update(last_sync_error="Venue unreachable: timed out")
+    (snapshot,) = body(api.get("/v1/balances"))
+    assert snapshot["error"] == "balances not read yet: Venue unreachable: timed out"
+
+
 def test_the_openapi_document_and_docs_are_served_without_a_cdn(client):
     schema = client.get("/v1/openapi.json").json()
     assert "/v1/orders" in schema["paths"] and "/v1/orders/cancel/all" in schema["paths"]

@@ -29,11 +29,11 @@ from schemathesis.specs.openapi.checks import (
     positive_data_acceptance,
 )
 
-from accounts.models import Balance, ExchangeAccount
+from accounts.models import ExchangeAccount
 from accounts.services import account_link, api_key_create
 from orders.instruments import instruments_refresh
 from orders.models import Instrument, Order, OrderEvent
-from tests.factories import OrderFactory
+from tests.factories import BalanceFactory, OrderFactory
 from venues.base import OrdStatus
 
 DESK = "PAPER/FUZZ"
@@ -74,9 +74,7 @@ def desk(db, settings):
     account, _ = account_link(exchange_id=DESK, parameters={})
     account_link(exchange_id=IDLE, parameters={})
     for asset in ("USD", "OXT", "BTC", "JPY"):
-        Balance.objects.create(
-            account=account, asset_id_exchange=asset, balance=10**6, available=10**6
-        )
+        BalanceFactory(account=account, asset_id_exchange=asset, balance=10**6, available=10**6)
     oxt = Instrument.objects.get(symbol_id_coinapi="PAPER_SPOT_OXT_USD")
     for client_order_id, status in ((RESTING, OrdStatus.NEW), (CLOSED, OrdStatus.CANCELED)):
         order = OrderFactory(

@@ -112,12 +112,13 @@ def test_a_cancel_asked_for_while_the_order_is_routed_is_sent_once_the_venue_con
     assert order.status == S.PENDING_CANCEL and order.cancel_requested_at is not None
 
 
-def test_a_submit_reads_three_things_and_writes_the_order_with_its_first_row_in_one_go(account):
+def test_a_submit_reads_four_things_and_writes_the_order_with_its_first_row_in_one_go(account):
+    # The client order id, the instrument, the balance as last read, the orders sent since.
     with CaptureQueriesContext(connection) as queries:
         order = submit(account, "cost-6")
     statements = [q["sql"] for q in queries if q["sql"].split(" ", 1)[0] not in TRANSACTION]
-    # Three reads, the order with its first row (two statements but on PostgreSQL), the audit entry.
-    assert len(statements) <= {"postgresql": 5}.get(connection.vendor, 6), "\n".join(statements)
+    # Four reads, the order with its first row (two statements but on PostgreSQL), the audit entry.
+    assert len(statements) <= {"postgresql": 6}.get(connection.vendor, 7), "\n".join(statements)
     event = order.events.get()
     assert (event.status, event.at, event.cause) == (S.RECEIVED, order.created_at, "SUBMIT")
 

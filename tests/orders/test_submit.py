@@ -113,3 +113,14 @@ def test_a_different_request_with_a_used_client_order_id_is_refused(account):
         order_submit(account=account, ticket=ticket(price="39000"), request_hash="h2")
     assert "client_order_id" in invalid.value.errors
     assert Order.objects.count() == 1
+
+
+def test_balances_never_read_refuse_an_order_as_not_known_yet_never_as_zero():
+    account = AccountFactory()
+    InstrumentFactory()
+    assert errors_of(account) == {
+        "exchange_id": [
+            "The balances of PAPER/TEST are not known yet: no sync has read them since the "
+            "account was linked. Try again in a few seconds."
+        ]
+    }

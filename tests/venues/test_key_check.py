@@ -113,5 +113,6 @@ def test_linking_queues_the_key_check_after_the_first_sync(monkeypatch):
     queued = []
     monkeypatch.setattr(tasks.sync_account, "delay", lambda pk: queued.append(("sync", pk)))
     monkeypatch.setattr(tasks.check_account_key, "delay", lambda pk: queued.append(("key", pk)))
-    services._queue_first_sync(7)
-    assert queued == [("sync", 7), ("key", 7)]
+    account, _ = account_link(exchange_id="PAPER/KEYS", parameters={})
+    services._queue_first_sync(account)
+    assert queued == [("sync", account.pk), ("key", account.pk)]
