@@ -3,7 +3,8 @@
 `python -m emsweb.launcher run` keeps its data under var/ (SQLite, the Redis append-only file,
 the generated secrets), starts a Redis server on a unix socket unless REDIS_URL is set,
 migrates, then supervises the web server, the Celery workers and Celery beat until Ctrl-C.
-`python -m emsweb.launcher env` prints the same settings as `export` lines for a shell.
+`python -m emsweb.launcher env` prints the same settings as `export` lines for a shell;
+manage.py reads them from var/ by itself.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ SECRET_GENERATORS = {
     "SECRET_KEY": lambda: secrets.token_urlsafe(50),
     "EMSWEB_FIELD_KEYS": lambda: Fernet.generate_key().decode(),
 }
+# Any of these in the environment says production's settings are given: manage.py then leaves
+# the environment alone, and the settings fail closed on whatever is missing.
+PRODUCTION_SETTINGS = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "EMSWEB_FIELD_KEYS")
 STOP_TIMEOUT = 20.0
 
 # Set by SIGINT and SIGTERM; the main loop notices it and stops the children in order.
@@ -84,12 +88,18 @@ def embedded_secrets(var: Path) -> dict[str, str]:
     return {name: kept[name] for name in SECRET_GENERATORS}
 
 
+def var_dir(environ: Mapping[str, str]) -> Path:
+    """Where the embedded default keeps its data: EMSWEB_VAR_DIR, else var/ in the checkout."""
+    return Path(environ.get("EMSWEB_VAR_DIR") or ROOT / "var")
+
+
 def embedded_settings(var: Path, environ: Mapping[str, str]) -> dict[str, str]:
     """The variables `run` and `env` set: the embedded default's, unless `environ` has them."""
     var.mkdir(mode=0o700, exist_ok=True)
     defaults = {
         "DATABASE_URL": f"sqlite:///{var / 'emsweb.sqlite3'}",
         "REDIS_URL": embedded_redis_url(var),
+        "STATIC_ROOT": str(var / "static"),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "PORT": "8000",
         # Plain http on 127.0.0.1: no HTTPS redirect, secure-only cookies or HSTS; a text log.
@@ -101,6 +111,19 @@ def embedded_settings(var: Path, environ: Mapping[str, str]) -> dict[str, str]:
     }
     values = {name: environ.get(name) or default for name, default in defaults.items()}
     return {"DJANGO_SETTINGS_MODULE": "emsweb.settings", **values}
+
+
+def kept_embedded_settings(var: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """For manage.py in a checkout: the embedded default's settings when `var` holds its data
+    (`make run` ran here) and `environ` gives none of production's, so that a command reaches
+    the database `make run` serves; otherwise nothing, and the settings read `environ` as it is."""
+    if environ.get("DJANGO_SETTINGS_MODULE", "emsweb.settings") != "emsweb.settings":
+        return {}
+    if any(environ.get(name) for name in PRODUCTION_SETTINGS):
+        return {}
+    if not (var / SECRETS_FILE).exists():
+        return {}
+    return embedded_settings(var, environ)
 
 
 def export_lines(settings: Mapping[str, str]) -> str:
@@ -382,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emsweb.launcher", description=__doc__)
     parser.add_argument("command", choices=["run", "env"])
     command = parser.parse_args(argv).command
-    var = ROOT / "var"
+    var = var_dir(os.environ)
     if command == "env":
         sys.stdout.write(export_lines(embedded_settings(var, os.environ)))
         return 0

@@ -131,3 +131,16 @@ def test_the_embedded_redis_replaces_a_stale_socket_and_keeps_data_across_a_rest
     finally:
         launcher.stop_children([server], log)
         client.close()
+
+
+def test_the_kept_embedded_default_is_used_only_where_no_production_setting_is_given(tmp_path):
+    launcher.embedded_secrets(tmp_path)
+
+    kept = launcher.kept_embedded_settings(tmp_path, environ={})
+
+    assert kept == launcher.embedded_settings(tmp_path, environ={})
+    for name in launcher.PRODUCTION_SETTINGS:
+        assert launcher.kept_embedded_settings(tmp_path, environ={name: "given"}) == {}
+    other_settings = {"DJANGO_SETTINGS_MODULE": "tests.settings"}
+    assert launcher.kept_embedded_settings(tmp_path, environ=other_settings) == {}
+    assert launcher.kept_embedded_settings(tmp_path / "never-run", environ={}) == {}
