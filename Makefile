@@ -29,9 +29,10 @@ format: $(INSTALLED)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# A Django shell on the embedded default's data (`make run` need not be running).
+# A Django shell on the embedded default's data (`make run` need not be running; manage.py
+# finds it under var/ by itself).
 shell: $(INSTALLED)
-	eval "$$($(BIN)/python -m emsweb.launcher env)" && $(BIN)/python manage.py shell
+	$(BIN)/python manage.py shell
 
 clean:
 	rm -rf var/test*

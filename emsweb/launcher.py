@@ -2,25 +2,32 @@
 
 `python -m emsweb.launcher run` keeps its data under var/ (SQLite, the Redis append-only file,
 the generated secrets), starts a Redis server on a unix socket unless REDIS_URL is set,
-migrates, then supervises the web server, the Celery workers and Celery beat until Ctrl-C.
-`python -m emsweb.launcher env` prints the same settings as `export` lines for a shell.
+migrates, then supervises the web server, the Celery workers and Celery beat until Ctrl-C:
+a process that dies is started again after a back-off, and the whole desk stops (exit 1) only
+when one keeps dying. The children die with the launcher, even with a `kill -9` of it.
+`python -m emsweb.launcher env` prints the same settings as `export` lines for a shell;
+manage.py reads them from var/ by itself. (Why this and not supervisord or circus: README.md,
+"Two commands".)
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import os
 import secrets
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -38,7 +45,13 @@ SECRET_GENERATORS = {
     "SECRET_KEY": lambda: secrets.token_urlsafe(50),
     "EMSWEB_FIELD_KEYS": lambda: Fernet.generate_key().decode(),
 }
+# Any of these in the environment says production's settings are given: manage.py then leaves
+# the environment alone, and the settings fail closed on whatever is missing.
+PRODUCTION_SETTINGS = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "EMSWEB_FIELD_KEYS")
 STOP_TIMEOUT = 20.0
+# prctl(2) on Linux: the kernel signals a child when the launcher dies, even by SIGKILL.
+PR_SET_PDEATHSIG = 1
+LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 
 # Set by SIGINT and SIGTERM; the main loop notices it and stops the children in order.
 stop_requested = threading.Event()
@@ -84,12 +97,18 @@ def embedded_secrets(var: Path) -> dict[str, str]:
     return {name: kept[name] for name in SECRET_GENERATORS}
 
 
+def var_dir(environ: Mapping[str, str]) -> Path:
+    """Where the embedded default keeps its data: EMSWEB_VAR_DIR, else var/ in the checkout."""
+    return Path(environ.get("EMSWEB_VAR_DIR") or ROOT / "var")
+
+
 def embedded_settings(var: Path, environ: Mapping[str, str]) -> dict[str, str]:
     """The variables `run` and `env` set: the embedded default's, unless `environ` has them."""
     var.mkdir(mode=0o700, exist_ok=True)
     defaults = {
         "DATABASE_URL": f"sqlite:///{var / 'emsweb.sqlite3'}",
         "REDIS_URL": embedded_redis_url(var),
+        "STATIC_ROOT": str(var / "static"),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "PORT": "8000",
         # Plain http on 127.0.0.1: no HTTPS redirect, secure-only cookies or HSTS; a text log.
@@ -101,6 +120,19 @@ def embedded_settings(var: Path, environ: Mapping[str, str]) -> dict[str, str]:
     }
     values = {name: environ.get(name) or default for name, default in defaults.items()}
     return {"DJANGO_SETTINGS_MODULE": "emsweb.settings", **values}
+
+
+def kept_embedded_settings(var: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """For manage.py in a checkout: the embedded default's settings when `var` holds its data
+    (`make run` ran here) and `environ` gives none of production's, so that a command reaches
+    the database `make run` serves; otherwise nothing, and the settings read `environ` as it is."""
+    if environ.get("DJANGO_SETTINGS_MODULE", "emsweb.settings") != "emsweb.settings":
+        return {}
+    if any(environ.get(name) for name in PRODUCTION_SETTINGS):
+        return {}
+    if not (var / SECRETS_FILE).exists():
+        return {}
+    return embedded_settings(var, environ)
 
 
 def export_lines(settings: Mapping[str, str]) -> str:
@@ -138,9 +170,18 @@ class Child:
     reader: threading.Thread
 
 
-def start_child(name: str, argv: list[str], env: Mapping[str, str], log: Log) -> Child:
+def start_child(
+    name: str,
+    argv: list[str],
+    env: Mapping[str, str],
+    log: Log,
+    *,
+    pass_fds: tuple[int, ...] = (),
+    death_signal: int = signal.SIGKILL,
+) -> Child:
     """Start `argv` in its own process group (a Ctrl-C reaches only the launcher, which decides
-    the order things stop in), its output and errors copied line by line into `log`."""
+    the order things stop in), sent `death_signal` when the launcher dies, its output and errors
+    copied line by line into `log`."""
     process = subprocess.Popen(
         argv,
         cwd=ROOT,
@@ -149,10 +190,29 @@ def start_child(name: str, argv: list[str], env: Mapping[str, str], log: Log) ->
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         process_group=0,
+        pass_fds=pass_fds,
+        preexec_fn=dying_with_the_launcher(death_signal),
     )
     reader = threading.Thread(target=copy_lines, args=(name, process.stdout, log), daemon=True)
     reader.start()
     return Child(name, process, reader)
+
+
+def dying_with_the_launcher(signum: int) -> Callable[[], None] | None:
+    """A preexec_fn that has the kernel send `signum` to the child when the launcher's thread that
+    started it ends (the main thread: when the launcher dies), so that a `kill -9` of the
+    launcher leaves no orphan to hold the Redis socket or keep working. Linux only: elsewhere
+    the children outlive such a kill."""
+    if LIBC is None:
+        return None
+    launcher = os.getpid()
+
+    def in_the_child() -> None:
+        LIBC.prctl(PR_SET_PDEATHSIG, signum)
+        if os.getppid() != launcher:  # the launcher died before the prctl took effect
+            os.kill(os.getpid(), signum)
+
+    return in_the_child
 
 
 def copy_lines(name: str, stream, log: Log) -> None:
@@ -189,6 +249,92 @@ def stop_children(children: list[Child], log: Log, timeout: float = STOP_TIMEOUT
 def kill_group(pgid: int) -> None:
     with contextlib.suppress(ProcessLookupError):  # the whole group is already gone
         os.killpg(pgid, signal.SIGKILL)
+
+
+# --- Supervision ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Restarts:
+    """A service that died starts again after `first_delay` seconds, twice as long after each
+    further death, until it has died `limit` times within `window` seconds: then it is not
+    going to stay up, and the launcher stops everything rather than retry forever."""
+
+    first_delay: float = 1.0
+    limit: int = 5
+    window: float = 60.0
+
+    def delay(self, deaths: int) -> float | None:
+        """Seconds until the next start after the `deaths`-th death in the window; None: give up."""
+        if deaths >= self.limit:
+            return None
+        return self.first_delay * 2 ** (deaths - 1)
+
+
+@dataclass
+class Service:
+    """A process the launcher keeps running: how it starts, its latest child (dead while it
+    waits for `restart_at`) and the times it died in the last window."""
+
+    name: str
+    start: Callable[[], Child]
+    child: Child | None = None
+    deaths: list[float] = field(default_factory=list)
+    restart_at: float | None = None
+
+
+def service_start(service: Service, log: Log, again: bool = False) -> None:
+    service.child = service.start()
+    started = "restarted" if again else "started"
+    log.line("system", f"{service.name} {started} (pid {service.child.process.pid})")
+
+
+def supervise(services: list[Service], log: Log, restarts: Restarts) -> bool:
+    """Start again each of the (started) `services` that dies, until a stop is requested
+    (True) or one keeps dying (False)."""
+    while not stop_requested.wait(0.2):
+        for service in services:
+            if not service_tend(service, log, restarts):
+                return False
+    return True
+
+
+def service_tend(service: Service, log: Log, restarts: Restarts) -> bool:
+    """Notice that it died, or start it again once its back-off is over; False: give up."""
+    if service.restart_at is None:
+        code = service.child.process.poll()
+        if code is None:
+            return True
+        return service_died(service, f"exited with code {code}", log, restarts)
+    if time.monotonic() < service.restart_at:
+        return True
+    return service_restart(service, log, restarts)
+
+
+def service_died(service: Service, what: str, log: Log, restarts: Restarts) -> bool:
+    """Schedule the restart of a service that died (True), or give up on it (False)."""
+    now = time.monotonic()
+    service.deaths = [t for t in service.deaths if t > now - restarts.window] + [now]
+    delay = restarts.delay(len(service.deaths))
+    if delay is None:
+        times = f"{len(service.deaths)} times in {restarts.window:g} s"
+        log.line("system", f"{service.name} {what}, {times}: stopping the others")
+        return False
+    log.line("system", f"{service.name} {what}: restarting it in {delay:g} s")
+    service.restart_at = now + delay
+    return True
+
+
+def service_restart(service: Service, log: Log, restarts: Restarts) -> bool:
+    # What is left of the dead one's group goes first: its gunicorn workers, had they outlived
+    # it by the back-off (they exit by themselves once they see their master gone).
+    kill_group(service.child.process.pid)
+    service.restart_at = None
+    try:
+        service_start(service, log, again=True)
+    except (StartupFailed, OSError) as error:
+        return service_died(service, f"could not start ({error})", log, restarts)
+    return True
 
 
 # --- Redis ------------------------------------------------------------------------------------
@@ -257,7 +403,9 @@ def start_redis(var: Path, log: Log, timeout: float = 30.0) -> Child:
     (var / "redis").mkdir(exist_ok=True)
     config = var / "redis.conf"
     config.write_text(redis_config(var))
-    child = start_child("redis", [redis_executable(), str(config)], os.environ, log)
+    # SIGTERM when the launcher dies: Redis then writes its last second to disk and exits.
+    argv = [redis_executable(), str(config)]
+    child = start_child("redis", argv, os.environ, log, death_signal=signal.SIGTERM)
     try:
         wait_for_redis(child, socket_path, timeout)
     except BaseException:
@@ -280,11 +428,11 @@ def wait_for_redis(child: Child, socket_path: Path, timeout: float) -> None:
 # --- Run --------------------------------------------------------------------------------------
 
 
-def services(var: Path, port: str) -> dict[str, list[str]]:
+def commands(var: Path, web_fd: int) -> dict[str, list[str]]:
     return {
         "web": [
             str(BIN / "gunicorn"), "emsweb.wsgi:application",
-            "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
+            "--bind", f"fd://{web_fd}", "--workers", "2", "--threads", "4",
             "--access-logfile", "-",
         ],
         # As docker-compose.yml runs them: the order path on a worker of its own, so that no
@@ -304,6 +452,30 @@ def services(var: Path, port: str) -> dict[str, list[str]]:
             "--loglevel", "INFO", "--schedule", str(var / "celerybeat-schedule"),
         ],
     }  # fmt: skip
+
+
+def web_listener(port: str, log: Log, timeout: float = 5.0) -> socket.socket:
+    """The web server's socket, held here for the whole run: a restarted gunicorn takes it over
+    and connections made meanwhile wait in its backlog instead of being refused. The port may
+    still be held for a moment by the web workers of a launcher that was killed: they let it go
+    within a second of seeing their master gone."""
+    deadline = time.monotonic() + timeout
+    waiting = False
+    while True:
+        try:
+            listener = socket.create_server(("127.0.0.1", int(port)), backlog=128)
+        except OSError as error:
+            if time.monotonic() > deadline:
+                message = f"127.0.0.1:{port}: {error.strerror}: is emsweb running?"
+                raise StartupFailed(message) from None
+            if not waiting:
+                log.line("system", f"127.0.0.1:{port} is in use: waiting up to {timeout:g} s")
+                waiting = True
+            if stop_requested.wait(0.5):
+                raise Stopped from None
+        else:
+            listener.set_inheritable(True)
+            return listener
 
 
 def manage(*args: str) -> list[str]:
@@ -343,7 +515,8 @@ def announce(settings: Mapping[str, str], embedded_redis: bool, var: Path, log: 
 
 
 def run(var: Path) -> int:
-    """Start everything, supervise it, and stop it all in order; 0 after a requested stop."""
+    """Start everything, keep it running, and stop it all in order: 0 after a requested stop,
+    1 when something could not start or kept dying."""
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop_requested.set())
     log = Log()
@@ -351,19 +524,20 @@ def run(var: Path) -> int:
     env = {**os.environ, **settings, "PYTHONUNBUFFERED": "1"}
     embedded_redis = settings["REDIS_URL"] == embedded_redis_url(var)
     announce(settings, embedded_redis, var, log)
-    redis_server, children, failed = None, [], False
+    listener, redis_server, services, failed = None, None, [], False
     try:
+        listener = web_listener(settings["PORT"], log)
         if embedded_redis:
-            redis_server = start_redis(var, log)
+            redis_server = Service("redis", partial(start_redis, var, log))
+            service_start(redis_server, log)
         prepare(env, log)
-        for name, argv in services(var, settings["PORT"]).items():
-            children.append(start_child(name, argv, env, log))
-        watched = children + ([redis_server] if redis_server else [])
-        exited = wait_for_exit_or_stop(watched)
-        if exited:
-            code = exited.process.returncode
-            log.line("system", f"{exited.name} exited with code {code}: stopping the others")
-            failed = True
+        for name, argv in commands(var, listener.fileno()).items():
+            fds = (listener.fileno(),) if name == "web" else ()
+            start = partial(start_child, name, argv, env, log, pass_fds=fds)
+            services.append(Service(name, start))
+            service_start(services[-1], log)
+        watched = services + ([redis_server] if redis_server else [])
+        failed = not supervise(watched, log, Restarts())
     except Stopped:
         pass
     except (StartupFailed, FileNotFoundError) as error:  # the latter: an executable is missing
@@ -371,9 +545,12 @@ def run(var: Path) -> int:
         failed = True
     finally:
         log.line("system", "stopping")
-        stop_children(children, log)
-        if redis_server:
-            stop_children([redis_server], log)  # last, so the worker could still acknowledge
+        stop_children([service.child for service in services if service.child], log)
+        if redis_server and redis_server.child:
+            # Last, so that the workers could still acknowledge.
+            stop_children([redis_server.child], log)
+        if listener:
+            listener.close()
     log.line("system", "stopped")
     return 1 if failed else 0
 
@@ -382,7 +559,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emsweb.launcher", description=__doc__)
     parser.add_argument("command", choices=["run", "env"])
     command = parser.parse_args(argv).command
-    var = ROOT / "var"
+    var = var_dir(os.environ)
     if command == "env":
         sys.stdout.write(export_lines(embedded_settings(var, os.environ)))
         return 0

@@ -2,7 +2,8 @@
 
 Production fails closed: SECRET_KEY, DATABASE_URL, REDIS_URL and EMSWEB_FIELD_KEYS have no
 default and DEBUG is off unless asked for. `make run` (emsweb.launcher) generates the embedded
-default's values under var/ and passes them in the environment.
+default's values under var/ and passes them in the environment; manage.py reads them from there
+when the environment gives none of those four.
 """
 
 from datetime import timedelta

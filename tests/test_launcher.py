@@ -1,4 +1,5 @@
-"""The launcher's pure parts, and the embedded Redis it starts (gunicorn and Celery are not run)."""
+"""The launcher's pure parts, its supervision of child processes (stand-ins for gunicorn and
+Celery), and the embedded Redis it starts. tests/reliability/test_supervision.py runs it whole."""
 
 import io
 import os
@@ -7,12 +8,17 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
+from functools import partial
 
+import psutil
+import pytest
 import redis
 from cryptography.fernet import Fernet
 
 from emsweb import launcher
+from tests.conftest import wait_for
 
 
 def test_secrets_are_generated_once_kept_private_and_reused(tmp_path):
@@ -131,3 +137,116 @@ def test_the_embedded_redis_replaces_a_stale_socket_and_keeps_data_across_a_rest
     finally:
         launcher.stop_children([server], log)
         client.close()
+
+
+# --- Supervision --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def supervision():
+    """A log to read, and the stop flag left as found (the launcher's is module-wide)."""
+    stream = io.StringIO()
+    yield launcher.Log(stream), stream
+    launcher.stop_requested.clear()
+
+
+def python_service(name: str, code: str, log: launcher.Log) -> launcher.Service:
+    argv = [sys.executable, "-u", "-c", code]
+    return launcher.Service(name, partial(launcher.start_child, name, argv, os.environ, log))
+
+
+def stop_once_logged(stream: io.StringIO, text: str) -> threading.Thread:
+    """Request a stop (as Ctrl-C does) once `text` is in the log."""
+
+    def watch():
+        wait_for(lambda: text in stream.getvalue(), timeout=30, what=text)
+        launcher.stop_requested.set()
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    return watcher
+
+
+def test_a_restart_waits_twice_as_long_after_each_death_until_the_limit_gives_up():
+    restarts = launcher.Restarts(first_delay=1.0, limit=5, window=60.0)
+
+    delays = [restarts.delay(deaths) for deaths in range(1, 6)]
+
+    assert delays == [1.0, 2.0, 4.0, 8.0, None]
+
+
+def test_a_service_that_dies_is_started_again_after_its_back_off_and_the_log_says_so(
+    tmp_path, supervision
+):
+    log, stream = supervision
+    crashes_once = (
+        f"import pathlib, sys, time; marker = pathlib.Path({str(tmp_path / 'crashed')!r})\n"
+        "if not marker.exists(): marker.touch(); sys.exit(3)\n"
+        "print('up again'); time.sleep(60)"
+    )
+    worker = python_service("worker", crashes_once, log)
+    web = python_service("web", "import time; time.sleep(60)", log)
+    for service in (worker, web):
+        launcher.service_start(service, log)
+    first_web = web.child.process.pid
+    watcher = stop_once_logged(stream, "worker | up again")
+
+    try:
+        kept_up = launcher.supervise([worker, web], log, launcher.Restarts(first_delay=0.1))
+    finally:
+        launcher.stop_children([worker.child, web.child], log, timeout=5)
+    watcher.join()
+
+    assert kept_up  # until the stop was requested
+    assert "worker exited with code 3: restarting it in 0.1 s" in stream.getvalue()
+    assert f"worker restarted (pid {worker.child.process.pid})" in stream.getvalue()
+    assert web.child.process.pid == first_web  # the others were left running
+
+
+def test_a_service_that_keeps_dying_within_the_window_ends_the_supervision(supervision):
+    log, stream = supervision
+    crashing = python_service("beat", "import sys; sys.exit(2)", log)
+    launcher.service_start(crashing, log)
+
+    kept_up = launcher.supervise(
+        [crashing], log, launcher.Restarts(first_delay=0.01, limit=3, window=60.0)
+    )
+
+    assert not kept_up
+    assert stream.getvalue().count("beat restarted") == 2
+    assert "beat exited with code 2, 3 times in 60 s: stopping the others" in stream.getvalue()
+
+
+def test_the_children_die_with_a_launcher_killed_with_sigkill(tmp_path):
+    script = (
+        "import os, sys, time\n"
+        "from emsweb import launcher\n"
+        "child = launcher.start_child('web', [sys.executable, '-c', 'import time; "
+        "time.sleep(60)'], os.environ, launcher.Log())\n"
+        "print(child.process.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    killed = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    child = psutil.Process(int(killed.stdout.readline()))
+
+    killed.kill()
+    killed.wait()
+
+    try:
+        wait_for(lambda: not child.is_running(), timeout=10, what="the child to die with it")
+    finally:
+        if child.is_running():
+            child.kill()
+
+
+def test_the_kept_embedded_default_is_used_only_where_no_production_setting_is_given(tmp_path):
+    launcher.embedded_secrets(tmp_path)
+
+    kept = launcher.kept_embedded_settings(tmp_path, environ={})
+
+    assert kept == launcher.embedded_settings(tmp_path, environ={})
+    for name in launcher.PRODUCTION_SETTINGS:
+        assert launcher.kept_embedded_settings(tmp_path, environ={name: "given"}) == {}
+    other_settings = {"DJANGO_SETTINGS_MODULE": "tests.settings"}
+    assert launcher.kept_embedded_settings(tmp_path, environ=other_settings) == {}
+    assert launcher.kept_embedded_settings(tmp_path / "never-run", environ={}) == {}
