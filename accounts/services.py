@@ -199,7 +199,7 @@ def account_remove(*, account: ExchangeAccount) -> None:
     """Unlink an account: its keys are erased. An account with history is kept, disabled, so
     its orders stay in the shared history; relinking the same exchange_id enables it again.
     An account with open orders is refused: they could no longer be canceled from here."""
-    from orders.models import TERMINAL_STATUSES
+    from orders.statuses import TERMINAL_STATUSES
 
     open_orders = account.orders.exclude(status__in=TERMINAL_STATUSES).count()
     if open_orders:

@@ -14,8 +14,9 @@ from django.utils import timezone
 from accounts.models import DeskMember, ExchangeAccount
 from accounts.services import account_link, api_key_create
 from emsweb.redis import redis_client
-from orders.models import TERMINAL_STATUSES, Order
+from orders.models import Order
 from orders.services import OrderTicket, order_submit
+from orders.statuses import TERMINAL_STATUSES
 from venues.paper.models import PaperAccount
 
 from .stack import wait_until

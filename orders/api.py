@@ -24,7 +24,7 @@ from emsweb.api.schemas import (
 from venues.base import ExecInst, OrdSide, OrdStatus, TimeInForce
 
 from .instruments import instrument_find
-from .models import WORKING_STATUSES, Order, RejectReason
+from .models import Order, RejectReason
 from .notify import routing_wait
 from .reports import execution_report, history_item, report_data
 from .services import (
@@ -35,10 +35,9 @@ from .services import (
     order_submit,
     orders_cancel_all,
 )
+from .statuses import UNANSWERED, WORKING_STATUSES
 
 router = Router(tags=["Orders"])
-S = OrdStatus
-IN_FLIGHT = frozenset({S.RECEIVED, S.ROUTING})
 TIME_IN_FORCE_ALIASES = {"GOOD_TILL_TIME_OEML": TimeInForce.GOOD_TILL_TIME_OMS}
 
 
@@ -218,10 +217,10 @@ def order_new(request: HttpRequest, payload: OrderNewSingleRequest):
             errors[symbol_field] = errors.pop("symbol_id_exchange")
         return wire.validation_error(errors)
 
-    if order.status in IN_FLIGHT:
+    if order.status in UNANSWERED:
         routing_wait(order)
     report = _report_of(order.pk)
-    if report["status"] in IN_FLIGHT:
+    if report["status"] in UNANSWERED:
         return wire.message_reject(
             504,
             "EXCHANGE_RESPONSE_TIMEOUT",

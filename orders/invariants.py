@@ -32,6 +32,7 @@ from venues.paper.models import PaperAccount, PaperOrder, PaperRequest, PaperTra
 
 from .models import Fill, Order
 from .money import plain
+from .statuses import EVER_AT_VENUE
 from .sync import sync_running
 
 S = OrdStatus
@@ -42,8 +43,6 @@ AGREES_WITH_VENUE = {
     "FILLED": {S.FILLED},
     "CANCELED": {S.CANCELED},
 }
-# Our statuses that claim the venue has the order.
-AT_VENUE = frozenset({S.ROUTED, S.NEW, S.PARTIALLY_FILLED, S.PENDING_CANCEL, S.FILLED, S.CANCELED})
 
 
 @dataclass(frozen=True)
@@ -173,7 +172,7 @@ def _order_for(orders: list[Order], venue_order: RecordedOrder) -> Order | None:
 
 
 def _absent_at_venue(order: Order) -> list[str]:
-    if order.status in AT_VENUE:
+    if order.status in EVER_AT_VENUE:
         return [f"{order}: {order.status} in emsweb, but the venue has no such order"]
     if order.fills.exists():
         return [f"{order}: fills recorded, but the venue has no such order"]

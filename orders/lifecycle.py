@@ -23,25 +23,13 @@ from django.utils import timezone
 from venues.base import OrdStatus, VenueFill, VenueOrder
 
 from .changes import changes_bump
-from .models import TERMINAL_STATUSES, EventCause, Fill, Order
+from .models import EventCause, Fill, Order
+from .statuses import NOT_YET_ACCEPTED, TERMINAL_STATUSES, TRANSITIONS
 from .writes import Written, order_write
 
 logger = logging.getLogger(__name__)
 
 S = OrdStatus
-TRANSITIONS: dict[str, frozenset[str]] = {
-    S.RECEIVED: frozenset({S.ROUTING, S.REJECTED}),
-    S.ROUTING: frozenset({S.ROUTED, S.REJECTED}),
-    S.ROUTED: frozenset({S.REJECTED, S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.CANCELED}),
-    S.NEW: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL, S.CANCELED}),
-    S.PENDING_CANCEL: frozenset({S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.CANCELED}),
-    S.PARTIALLY_FILLED: frozenset({S.FILLED, S.PENDING_CANCEL, S.CANCELED}),
-    S.FILLED: frozenset(),
-    S.CANCELED: frozenset(),
-    S.REJECTED: frozenset(),
-}
-# Statuses from which a venue-side rejection is still news rather than a contradiction.
-NOT_YET_ACCEPTED = frozenset({S.RECEIVED, S.ROUTING, S.ROUTED})
 PRICE_PLACES = Decimal(10) ** -18
 
 

@@ -5,14 +5,9 @@ from django.utils import timezone
 
 from venues.base import OrdSide, OrdStatus, OrdType, TimeInForce
 
-MONEY = {"max_digits": 38, "decimal_places": 18}
+from .statuses import OPEN_STATUSES, TERMINAL_STATUSES
 
-TERMINAL_STATUSES = frozenset({OrdStatus.FILLED, OrdStatus.CANCELED, OrdStatus.REJECTED})
-OPEN_STATUSES = frozenset({OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED, OrdStatus.PENDING_CANCEL})
-# Not yet terminal. Query with status__in=WORKING_STATUSES, not exclude(status__in=TERMINAL_...):
-# PostgreSQL estimates NOT IN (three common values) at a quarter of the table and scans all of
-# it, where IN (six rare values) is an index scan over the few hundred working orders.
-WORKING_STATUSES = frozenset(OrdStatus.values) - TERMINAL_STATUSES
+MONEY = {"max_digits": 38, "decimal_places": 18}
 
 
 class Instrument(models.Model):

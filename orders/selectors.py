@@ -15,7 +15,8 @@ from accounts.selectors import accounts_visible
 from emsweb.redis import redis_client
 from venues.base import OrdSide, OrdStatus
 
-from .models import WORKING_STATUSES, Instrument, Order
+from .models import Instrument, Order
+from .statuses import WORKING_STATUSES
 
 S = OrdStatus
 

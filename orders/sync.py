@@ -34,7 +34,8 @@ from venues.registry import UnknownVenue
 from . import lifecycle, services
 from .changes import changes_bump
 from .instruments import instrument_find
-from .models import WORKING_STATUSES, EventCause, Order, OrderEvent, OrderOrigin, RejectReason
+from .models import EventCause, Order, OrderEvent, OrderOrigin, RejectReason
+from .statuses import WORKING_STATUSES
 
 logger = logging.getLogger(__name__)
 

@@ -22,11 +22,11 @@ from django_htmx.http import HttpResponseStopPolling
 from accounts.access import desk_view
 from accounts.audit import client_ip
 from accounts.selectors import accounts_tradable, accounts_visible, may_trade
+from venues.base import OrdStatus
 
 from . import selectors
 from .changes import changes_version
 from .forms import SERVICE_TO_TICKET_FIELD, HistoryFilterForm, TicketForm
-from .models import TERMINAL_STATUSES
 from .money import NotADecimal, parse_decimal
 from .services import (
     OrderInvalid,
@@ -37,9 +37,9 @@ from .services import (
     orders_kill_switch,
     ticket_check,
 )
+from .statuses import ROUTING_SETTLED
 from .templatetags import desk
 
-SETTLED = TERMINAL_STATUSES | {"NEW", "PARTIALLY_FILLED"}
 # Rows a blotter shows unless asked for all: a render costs time per row, and polls repeat it.
 BLOTTER_ROWS = 200
 TICKET_FIELDS = [
@@ -179,7 +179,7 @@ def order_outcome(request, pk: int):
     if order is None:
         raise Http404
     response = render(request, "orders/ticket.html#outcome", {"placed": order})
-    if order.status in SETTLED:
+    if order.status in ROUTING_SETTLED:
         response.status_code = HttpResponseStopPolling.status_code
     return response
 
@@ -229,7 +229,7 @@ def _blotter_row(order: dict, *, tradable: set[int], now) -> dict:
         outcome_unknown_at=order["outcome_unknown_at"],
         now=now,
     )
-    may_cancel = order["account_id"] in tradable and status != "PENDING_CANCEL"
+    may_cancel = order["account_id"] in tradable and status != OrdStatus.PENDING_CANCEL
     return _order_row(order) | {
         "badge": desk.status_badge(status, reconciling),
         "cancel_url": _url_with_pk("order_cancel")(order["pk"]) if may_cancel else None,

@@ -59,19 +59,6 @@ class LastUpdatedBy(TextChoices):
     EXCHANGE = "EXCHANGE"
 
 
-# The statuses a venue itself reports; the EMS-side ones (RECEIVED, ROUTING, ROUTED,
-# PENDING_CANCEL) are ours alone.
-VENUE_STATUSES = frozenset(
-    {
-        OrdStatus.NEW,
-        OrdStatus.PARTIALLY_FILLED,
-        OrdStatus.FILLED,
-        OrdStatus.CANCELED,
-        OrdStatus.REJECTED,
-    }
-)
-
-
 @dataclass(frozen=True)
 class InstrumentSpec:
     symbol_id_exchange: str  # the venue's own symbol, e.g. "OXTUSD"
@@ -123,7 +110,7 @@ class VenueOrder:
     client_order_id: str | None
     exchange_order_id: str
     symbol_id_exchange: str
-    status: OrdStatus  # one of VENUE_STATUSES
+    status: OrdStatus  # NEW, PARTIALLY_FILLED, FILLED, CANCELED or REJECTED
     side: OrdSide
     amount: Decimal
     price: Decimal

@@ -5,10 +5,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orders import lifecycle
-from orders.lifecycle import TRANSITIONS, OrderState, Overfill, path_to, plan_report
-from orders.models import TERMINAL_STATUSES, EventCause, Fill
+from orders.lifecycle import OrderState, Overfill, path_to, plan_report
+from orders.models import EventCause, Fill
+from orders.statuses import TERMINAL_STATUSES, TRANSITIONS, VENUE_STATUSES
 from tests.factories import OrderFactory
-from venues.base import VENUE_STATUSES, OrdStatus, VenueFill, VenueOrder
+from venues.base import OrdStatus, VenueFill, VenueOrder
 
 S = OrdStatus
 AMOUNT = Decimal("10")

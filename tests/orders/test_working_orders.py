@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import ExchangeAccount
 from orders import selectors
-from orders.models import TERMINAL_STATUSES, WORKING_STATUSES
+from orders.statuses import TERMINAL_STATUSES, WORKING_STATUSES
 from tests.factories import UserFactory
 from venues.base import OrdStatus
 

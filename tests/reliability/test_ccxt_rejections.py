@@ -15,8 +15,9 @@ from accounts.models import AlertKind, ExchangeAccount
 from accounts.services import account_key_check
 from emsweb.metrics import VENUE_ALERTS_KEY
 from emsweb.redis import redis_client
-from orders.models import TERMINAL_STATUSES, Order, RejectReason
+from orders.models import Order, RejectReason
 from orders.services import order_cancel, order_cancel_send, order_route
+from orders.statuses import TERMINAL_STATUSES
 from orders.sync import account_sync
 from tests.reliability.ccxt_venue import ccxt_fake_fixture, sim_account, sim_submit  # noqa: F401
 from tests.reliability.conftest import assert_invariants
