@@ -16,7 +16,7 @@ from .models import (
     ExchangeAccount,
     TradingGrant,
 )
-from .services import account_balances_wait
+from .services import account_balances_wait, account_connection_test
 
 
 class BalanceInline(ReadOnlyInline):
@@ -55,11 +55,8 @@ class ExchangeAccountAdmin(admin.ModelAdmin):
 
     @admin.action(description="Test connection (queue a sync; the result shows as last sync)")
     def test_connection(self, request, queryset):
-        from orders.tasks import check_account_key, sync_account
-
         for account in queryset:
-            check_account_key.delay(account.pk)
-            sync_account.delay(account.pk)
+            account_connection_test(account=account)
         self.message_user(
             request,
             "Key check queued. Reload in a few seconds: 'Key checked at' and 'Key check' tell "

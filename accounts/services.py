@@ -13,14 +13,17 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from emsweb.metrics import count_venue_alert
+from emsweb.metrics import count_venue_alert, count_venue_error
 from emsweb.redis import redis_client, signal_send, signal_wait
+from orders.statuses import TERMINAL_STATUSES
+from orders.tasks import sync_account
 from venues.base import KeyCheck, LastUpdatedBy, Venue, VenueBalance, key_check
 from venues.errors import VenueError
 from venues.registry import UnknownVenue, adapter_class, split_exchange_id, venue_info
 
 from . import credentials
 from .models import AlertKind, ApiKey, Balance, ExchangeAccount, PortfolioSnapshot
+from .tasks import check_account_key
 
 logger = logging.getLogger(__name__)
 API_KEY_PREFIX = "ems_"
@@ -88,8 +91,6 @@ def account_link(
 
 
 def _queue_first_sync(account: ExchangeAccount) -> None:
-    from orders.tasks import check_account_key, sync_account
-
     # A signal left by an earlier attempt (a first sync that failed) must not answer this one.
     redis_client().delete(_first_read_key(account))
     sync_account.delay(account.pk)
@@ -199,8 +200,6 @@ def account_remove(*, account: ExchangeAccount) -> None:
     """Unlink an account: its keys are erased. An account with history is kept, disabled, so
     its orders stay in the shared history; relinking the same exchange_id enables it again.
     An account with open orders is refused: they could no longer be canceled from here."""
-    from orders.statuses import TERMINAL_STATUSES
-
     open_orders = account.orders.exclude(status__in=TERMINAL_STATUSES).count()
     if open_orders:
         raise AccountBusy(
@@ -259,6 +258,36 @@ ALERT_ADVICE = {
     AlertKind.NONCE: "Another program may be signing with this key (give emsweb a key of its "
     "own), or this machine's clock is off; then test the connection.",
 }
+
+
+def account_sync_queue(*, account: ExchangeAccount) -> None:
+    """Ask a worker to sync the account now (balances, orders, fills)."""
+    sync_account.delay(account.pk)
+
+
+def account_connection_test(*, account: ExchangeAccount) -> None:
+    """Ask a worker to test the account's key and sync it: the result shows on the account."""
+    check_account_key.delay(account.pk)
+    sync_account.delay(account.pk)
+
+
+def venue_error_record(*, venue: str, operation: str, error: BaseException) -> None:
+    """Count one failed venue call, and raise the account's alert when the error needs a
+    person (a refused key or nonce: it names its `alert_kind` and `account_key`). Never
+    raises: recording a failure must not stop an order."""
+    count_venue_error(venue, operation, error)
+    alert_kind = getattr(error, "alert_kind", "")
+    if not (alert_kind and isinstance(error, VenueError)):
+        return
+    try:
+        account_alert_raise(
+            exchange_id=getattr(error, "account_key", ""),
+            venue=venue,
+            kind=alert_kind,
+            message=error.message,
+        )
+    except Exception:  # noqa: BLE001
+        logger.exception("could not record a %s alert for %s", alert_kind, venue)
 
 
 def account_alert_raise(*, exchange_id: str, venue: str, kind: str, message: str) -> None:

@@ -23,14 +23,13 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from orders.selectors import open_order_count
-from orders.tasks import sync_account
 
 from .access import desk_view, second_factor_verified, step_up
 from .audit import audit_record
 from .forms import ApiKeyForm
 from .models import ApiKey, AuditAction, AuditEvent, Balance, PortfolioSnapshot
 from .selectors import accounts_visible, user_role
-from .services import api_key_create
+from .services import account_sync_queue, api_key_create
 
 
 def _usd(rows) -> Decimal | None:
@@ -107,7 +106,7 @@ def balances_refresh(request):
     """Queue a sync of every account, then poll until each has synced since."""
     requested = timezone.now()
     for account in accounts_visible(user=request.user).filter(enabled=True):
-        sync_account.delay(account.pk)
+        account_sync_queue(account=account)
     request.session["balances_refresh"] = requested.isoformat()
     return render(
         request, "accounts/balances.html#tables", _balances_context(request) | {"refreshing": True}

@@ -7,7 +7,7 @@ calls its service; nothing depends on a module being imported for its side effec
 import os
 
 from celery import Celery
-from celery.signals import before_task_publish, task_postrun
+from celery.signals import before_task_publish, task_postrun, worker_ready
 
 from emsweb.heartbeats import HEARTBEAT_TASK
 
@@ -41,3 +41,12 @@ def beat_ticked(sender: str | None = None, **_) -> None:
         from emsweb.redis import redis_client
 
         heartbeat_record(redis_client(), BEAT_KEY)
+
+
+@worker_ready.connect
+def close_the_trading_gates(**_) -> None:
+    """emsweb may have been down: orders may have filled or been canceled, or placed by hand.
+    Every account waits for a full sync before it trades again."""
+    from orders.gate import reconciliations_forget
+
+    reconciliations_forget()

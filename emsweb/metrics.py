@@ -47,27 +47,12 @@ LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
 def count_venue_error(venue: str, operation: str, error: BaseException) -> None:
-    """Count one failed venue call by its class, and raise the account's alert when the error
-    needs a person (a refused key or nonce: it names its `alert_kind` and `account_key`).
-    Never raises: metrics must not stop an order."""
+    """Count one failed venue call by its class. Never raises: metrics must not stop an order."""
     kind = type(error).__name__ if isinstance(error, VenueError) else "Unexpected"
     try:
         redis_client().hincrby(VENUE_ERRORS_KEY, f"{venue}|{operation}|{kind}", 1)
     except Exception:  # noqa: BLE001
         logger.warning("could not count a venue error", exc_info=True)
-    alert_kind = getattr(error, "alert_kind", "")
-    if alert_kind and isinstance(error, VenueError):
-        from accounts.services import account_alert_raise
-
-        try:
-            account_alert_raise(
-                exchange_id=getattr(error, "account_key", ""),
-                venue=venue,
-                kind=alert_kind,
-                message=error.message,
-            )
-        except Exception:  # noqa: BLE001
-            logger.exception("could not record a %s alert for %s", alert_kind, venue)
 
 
 def count_venue_alert(venue: str, kind: str) -> None:

@@ -30,10 +30,10 @@ from accounts.models import ExchangeAccount
 from venues.base import OrdStatus
 from venues.paper.models import PaperAccount, PaperOrder, PaperRequest, PaperTrade
 
+from .gate import sync_running
 from .models import Fill, Order
 from .money import plain
 from .statuses import EVER_AT_VENUE
-from .sync import sync_running
 
 S = OrdStatus
 # Our statuses that agree with each venue status. PENDING_CANCEL: our cancel is on its way.

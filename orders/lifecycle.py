@@ -24,7 +24,8 @@ from venues.base import OrdStatus, VenueFill, VenueOrder
 
 from .changes import changes_bump
 from .models import EventCause, Fill, Order
-from .statuses import NOT_YET_ACCEPTED, TERMINAL_STATUSES, TRANSITIONS
+from .statuses import CANCELABLE, NOT_YET_ACCEPTED, TERMINAL_STATUSES, TRANSITIONS
+from .tasks import cancel_order, delay_after_commit
 from .writes import Written, order_write
 
 logger = logging.getLogger(__name__)
@@ -280,6 +281,28 @@ def cancel_refused(order_id: int, *, note: str) -> bool:
         return transition(
             order_id, to=back, cause=EventCause.CANCEL, note=note, allowed_from={S.PENDING_CANCEL}
         )
+
+
+def cancel_request(order_id: int, *, user, cause: str, note: str = "") -> bool:
+    """PENDING_CANCEL, and the cancel queued for a worker to send once that is committed."""
+    with transaction.atomic():
+        moved = transition(
+            order_id,
+            to=S.PENDING_CANCEL,
+            cause=cause,
+            note=note,
+            allowed_from=CANCELABLE,
+            canceled_by=user,
+        )
+        if moved:
+            delay_after_commit(cancel_order, order_id)
+    return moved
+
+
+def cancel_if_requested(order: Order) -> None:
+    """A cancel asked for while the order was being routed goes out once the venue has it."""
+    if order.cancel_requested_at and order.status in CANCELABLE:
+        cancel_request(order.pk, user=order.canceled_by, cause=EventCause.CANCEL)
 
 
 def _record_overfill(order: Order, report: VenueOrder, overfill: Overfill) -> None:

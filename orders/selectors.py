@@ -231,3 +231,19 @@ def open_order_count(*, accounts) -> int:
 def fees_by_asset(order: Order) -> dict[str, Decimal]:
     totals = order.fills.values("fee_asset").annotate(total=Sum("fee")).order_by("fee_asset")
     return {row["fee_asset"]: row["total"] for row in totals}
+
+
+def order_for_venue_report(account: ExchangeAccount, report) -> Order | None:
+    orders = Order.objects.filter(account=account)
+    if report.client_order_id:
+        # The venue names an order by the client order id it was sent, which is ours or, where
+        # ours did not fit its format, the one recorded in client_order_id_format_exchange.
+        found = (
+            orders.filter(client_order_id=report.client_order_id).first()
+            or orders.filter(client_order_id_format_exchange=report.client_order_id).first()
+        )
+        if found is not None:
+            return found
+    if not report.exchange_order_id:
+        return None
+    return orders.filter(exchange_order_id=report.exchange_order_id).first()

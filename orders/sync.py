@@ -10,87 +10,40 @@ Overlapping syncs of one account are skipped, not stacked.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections import defaultdict
-from contextlib import contextmanager
 from datetime import timedelta
 
-from celery.signals import worker_ready
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.credentials import CredentialsUnreadable
 from accounts.models import ExchangeAccount
-from accounts.services import account_venue, balances_first_read_settled, balances_record
+from accounts.services import (
+    account_venue,
+    balances_first_read_settled,
+    balances_record,
+    venue_error_record,
+)
 from emsweb.logging import account_context
-from emsweb.metrics import count_venue_error
-from emsweb.redis import redis_client
 from venues.base import OrdStatus, TimeInForce, Venue, VenueOrder, hint_symbols
 from venues.errors import VenueError
 from venues.registry import UnknownVenue
 
-from . import lifecycle, services
+from . import lifecycle
 from .changes import changes_bump
+from .gate import mark_reconciled, sync_lock
 from .instruments import instrument_find
-from .models import EventCause, Order, OrderEvent, OrderOrigin, RejectReason
-from .statuses import WORKING_STATUSES
+from .models import EventCause, Order, OrderOrigin, RejectReason
+from .selectors import order_for_venue_report
+from .statuses import AT_VENUE_NOW, CANCELABLE, WORKING_STATUSES
+from .writes import order_insert
 
 logger = logging.getLogger(__name__)
 
 S = OrdStatus
-AT_VENUE = frozenset({S.ROUTED, S.NEW, S.PARTIALLY_FILLED, S.PENDING_CANCEL})
 SYMBOLS_RECENT = timedelta(hours=1)
-
-
-def sync_running(*, account_id: int) -> bool:
-    """Whether a sync of the account is running now (somebody holds its lock)."""
-    return bool(redis_client().exists(f"emsweb:sync-lock:{account_id}"))
-
-
-@contextmanager
-def sync_lock(account_id: int):
-    """Held while one sync of the account runs; yields False if another holds it."""
-    client = redis_client()
-    key = f"emsweb:sync-lock:{account_id}"
-    token = uuid.uuid4().hex
-    acquired = client.set(key, token, nx=True, ex=settings.EMSWEB_SYNC_LOCK_SECONDS)
-    try:
-        yield bool(acquired)
-    finally:
-        if acquired and client.get(key) == token.encode():
-            client.delete(key)
-
-
-# --- the trading gate ---------------------------------------------------------------------------
-# An account may trade only while a full sync has reconciled it lately. The mark lives in Redis
-# with an expiry, so that every way of losing track closes the gate on its own: no sync for a
-# while (the mark expires), a worker starting after downtime (marks cleared), Redis restarted or
-# flushed (marks gone). The next successful sync opens it again.
-RECONCILED_KEY = "emsweb:reconciled:"
-
-
-def account_reconciled(*, account_id: int) -> bool:
-    return bool(redis_client().exists(f"{RECONCILED_KEY}{account_id}"))
-
-
-def _mark_reconciled(account_id: int) -> None:
-    seconds = max(1, round(settings.EMSWEB_RECONCILED_FOR))
-    redis_client().set(f"{RECONCILED_KEY}{account_id}", timezone.now().isoformat(), ex=seconds)
-
-
-def reconciliations_forget() -> int:
-    """Close every account's gate: what happened at the venues meanwhile is not known yet."""
-    client = redis_client()
-    keys = list(client.scan_iter(match=f"{RECONCILED_KEY}*"))
-    return client.delete(*keys) if keys else 0
-
-
-@worker_ready.connect
-def _forget_reconciliations_on_worker_start(**_) -> None:
-    # emsweb may have been down: orders may have filled or been canceled, or placed by hand.
-    reconciliations_forget()
 
 
 def account_sync(*, account_id: int) -> bool:
@@ -108,7 +61,7 @@ def account_sync(*, account_id: int) -> bool:
             message = str(problem) if known else f"{type(problem).__name__}: see the worker log"
             if not known:
                 logger.exception("sync %s failed", account.exchange_id)
-            count_venue_error(account.venue, "sync", problem)  # and alerts on a refused key
+            venue_error_record(venue=account.venue, operation="sync", error=problem)
             ExchangeAccount.objects.filter(pk=account_id).update(
                 last_sync_error=message, last_sync_error_at=timezone.now()
             )
@@ -119,7 +72,7 @@ def account_sync(*, account_id: int) -> bool:
             ExchangeAccount.objects.filter(pk=account_id).update(
                 last_sync_at=timezone.now(), last_sync_error=""
             )
-            _mark_reconciled(account_id)
+            mark_reconciled(account_id)
         if account.balances_synced_at is None:
             balances_first_read_settled(account=account)
         return True
@@ -144,12 +97,12 @@ def _sync(account: ExchangeAccount, venue: Venue) -> None:
             # cycle over a thousand open orders stays a handful of queries).
             seen.add(order.pk)
             continue
-        order = order or services.order_for_venue_report(account, report) or _adopt(account, report)
+        order = order or order_for_venue_report(account, report) or _adopt(account, report)
         if order is None:
             continue
         seen.add(order.pk)
         changed |= lifecycle.apply_report(order.pk, report, cause=EventCause.SYNC)
-        services.order_cancel_if_requested(order_id=order.pk)
+        lifecycle.cancel_if_requested(Order.objects.get(pk=order.pk))
     changed |= _adopt_finished_outside_orders(account, venue, unknown)
     # Again after the open list and the lookups, for the fills of the orders adopted just now.
     changed |= _apply_fills(account, unknown)[0]
@@ -167,7 +120,7 @@ def _sync(account: ExchangeAccount, venue: Venue) -> None:
 
 class WorkingOrders:
     """The account's orders not yet terminal, read in one query, found by the ids a venue
-    report names them by (as services.order_for_venue_report finds them one at a time)."""
+    report names them by (as selectors.order_for_venue_report finds them one at a time)."""
 
     def __init__(self, account: ExchangeAccount):
         orders = list(Order.objects.filter(account=account, status__in=WORKING_STATUSES))
@@ -186,7 +139,7 @@ def _symbols_in_play(account: ExchangeAccount) -> set[str]:
     for unscoped calls, the sync asks about these."""
     recent = timezone.now() - SYMBOLS_RECENT
     in_play = Order.objects.filter(account=account).filter(
-        Q(status__in={S.ROUTING, *AT_VENUE}) | Q(updated_at__gte=recent)
+        Q(status__in={S.ROUTING, *AT_VENUE_NOW}) | Q(updated_at__gte=recent)
     )
     return set(in_play.values_list("instrument__symbol_id_exchange", flat=True))
 
@@ -244,7 +197,7 @@ def _adopt_finished_outside_orders(account, venue: Venue, fills) -> bool:
 def _settle_orders_gone_from_venue(account, venue: Venue, seen: set[int]) -> bool:
     """Orders we think are working that the venue no longer lists: ask what became of them."""
     changed = False
-    gone = Order.objects.filter(account=account, status__in=AT_VENUE).exclude(pk__in=seen)
+    gone = Order.objects.filter(account=account, status__in=AT_VENUE_NOW).exclude(pk__in=seen)
     for order in gone.select_related("instrument"):
         found = venue.lookup(order.client_order_id, order.instrument.symbol_id_exchange)
         if found is not None:
@@ -268,7 +221,7 @@ def _reconcile_unknown_outcomes(account, venue: Venue) -> bool:
         found = venue.lookup(order.client_order_id, order.instrument.symbol_id_exchange)
         if found is not None:
             changed |= lifecycle.apply_report(order.pk, found, cause=EventCause.RECONCILE)
-            services.order_cancel_if_requested(order_id=order.pk)
+            lifecycle.cancel_if_requested(Order.objects.get(pk=order.pk))
             continue
         lookups = order.not_found_lookups + 1
         Order.objects.filter(pk=order.pk).update(not_found_lookups=lookups)
@@ -296,10 +249,10 @@ def _expire_oms_orders(account) -> None:
         account=account,
         time_in_force=TimeInForce.GOOD_TILL_TIME_OMS,
         expire_time__lte=timezone.now(),
-        status__in=services.CANCELABLE,
+        status__in=CANCELABLE,
     ).values_list("pk", flat=True)
     for order_id in expired:
-        services.order_request_cancel(
+        lifecycle.cancel_request(
             order_id, user=None, cause=EventCause.EXPIRY, note="Expired (GOOD_TILL_TIME_OMS)"
         )
 
@@ -318,31 +271,26 @@ def _adopt(account: ExchangeAccount, report: VenueOrder) -> Order | None:
         )
         return None
     status = S.PARTIALLY_FILLED if report.amount_filled > 0 else S.NEW
+    order = Order(
+        client_order_id=report.client_order_id or f"EXT-{report.exchange_order_id}",
+        account=account,
+        instrument=instrument,
+        side=report.side,
+        time_in_force=report.time_in_force,
+        amount_order=report.amount,
+        amount_filled=report.amount_filled,
+        amount_open=report.amount - report.amount_filled,
+        avg_px=report.avg_px,
+        price=report.price,
+        status=status,
+        exchange_order_id=report.exchange_order_id,
+        client_order_id_format_exchange=report.client_order_id_format_exchange,
+        origin=OrderOrigin.EXTERNAL,
+    )
     try:
-        with transaction.atomic():
-            order = Order.objects.create(
-                client_order_id=report.client_order_id or f"EXT-{report.exchange_order_id}",
-                account=account,
-                instrument=instrument,
-                side=report.side,
-                time_in_force=report.time_in_force,
-                amount_order=report.amount,
-                amount_filled=report.amount_filled,
-                amount_open=report.amount - report.amount_filled,
-                avg_px=report.avg_px,
-                price=report.price,
-                status=status,
-                exchange_order_id=report.exchange_order_id,
-                client_order_id_format_exchange=report.client_order_id_format_exchange,
-                origin=OrderOrigin.EXTERNAL,
-            )
-            OrderEvent.objects.create(
-                order=order,
-                status=status,
-                cause=EventCause.SYNC,
-                note="Found at the venue; placed outside emsweb.",
-            )
-            changes_bump()
+        order_insert(
+            order, cause=EventCause.SYNC, note="Found at the venue; placed outside emsweb."
+        )
     except IntegrityError:
         logger.error(
             "account %s: venue order %s has client_order_id %s, which another order uses",
@@ -352,4 +300,5 @@ def _adopt(account: ExchangeAccount, report: VenueOrder) -> Order | None:
             extra={**account_context(account), "client_order_id": report.client_order_id},
         )
         return None
+    changes_bump()
     return order

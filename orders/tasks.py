@@ -1,39 +1,55 @@
 """Celery tasks: thin, idempotent, ids in. The work is in orders.services and orders.sync.
 
+Services import this module and queue a task once their transaction commits; a task body
+imports the service it calls, when it runs, so that imports run one way (services -> tasks).
+
 Order-path tasks are acknowledged late and rejected when their worker dies, so a crash hands
 the message to another worker; the guarded claim in order_route makes the repeat harmless.
 """
 
+import functools
+
 from celery import shared_task
+from django.db import transaction
 
 from accounts.models import ExchangeAccount
-from accounts.services import account_key_check
-
-from . import services, sync
-from .instruments import instruments_refresh
-from .quotes import quotes_refresh
 
 ORDER_TASK = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
 
 
+def delay_after_commit(task, *args) -> None:
+    """Queue `task` once the transaction commits (now, outside one). A broker that cannot take
+    it then is logged, not raised: what was committed stands, and the sweeper (RECEIVED orders)
+    or the next sync picks the work up; raising would answer 500 for an order that exists."""
+    transaction.on_commit(functools.partial(task.delay, *args), robust=True)
+
+
 @shared_task(**ORDER_TASK)
 def route_order(order_id: int) -> None:
-    services.order_route(order_id=order_id)
+    from orders.services import order_route
+
+    order_route(order_id=order_id)
 
 
 @shared_task(**ORDER_TASK)
 def cancel_order(order_id: int) -> None:
-    services.order_cancel_send(order_id=order_id)
+    from orders.services import order_cancel_send
+
+    order_cancel_send(order_id=order_id)
 
 
 @shared_task(**ORDER_TASK)
 def cancel_all_orders(account_id: int) -> None:
-    services.orders_cancel_all_send(account_id=account_id)
+    from orders.services import orders_cancel_all_send
+
+    orders_cancel_all_send(account_id=account_id)
 
 
 @shared_task(ignore_result=True)
 def sync_account(account_id: int) -> None:
-    sync.account_sync(account_id=account_id)
+    from orders.sync import account_sync
+
+    account_sync(account_id=account_id)
 
 
 @shared_task(ignore_result=True)
@@ -44,11 +60,15 @@ def sync_all_accounts() -> None:
 
 @shared_task(ignore_result=True)
 def sweep_received_orders() -> None:
-    services.orders_sweep_received()
+    from orders.services import orders_sweep_received
+
+    orders_sweep_received()
 
 
 @shared_task(ignore_result=True)
 def refresh_instruments(venue: str) -> None:
+    from orders.instruments import instruments_refresh
+
     instruments_refresh(venue=venue)
 
 
@@ -60,6 +80,8 @@ def refresh_all_instruments() -> None:
 
 @shared_task(ignore_result=True)
 def refresh_quotes(venue: str) -> None:
+    from orders.quotes import quotes_refresh
+
     quotes_refresh(venue=venue)
 
 
@@ -71,9 +93,3 @@ def refresh_all_quotes() -> None:
 
 def venues_in_use() -> set[str]:
     return set(ExchangeAccount.objects.filter(enabled=True).values_list("venue", flat=True))
-
-
-@shared_task(ignore_result=True)
-def check_account_key(account_id: int) -> None:
-    """Queued after an account is linked: test its key and record what it may do."""
-    account_key_check(account_id=account_id)

@@ -100,7 +100,7 @@ def test_an_order_path_line_names_the_order_and_its_account(account, caplog):
     with caplog.at_level(logging.WARNING, logger="orders.services"):
         services.order_route(order_id=order.pk)
 
-    (warning,) = [r for r in caplog.records if r.name == "orders.services"]
+    (warning,) = [r for r in caplog.records if r.name == "orders.services.route"]
     line = formatted(warning)
     assert line["client_order_id"] == "log-1" and line["account"] == ACCOUNT
     assert "outcome unknown" in line["message"]

@@ -4,9 +4,10 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from orders.gate import sync_lock
 from orders.models import Order
 from orders.services import OrderInvalid, OrderTicket, order_submit
-from orders.sync import account_sync, sync_lock
+from orders.sync import account_sync
 from tests.factories import AccountFactory, BalanceFactory, InstrumentFactory
 
 

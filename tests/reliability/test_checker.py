@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from orders.gate import sync_lock
 from orders.invariants import account_invariants_check, invariants_check
 from orders.models import Fill
-from orders.sync import sync_lock
 from tests.factories import AccountFactory, InstrumentFactory, OrderFactory
 from venues.base import OrderIntent, OrdStatus, TimeInForce
 from venues.paper import engine

@@ -10,10 +10,11 @@ from django.test import override_settings
 
 from accounts.models import Balance
 from accounts.services import account_link
+from orders.gate import account_reconciled, reconciliations_forget
 from orders.instruments import instruments_refresh
 from orders.models import EventCause, Order, OrderOrigin, RejectReason
 from orders.services import order_route
-from orders.sync import account_reconciled, account_sync, reconciliations_forget
+from orders.sync import account_sync
 from tests.conftest import VAR, Worker, wait_for
 from tests.reliability.conftest import (
     ACCOUNT,

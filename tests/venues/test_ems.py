@@ -231,8 +231,7 @@ def test_the_contracts_errors_are_classified(ems, venue, status, body, error):
 @pytest.mark.parametrize("status", [401, 403])
 def test_a_refused_key_raises_the_accounts_alert(ems, venue, status, db):
     from accounts.models import AlertKind
-    from accounts.services import account_link
-    from emsweb.metrics import count_venue_error
+    from accounts.services import account_link, venue_error_record
 
     account, _ = account_link(exchange_id="EMSDESK/JOHN", parameters={})
     ems.on("POST", "/v1/orders", {"message": "Invalid API key."}, status=status)
@@ -240,7 +239,8 @@ def test_a_refused_key_raises_the_accounts_alert(ems, venue, status, db):
         venue.submit(intent())
     assert refused.value.account_key == "EMSDESK/JOHN"
 
-    count_venue_error("EMSDESK", "submit", refused.value)  # what the order path does with it
+    # What the order path does with it.
+    venue_error_record(venue="EMSDESK", operation="submit", error=refused.value)
     account.refresh_from_db()
     assert account.alert_kind == AlertKind.AUTH and "Invalid API key." in account.alert
 

@@ -108,11 +108,14 @@ def test_a_paper_account_is_checked_by_a_balance_read():
 
 
 def test_linking_queues_the_key_check_after_the_first_sync(monkeypatch):
+    from accounts import tasks as account_tasks
     from orders import tasks
 
     queued = []
     monkeypatch.setattr(tasks.sync_account, "delay", lambda pk: queued.append(("sync", pk)))
-    monkeypatch.setattr(tasks.check_account_key, "delay", lambda pk: queued.append(("key", pk)))
+    monkeypatch.setattr(
+        account_tasks.check_account_key, "delay", lambda pk: queued.append(("key", pk))
+    )
     account, _ = account_link(exchange_id="PAPER/KEYS", parameters={})
     services._queue_first_sync(account)
     assert queued == [("sync", account.pk), ("key", account.pk)]

@@ -1,0 +1,240 @@
+"""Submit: a ticket checked against the instrument and the desk's balance, recorded as a
+RECEIVED order with its audit entry, and queued for routing once committed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.audit import audit_record
+from accounts.models import ApiKey, AuditAction, ExchangeAccount
+from venues.base import ExecInst, OrdSide, OrdStatus, TimeInForce
+from venues.registry import venue_info
+
+from ..changes import changes_bump
+from ..instruments import instrument_find
+from ..models import EventCause, Instrument, Order
+from ..money import NotADecimal, parse_decimal, plain, round_amount, round_price
+from ..selectors import balance_available
+from ..tasks import delay_after_commit, route_order
+from ..writes import order_insert
+
+S = OrdStatus
+SUPPORTED_EXEC_INST = frozenset({ExecInst.MAKER_OR_CANCEL})
+EXPIRING = frozenset({TimeInForce.GOOD_TILL_TIME_EXCHANGE, TimeInForce.GOOD_TILL_TIME_OMS})
+IMMEDIATE = frozenset({TimeInForce.IMMEDIATE_OR_CANCEL, TimeInForce.FILL_OR_KILL})
+
+
+class OrderInvalid(Exception):
+    """Field name -> messages. Nothing was written."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class OrderTicket:
+    """What a trader (or a script) asks for, before validation."""
+
+    client_order_id: str
+    symbol: str
+    side: str
+    amount: object
+    price: object
+    time_in_force: str = TimeInForce.GOOD_TILL_CANCEL
+    expire_time: datetime | None = None
+    exec_inst: tuple[str, ...] = field(default_factory=tuple)
+    order_type: str = "LIMIT"
+
+
+@dataclass(frozen=True)
+class CheckedTicket:
+    instrument: Instrument
+    amount: Decimal
+    price: Decimal
+    notes: tuple[str, ...]
+
+
+def order_submit(
+    *,
+    account: ExchangeAccount,
+    ticket: OrderTicket,
+    user: AbstractBaseUser | None = None,
+    api_key: ApiKey | None = None,
+    ip: str | None = None,
+    request_hash: str = "",
+) -> Order:
+    """Validate, record the order as RECEIVED, and queue it for routing once committed.
+
+    A client_order_id that exists is never a second order: the same request again (same
+    `request_hash`) gets the existing order back; anything else is refused.
+    """
+    existing = Order.objects.filter(client_order_id=ticket.client_order_id).first()
+    if existing is not None:
+        return _same_request_or_refuse(existing, request_hash)
+    checked = ticket_check(account=account, ticket=ticket)
+    order = Order(
+        client_order_id=ticket.client_order_id,
+        account=account,
+        instrument=checked.instrument,
+        side=ticket.side,
+        time_in_force=ticket.time_in_force,
+        expire_time=ticket.expire_time,
+        exec_inst=list(dict.fromkeys(ticket.exec_inst)),
+        amount_order=checked.amount,
+        amount_open=checked.amount,
+        price=checked.price,
+        status=S.RECEIVED,
+        created_by=user,
+        created_with_key=api_key,
+        request_hash=request_hash,
+    )
+    try:
+        # The order, its RECEIVED row and its audit entry: all or nothing, so that an order
+        # never exists that the audit log does not show.
+        with transaction.atomic():
+            order_insert(order, cause=EventCause.SUBMIT, note="; ".join(checked.notes))
+            audit_record(
+                action=AuditAction.ORDER_PLACED,
+                actor=user,
+                api_key=api_key,
+                ip=ip,
+                target=order.client_order_id,
+                account=account.exchange_id,
+                side=order.side,
+                amount=order.amount_order,
+                price=order.price,
+            )
+    except IntegrityError:
+        # Another request with this client_order_id won the race.
+        existing = Order.objects.filter(client_order_id=ticket.client_order_id).first()
+        if existing is None:
+            raise
+        return _same_request_or_refuse(existing, request_hash)
+    changes_bump()
+
+    delay_after_commit(route_order, order.pk)
+    return order
+
+
+def _same_request_or_refuse(existing: Order, request_hash: str) -> Order:
+    if request_hash and existing.request_hash == request_hash:
+        return existing
+    raise OrderInvalid(
+        {"client_order_id": ["An order with this client_order_id exists with other details."]}
+    )
+
+
+def ticket_check(*, account: ExchangeAccount, ticket: OrderTicket) -> CheckedTicket:
+    """The ticket rounded to the instrument's rules and checked, or OrderInvalid naming fields."""
+    errors: dict[str, list[str]] = {}
+
+    def error(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    if not ticket.client_order_id or len(ticket.client_order_id) > 255:
+        error("client_order_id", "Give a client_order_id of 1 to 255 characters.")
+    if refusal := account.trading_refusal:
+        error("exchange_id", refusal)
+    if venue_info(account.venue).adapter is None:
+        error("exchange_id", f"Trading on {account.venue} is not available in this build yet.")
+    if ticket.order_type != "LIMIT":
+        error("order_type", "Only LIMIT orders are supported.")
+    if ticket.side not in OrdSide.values:
+        error("side", "Side must be BUY or SELL.")
+    _check_time_in_force(ticket, error)
+
+    instrument = instrument_find(venue=account.venue, symbol=ticket.symbol or "")
+    if instrument is None:
+        error("symbol_id_exchange", f"Unknown instrument {ticket.symbol!r} at {account.venue}.")
+    amount = _positive_decimal(ticket.amount, "amount_order", error)
+    price = _positive_decimal(ticket.price, "price", error)
+    if errors or instrument is None or amount is None or price is None:
+        raise OrderInvalid(errors)
+
+    notes = []
+    rounded_price = round_price(price, tick=instrument.tick_size, side=ticket.side)
+    rounded_amount = round_amount(amount, lot=instrument.lot_size)
+    if rounded_price != price:
+        notes.append(
+            f"price {price} rounded to {rounded_price} (tick {plain(instrument.tick_size)})"
+        )
+    if rounded_amount != amount:
+        notes.append(
+            f"amount {amount} rounded to {rounded_amount} (lot {plain(instrument.lot_size)})"
+        )
+    if rounded_price <= 0:
+        error("price", f"Price is below one tick ({plain(instrument.tick_size)}).")
+    if rounded_amount <= 0 or rounded_amount < instrument.min_amount:
+        error("amount_order", f"Amount is below the minimum {plain(instrument.min_amount)}.")
+    elif rounded_amount * rounded_price < instrument.min_notional:
+        error(
+            "amount_order",
+            f"Order value is below the minimum {plain(instrument.min_notional)} "
+            f"{instrument.quote}.",
+        )
+    if not errors:
+        _check_funds(account, instrument, ticket.side, rounded_amount, rounded_price, error)
+    if errors:
+        raise OrderInvalid(errors)
+    return CheckedTicket(instrument, rounded_amount, rounded_price, tuple(notes))
+
+
+def _check_time_in_force(ticket: OrderTicket, error) -> None:
+    if ticket.time_in_force not in TimeInForce.values:
+        error("time_in_force", f"Unknown time in force {ticket.time_in_force!r}.")
+    if ticket.time_in_force in EXPIRING:
+        if ticket.expire_time is None:
+            error("expire_time", f"expire_time is required with {ticket.time_in_force}.")
+        elif ticket.expire_time <= timezone.now():
+            error("expire_time", "expire_time is in the past.")
+    elif ticket.expire_time is not None:
+        error("expire_time", f"expire_time applies only to {' or '.join(sorted(EXPIRING))}.")
+    unknown = [value for value in ticket.exec_inst if value not in ExecInst.values]
+    unsupported = [
+        value
+        for value in ticket.exec_inst
+        if value in ExecInst.values and value not in SUPPORTED_EXEC_INST
+    ]
+    if unknown:
+        error("exec_inst", f"Unknown exec_inst {', '.join(unknown)}.")
+    if unsupported:
+        error("exec_inst", f"{', '.join(unsupported)} is not supported by this venue.")
+    if ExecInst.MAKER_OR_CANCEL in ticket.exec_inst and ticket.time_in_force in IMMEDIATE:
+        error("exec_inst", "MAKER_OR_CANCEL cannot rest, so it cannot be combined with IOC or FOK.")
+
+
+def _positive_decimal(value: object, name: str, error) -> Decimal | None:
+    try:
+        number = parse_decimal(value)
+    except NotADecimal as problem:
+        error(name, f"{name} {problem}.")
+        return None
+    if number <= 0:
+        error(name, f"{name} must be greater than zero.")
+        return None
+    return number
+
+
+def _check_funds(account, instrument, side, amount, price, error) -> None:
+    asset, needed = (
+        (instrument.quote, amount * price) if side == OrdSide.BUY else (instrument.base, amount)
+    )
+    available = balance_available(account=account, asset=asset)
+    if available is None:
+        error(
+            "exchange_id",
+            f"The balances of {account.exchange_id} are not known yet: no sync has read them "
+            "since the account was linked. Try again in a few seconds.",
+        )
+    elif needed > available:
+        error(
+            "amount_order",
+            f"Insufficient funds: needs {plain(needed)} {asset}, {plain(available)} available.",
+        )
