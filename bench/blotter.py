@@ -80,7 +80,7 @@ def run(ctx) -> list[Figure]:
             "floor_constant_view_http_ms": http_floor,
         },
         "changed": {
-            "open_orders": 500,
+            "open_orders": ctx.open_orders,
             "sql_statements": len(asked_changed.sql),
             "sql": asked_changed.sql,
             "redis_commands": asked_changed.redis,
@@ -136,7 +136,8 @@ def run(ctx) -> list[Figure]:
         ),
         Figure(
             bench="blotter",
-            name=f"poll, a change (500 open orders, newest {BLOTTER_ROWS} shown): server p50",
+            name=f"poll, a change ({ctx.open_orders:,} open orders, newest {BLOTTER_ROWS} shown): "
+            "server p50",
             value=changed["p50"],
             unit="ms",
             floor=floor["p50"],
@@ -145,7 +146,7 @@ def run(ctx) -> list[Figure]:
         ),
         Figure(
             bench="blotter",
-            name="poll, a change (500 open orders, all shown): server p50",
+            name=f"poll, a change ({ctx.open_orders:,} open orders, all shown): server p50",
             value=changed_all["p50"],
             unit="ms",
             floor=floor["p50"],

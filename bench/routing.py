@@ -63,7 +63,7 @@ def spans(times: dict[int, dict[str, float]], start: str, end: str) -> list[floa
 
 def measure(ctx, name: str, count: int, rate: float) -> dict:
     account = fixtures.paper_account(f"{name}-{ctx.run}")
-    submit_steadily(account, f"{ctx.run}-{name}-warm", WARM_UP, rate)
+    submit_steadily(account, f"{ctx.run}-{name}-warm", ctx.n(WARM_UP, least=10), rate)
     fixtures.settled(account, timeout=60)
     with CpuMeter(ctx.stack) as cpu:
         ids, submit_ms = submit_steadily(account, f"{ctx.run}-{name}", count, rate)
@@ -110,18 +110,21 @@ def run(ctx) -> list[Figure]:
     floor_summary = summary(floor.latencies(ctx.n(FLOOR_TASKS), RATE))
     quiet = measure(ctx, "ROUTE", ctx.n(ORDERS), RATE)
     low = measure(ctx, "ROUTELOW", ctx.n(LOW_ORDERS), LOW_RATE)
-    ctx.busy_desk()
+    syncing = len(ctx.busy_desk()) * ctx.busy_orders_each
     busy = measure(ctx, "ROUTEBUSY", ctx.n(LOW_ORDERS), LOW_RATE)
     ctx.details["routing"] = {
         "floor_noop_enqueue_to_start_ms": floor_summary,
         "quiet_desk": quiet,
         "quiet_desk_lower_rate": low,
-        "busy_desk_1000_open_orders": busy,
+        "busy_desk": {"open_orders": syncing, **busy},
     }
     return [
         *figures_for("", quiet, floor_summary, targets=True),
         *figures_for(f"at {LOW_RATE:g}/s: ", low, floor_summary, targets=False),
         *figures_for(
-            f"at {LOW_RATE:g}/s, 1,000 open orders syncing: ", busy, floor_summary, targets=False
-        ),  # fmt: skip
+            f"at {LOW_RATE:g}/s, {syncing:,} open orders syncing: ",
+            busy,
+            floor_summary,
+            targets=False,
+        ),
     ]

@@ -175,7 +175,7 @@ def run(ctx) -> list[Figure]:
         *(
             Figure(
                 bench="sync",
-                name=f"one account's cycle (100 open orders) {key}",
+                name=f"one account's cycle ({ctx.busy_orders_each} open orders) {key}",
                 value=per_account[key],
                 unit="ms",
                 floor=in_venue[key],
@@ -189,12 +189,12 @@ def run(ctx) -> list[Figure]:
             value=summary(history_ms)["p50"],
             unit="ms",
             floor=in_venue["p50"],
-            floor_name="venue calls of a 100-order cycle",
+            floor_name=f"venue calls of a {ctx.busy_orders_each}-order cycle",
             note="the generated history's busiest account, nothing open",
         ),
         Figure(
             bench="sync",
-            name="all 10 accounts, one cycle p50",
+            name=f"all {len(accounts)} accounts, one cycle p50",
             value=per_cycle["p50"],
             unit="ms",
             floor=in_venue["p50"] * len(accounts),

@@ -28,6 +28,7 @@ SUBMITTERS = 2
 ACCOUNTS = 4
 WARM_UP = 5.0
 WINDOW = 30.0
+SHORTEST_WINDOW = 3.0  # a scaled-down run's: the queue depth is sampled every 0.5 s
 FLOOR_TASKS = 10000
 
 
@@ -45,9 +46,10 @@ def run(ctx) -> list[Figure]:
     ctx.close_desk()
     no_op_rate, floor_details = floor_rate(ctx.n(FLOOR_TASKS, least=1000))
     accounts = [fixtures.paper_account(f"TPUT-{ctx.run}-{k}") for k in range(1, ACCOUNTS + 1)]
-    window = WINDOW * ctx.scale if ctx.scale < 1 else WINDOW
+    window = max(SHORTEST_WINDOW, WINDOW * min(1.0, ctx.scale))
+    warm_up = min(WARM_UP, window)
     start_at = time.time() + 3  # the submitters' Django starts meanwhile
-    measure_from, measure_to = start_at + WARM_UP, start_at + WARM_UP + window
+    measure_from, measure_to = start_at + warm_up, start_at + warm_up + window
     spawn = multiprocessing.get_context("spawn")
     processes = [
         spawn.Process(

@@ -72,6 +72,29 @@ def redis_server_start(socket_path: Path) -> subprocess.Popen:
     )
 
 
+class RedisServer:
+    """A redis-server of the test's own, on a unix socket, with no persistence."""
+
+    def __init__(self, socket_path: Path):
+        self.socket_path = socket_path
+        self.url = f"unix://{socket_path}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = redis_server_start(self.socket_path)
+        client = redis.Redis.from_url(self.url)
+        wait_for(lambda: _pings(client), timeout=10, what="the test's Redis")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.socket_path.unlink(missing_ok=True)
+
+    def flushall(self) -> None:
+        redis.Redis.from_url(self.url).flushall()
+
+
 def _pings(client: redis.Redis) -> bool:
     try:
         return client.ping()

@@ -18,8 +18,13 @@ def test_every_benchmark_module_and_the_harness_import():
 
 def test_the_command_line_defaults_to_every_benchmark_on_a_fresh_database():
     args = parse([])
-    assert (args.reuse, args.only, args.quick) == (False, "", False)
+    assert (args.reuse, args.only, args.scale) == (False, "", 1.0)
     assert parse(["--reuse", "--only", "api,sync"]).only == "api,sync"
+
+
+def test_a_quick_run_is_a_tenth_of_every_count():
+    assert parse(["--quick"]).scale == 0.1
+    assert parse(["--scale", "0.01"]).scale == 0.01
 
 
 def test_percentiles_interpolate_between_the_closest_ranks():

@@ -1,16 +1,21 @@
 """The deployment files, read as data: there is no Docker engine here to run them.
 
-docker-compose.yml, the Dockerfile and deploy/entrypoint.sh are checked against each other;
-CI's deploy/smoke.py runs the same entrypoint commands as real processes with production settings.
+docker-compose.yml, the Dockerfile and deploy/entrypoint.sh are checked against each other, and
+the README's Deploy section against them; CI's deploy/smoke.py runs the same entrypoint commands
+as real processes with production settings.
 """
 
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
+
+from accounts.services import api_key_create
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -19,6 +24,7 @@ SERVICES = COMPOSE["services"]
 ENTRYPOINT = (ROOT / "deploy" / "entrypoint.sh").read_text()
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 ENV_EXAMPLE = (ROOT / ".env.example").read_text()
+DEPLOY = (ROOT / "README.md").read_text().split("\n## Deploy\n", 1)[1].split("\n## ", 1)[0]
 OURS = ("migrate", "web", "worker", "beat")
 
 
@@ -31,6 +37,20 @@ def entrypoint_commands(text: str = ENTRYPOINT) -> set[str]:
 
 def healthcheck_of(name: str) -> list[str]:
     return SERVICES[name]["healthcheck"]["test"]
+
+
+def example(name: str) -> str:
+    """A variable's value in .env.example."""
+    return re.search(rf"^{name}=(.*)$", ENV_EXAMPLE, flags=re.M).group(1)
+
+
+def api_check() -> dict[str, str]:
+    """The Deploy section's commands that reach /v1 on the stack, by the variable each sets
+    (HOST, WEB, KEY) and "curl"."""
+    blocks = re.findall(r"```sh\n(.*?)```", DEPLOY, flags=re.S)
+    block = next((block for block in blocks if "/v1/" in block), "")
+    lines = [line.strip() for line in block.splitlines()]
+    return {line.split("=")[0] if line[:1].isupper() else line.split()[0]: line for line in lines}
 
 
 def test_the_stack_has_every_service_the_deployment_needs():
@@ -179,3 +199,51 @@ def test_the_entrypoint_is_valid_sh_and_names_its_commands_on_a_wrong_one():
         ["sh", str(ROOT / "deploy" / "entrypoint.sh"), "nonsense"], capture_output=True, text=True
     )
     assert run.returncode == 2 and "web|worker|beat|migrate" in run.stderr
+
+
+def test_the_deploy_sections_api_check_reads_the_host_the_port_and_the_admin_the_stack_has(
+    tmp_path,
+):
+    check = api_check()
+    assert {"HOST", "WEB", "KEY", "curl"} <= check.keys(), "Deploy shows no check of /v1"
+    (tmp_path / ".env").write_text(ENV_EXAMPLE)  # what `cp .env.example .env` leaves
+    host = subprocess.run(
+        ["sh", "-c", f'{check["HOST"]}\nprintf %s "$HOST"'],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert host == example("ALLOWED_HOSTS").split(",")[0]
+    published = SERVICES["web"]["ports"][0].rsplit(":", 1)[1]
+    assert check["WEB"].split("#")[0].strip() == f"WEB=$(docker compose port web {published})"
+    admin = example("DJANGO_SUPERUSER_USERNAME")
+    manage = f"/app/deploy/entrypoint.sh manage create_api_key {admin}"
+    assert check["KEY"] == f"KEY=$(docker compose exec -T web {manage} | tail -1)"
+    assert "manage" in entrypoint_commands()
+
+
+def test_the_deploy_sections_api_check_gets_through_where_the_make_run_example_is_refused(
+    client, settings, django_user_model
+):
+    """Replayed against the app with .env.example's host, redirect and proxy header."""
+    settings.ALLOWED_HOSTS = example("ALLOWED_HOSTS").split(",")
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = tuple(example("SECURE_PROXY_SSL_HEADER").split(","))
+    admin = django_user_model.objects.create_superuser(example("DJANGO_SUPERUSER_USERNAME"))
+    key = api_key_create(user=admin)[1]
+    host = settings.ALLOWED_HOSTS[0]
+    curl = shlex.split(api_check()["curl"], comments=True)
+    sent = [curl[n + 1] for n, word in enumerate(curl) if word == "-H"]
+    headers = dict(
+        header.replace("$HOST", host).replace("$KEY", key).split(": ", 1) for header in sent
+    )
+    path = urlsplit(curl[-1]).path
+    answered = client.get(path, headers=headers)
+    assert (path, answered.status_code) == ("/v1/balances", 200)
+    assert isinstance(answered.json(), list)
+    # The REST API section's example, for make run: the wrong host, then plain http.
+    refused = client.get(path, headers={"Host": "127.0.0.1:8000", "X-CoinAPI-Key": key})
+    assert refused.status_code == 400
+    redirected = client.get(path, headers={"Host": host, "X-CoinAPI-Key": key})
+    assert (redirected.status_code, redirected["Location"]) == (301, f"https://{host}{path}")

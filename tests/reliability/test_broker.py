@@ -9,11 +9,9 @@ and this process's Celery app too, so that the session's broker is never touched
 from __future__ import annotations
 
 import os
-import subprocess
 import threading
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import redis
@@ -26,7 +24,7 @@ from orders.instruments import instruments_refresh
 from orders.models import Order, RejectReason
 from orders.services import orders_sweep_received
 from orders.sync import account_sync
-from tests.conftest import VAR, Worker, redis_server_start, wait_for
+from tests.conftest import VAR, RedisServer, Worker, wait_for
 from tests.reliability.conftest import ACCOUNT, assert_invariants, submit
 from venues.base import OrdStatus
 from venues.paper import engine
@@ -35,36 +33,6 @@ from venues.paper.models import PaperRequest
 S = OrdStatus
 BURST = 200
 pytestmark = [pytest.mark.pipeline]
-
-
-class RedisServer:
-    """A redis-server of the test's own, on a unix socket, with no persistence."""
-
-    def __init__(self, socket_path: Path):
-        self.socket_path = socket_path
-        self.url = f"unix://{socket_path}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = redis_server_start(self.socket_path)
-        client = redis.Redis.from_url(self.url)
-        wait_for(lambda: self._pings(client), timeout=10, what="the test's Redis")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-        self.socket_path.unlink(missing_ok=True)
-
-    def flushall(self) -> None:
-        redis.Redis.from_url(self.url).flushall()
-
-    @staticmethod
-    def _pings(client: redis.Redis) -> bool:
-        try:
-            return client.ping()
-        except redis.ConnectionError:
-            return False
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,93 @@
+"""`make bench` end to end, scaled down on a tiny history: every benchmark runs to the end on the
+production stack (PostgreSQL, a Redis of the test's own, the two workers, beat and gunicorn) and
+yields every figure of bench/README.md's table, so that a benchmark that breaks fails the suite
+rather than the next full run. The figures themselves are not looked at: tests never time."""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+
+from bench import stack
+from tests.conftest import ROOT, VAR, RedisServer
+
+README = ROOT / "bench" / "README.md"
+pytestmark = [pytest.mark.pipeline]
+
+
+@pytest.fixture
+def bench_database():
+    """A database of this run's own on the PostgreSQL server that make bench uses (its
+    BENCH_DATABASE_URL when set in the environment), dropped afterwards."""
+    server = urlsplit(os.environ.get("BENCH_DATABASE_URL", stack.DEFAULT_DATABASE_URL))
+    try:
+        socket.create_connection((server.hostname, server.port or 5432), timeout=5).close()
+    except OSError as error:
+        pytest.skip(f"make bench needs PostgreSQL; none at {server.hostname}: {error}")
+    name = f"emsweb_bench_test_{os.getpid()}"
+    yield server._replace(path=f"/{name}").geturl()
+    with psycopg.connect(server._replace(path="/postgres").geturl(), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def bench_redis():
+    server = RedisServer(VAR / f"test-bench-redis-{os.getpid()}.sock")
+    server.start()
+    yield server
+    server.stop()
+
+
+def figure_shapes(rows) -> set[tuple[str, str]]:
+    """(benchmark, figure name with every number as N): a scaled-down run's names carry its own
+    counts (20 open orders where a full run has 500)."""
+    return {(bench, re.sub(r"\d[\d,.]*", "N", name)) for bench, name in rows}
+
+
+def readme_table() -> list[tuple[str, str]]:
+    rows = [line.split("|")[1:3] for line in README.read_text().splitlines()]
+    return [
+        (bench.strip(), name.strip())
+        for bench, name in (row for row in rows if len(row) == 2)
+        if bench.strip() not in ("benchmark", "---")
+    ]
+
+
+def test_the_readme_table_lists_each_benchmarks_figures():
+    benchmarks = {bench for bench, _ in readme_table()}
+    assert benchmarks == {"routing", "sync", "throughput", "api", "blotter", "history"}
+
+
+def test_make_bench_runs_every_benchmark_to_the_end_on_a_tiny_history(
+    tmp_path, bench_database, bench_redis
+):
+    output = tmp_path / "latest.json"
+    env = {name: os.environ[name] for name in stack.PASSED_THROUGH if name in os.environ}
+    env |= {
+        "DATABASE_URL": bench_database,
+        "REDIS_URL": bench_redis.url,
+        "BENCH_WORK_DIR": str(tmp_path),
+        # Django closes the harness's connection at the end of every in-process request, as a
+        # full run's is once it is older than CONN_MAX_AGE: no benchmark may count on it open.
+        "CONN_MAX_AGE": "0",
+    }
+    command = ["-m", "bench", "--scale", "0.01", "--history-orders", "2000", "--output"]
+    run = subprocess.run(
+        [sys.executable, *command, str(output)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, f"{run.stdout[-6000:]}\n{run.stderr[-3000:]}"
+    written = json.loads(output.read_text())
+    assert "failed" not in written["details"]
+    produced = [(figure["bench"], figure["name"]) for figure in written["figures"]]
+    assert figure_shapes(produced) == figure_shapes(readme_table())
