@@ -12,7 +12,9 @@ KEY = "emsweb:order-changes"
 
 
 def changes_bump() -> None:
-    transaction.on_commit(lambda: redis_client().incr(KEY))
+    # Robust: a Redis that is down must not fail a write that committed (the blotter then
+    # refreshes on its next change).
+    transaction.on_commit(lambda: redis_client().incr(KEY), robust=True)
 
 
 def changes_version() -> int:

@@ -7,8 +7,6 @@ Order-path tasks are acknowledged late and rejected when their worker dies, so a
 the message to another worker; the guarded claim in order_route makes the repeat harmless.
 """
 
-import functools
-
 from celery import shared_task
 from django.db import transaction
 
@@ -21,7 +19,13 @@ def delay_after_commit(task, *args) -> None:
     """Queue `task` once the transaction commits (now, outside one). A broker that cannot take
     it then is logged, not raised: what was committed stands, and the sweeper (RECEIVED orders)
     or the next sync picks the work up; raising would answer 500 for an order that exists."""
-    transaction.on_commit(functools.partial(task.delay, *args), robust=True)
+    # A function, not a functools.partial: Django names the callback by its __qualname__ when
+    # it logs a failure, which a partial does not have.
+    def queue() -> None:
+        task.delay(*args)
+
+    queue.__qualname__ = f"queue {task.name}{args}"
+    transaction.on_commit(queue, robust=True)
 
 
 @shared_task(**ORDER_TASK)

@@ -124,3 +124,24 @@ def test_balances_never_read_refuse_an_order_as_not_known_yet_never_as_zero():
             "account was linked. Try again in a few seconds."
         ]
     }
+
+
+def test_a_submit_that_committed_stands_when_the_broker_and_redis_are_down(
+    account, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The order is recorded before anything is queued: a broker that refuses the routing task
+    (Redis restarting) must not turn that into an error for an order that exists. The sweeper
+    queues it again."""
+    from kombu.exceptions import OperationalError
+
+    from orders import changes, tasks
+
+    def refused(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to the broker. Connection refused.")
+
+    monkeypatch.setattr(tasks.route_order, "delay", refused)
+    monkeypatch.setattr(changes, "redis_client", refused)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        order = order_submit(account=account, ticket=ticket())
+    assert len(callbacks) == 2  # the routing task and the blotter's change counter
+    assert Order.objects.get().pk == order.pk and order.status == "RECEIVED"
