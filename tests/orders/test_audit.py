@@ -1,6 +1,5 @@
 """The audit log is written by the order services, once per action, whichever door called them."""
 
-from decimal import Decimal
 
 import pytest
 
@@ -16,21 +15,11 @@ from orders.services import (
 )
 from tests.factories import (
     AccountFactory,
-    BalanceFactory,
-    InstrumentFactory,
     OrderFactory,
     UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def account():
-    account = AccountFactory()
-    InstrumentFactory()
-    BalanceFactory(account=account, asset_id_exchange="USD", available=Decimal("100000"))
-    return account
 
 
 @pytest.fixture

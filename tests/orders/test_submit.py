@@ -6,18 +6,9 @@ from django.utils import timezone
 
 from orders.models import Order
 from orders.services import OrderInvalid, OrderTicket, order_submit
-from tests.factories import AccountFactory, BalanceFactory, InstrumentFactory
+from tests.factories import AccountFactory, InstrumentFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def account():
-    account = AccountFactory()
-    InstrumentFactory()
-    BalanceFactory(account=account, asset_id_exchange="USD", available=Decimal("100000"))
-    BalanceFactory(account=account, asset_id_exchange="BTC", available=Decimal("2"))
-    return account
 
 
 def ticket(**fields):
