@@ -15,12 +15,12 @@ from django.utils import timezone
 
 from emsweb.metrics import count_venue_alert
 from emsweb.redis import redis_client, signal_send, signal_wait
-from venues.base import KeyCheck, LastUpdatedBy, Venue, VenueBalance, key_check
+from venues.base import KeyCheck, Venue, VenueBalance, key_check
 from venues.errors import VenueError
 from venues.registry import UnknownVenue, adapter_class, split_exchange_id, venue_info
 
 from . import credentials
-from .models import AlertKind, ApiKey, Balance, ExchangeAccount, PortfolioSnapshot
+from .models import AlertKind, ApiKey, Balance, ExchangeAccount, LastUpdatedBy, PortfolioSnapshot
 
 logger = logging.getLogger(__name__)
 API_KEY_PREFIX = "ems_"

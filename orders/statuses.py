@@ -40,5 +40,3 @@ ROUTING_SETTLED = TERMINAL_STATUSES | {S.NEW, S.PARTIALLY_FILLED}
 AT_VENUE_NOW = frozenset({S.ROUTED, S.NEW, S.PARTIALLY_FILLED, S.PENDING_CANCEL})
 # Ours say the venue had the order at some point: the venue's own record must show it.
 EVER_AT_VENUE = AT_VENUE_NOW | {S.FILLED, S.CANCELED}
-# What a venue itself reports; RECEIVED, ROUTING, ROUTED and PENDING_CANCEL are ours alone.
-VENUE_STATUSES = frozenset({S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.CANCELED, S.REJECTED})
