@@ -204,12 +204,15 @@ def _blotter_context(request) -> dict:
         found = found[:BLOTTER_ROWS]
         more = working.count() - BLOTTER_ROWS
     now = timezone.now()
+    # Carried by the cancel forms, so that the blotter they re-render still shows all.
+    keep_all = "?all=1" if show_all else ""
     return {
-        "orders": [_blotter_row(values, tradable=tradable, now=now) for values in found],
+        "orders": [
+            _blotter_row(values, tradable=tradable, now=now, keep_all=keep_all) for values in found
+        ],
         "more": more,
         "show_all": show_all,
-        # Carried by the cancel forms, so that the blotter they re-render still shows all.
-        "keep_all": "?all=1" if show_all else "",
+        "keep_all": keep_all,
         "version": version,
         "accounts": accounts,
         "can_trade": bool(tradable),
@@ -219,7 +222,7 @@ def _blotter_context(request) -> dict:
     }
 
 
-def _blotter_row(order: dict, *, tradable: set[int], now) -> dict:
+def _blotter_row(order: dict, *, tradable: set[int], now, keep_all: str) -> dict:
     status = order["status"]
     reconciling = selectors.reconciling(
         status=status,
@@ -230,7 +233,7 @@ def _blotter_row(order: dict, *, tradable: set[int], now) -> dict:
     may_cancel = order["account_id"] in tradable and status != OrdStatus.PENDING_CANCEL
     return _order_row(order) | {
         "badge": desk.status_badge(status, reconciling),
-        "cancel_url": _url_with_pk("order_cancel")(order["pk"]) if may_cancel else None,
+        "cancel_url": _url_with_pk("order_cancel")(order["pk"]) + keep_all if may_cancel else None,
     }
 
 
