@@ -52,12 +52,13 @@ def order_named(
 @dataclass(frozen=True)
 class OrderAccess:
     order: Order
-    may_trade: bool  # may cancel it: a user's role and grants, or an API key that may trade
+    may_trade: bool  # the user may trade its account, through this API key if one is given
 
 
 def order_get_for_user(*, user, api_key: ApiKey | None = None, **name) -> OrderAccess | None:
-    """The order a user (or their API key) names (`order_named`) and whether they may trade it,
-    in one query; None when they may not see it. Every page and endpoint asks here."""
+    """The order a user (or their API key) names, by the names `order_named` takes, and whether
+    they may trade it, in one query; None when they may not see it. Every page and endpoint
+    asks here."""
     tradable = accounts_tradable(user=user, api_key=api_key).filter(pk=OuterRef("account_id"))
     order = (
         order_named(user=user, **name)
