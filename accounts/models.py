@@ -2,9 +2,15 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from venues.base import LastUpdatedBy
-
 MONEY = {"max_digits": 38, "decimal_places": 18}
+
+
+class LastUpdatedBy(models.TextChoices):
+    """Who last wrote a balance row: the contract's `last_updated_by` (EMS-API.md §5.6)."""
+
+    INITIALIZATION = "INITIALIZATION"
+    BALANCE_MANAGER = "BALANCE_MANAGER"
+    EXCHANGE = "EXCHANGE"
 
 
 class AlertKind(models.TextChoices):

@@ -49,10 +49,6 @@ def accounts_tradable(
     return ExchangeAccount.objects.none()
 
 
-def may_trade(*, user: AbstractBaseUser, account: ExchangeAccount, api_key=None) -> bool:
-    return accounts_tradable(user=user, api_key=api_key).filter(pk=account.pk).exists()
-
-
 def may_trade_anything(*, user: AbstractBaseUser) -> bool:
     return user_role(user=user) in (DeskRole.ADMIN, DeskRole.TRADER)
 

@@ -17,12 +17,19 @@ from emsweb.metrics import count_venue_alert, count_venue_error
 from emsweb.redis import redis_client, signal_send, signal_wait
 from orders.statuses import TERMINAL_STATUSES
 from orders.tasks import sync_account
-from venues.base import KeyCheck, LastUpdatedBy, Venue, VenueBalance, key_check
+from venues.base import KeyCheck, Venue, VenueBalance, key_check
 from venues.errors import VenueError
 from venues.registry import UnknownVenue, adapter_class, split_exchange_id, venue_info
 
 from . import credentials
-from .models import AlertKind, ApiKey, Balance, ExchangeAccount, PortfolioSnapshot
+from .models import (
+    AlertKind,
+    ApiKey,
+    Balance,
+    ExchangeAccount,
+    LastUpdatedBy,
+    PortfolioSnapshot,
+)
 from .tasks import check_account_key
 
 logger = logging.getLogger(__name__)

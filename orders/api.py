@@ -11,7 +11,7 @@ from ninja import Query, Router, Schema
 from pydantic import field_validator
 
 from accounts.audit import client_ip
-from accounts.selectors import accounts_tradable, accounts_visible
+from accounts.selectors import accounts_tradable
 from emsweb.api import wire
 from emsweb.api.schemas import (
     ErrorBody,
@@ -27,6 +27,7 @@ from .instruments import instrument_find
 from .models import Order, RejectReason
 from .notify import routing_wait
 from .reports import execution_report, history_item, report_data
+from .selectors import order_get_for_user, order_named, orders_visible
 from .services import (
     OrderInvalid,
     OrderNotCancelable,
@@ -247,9 +248,7 @@ def _report_of(pk: int) -> dict:
 )
 def orders_open(request: HttpRequest, exchange_id: str | None = None):
     """Open orders (everything not yet FILLED, CANCELED or REJECTED), the last report of each."""
-    orders = Order.objects.filter(
-        account__in=accounts_visible(user=request.auth.user), status__in=WORKING_STATUSES
-    )
+    orders = orders_visible(user=request.auth.user).filter(status__in=WORKING_STATUSES)
     if exchange_id:
         orders = orders.filter(account__exchange_id=exchange_id)
     orders = report_data(orders.order_by("created_at", "id"))
@@ -268,10 +267,7 @@ def orders_open(request: HttpRequest, exchange_id: str | None = None):
 def order_status(request: HttpRequest, client_order_id: str):
     """The last execution report of any order, open or closed."""
     found = report_data(
-        Order.objects.filter(
-            client_order_id=client_order_id,
-            account__in=accounts_visible(user=request.auth.user),
-        ).order_by()
+        order_named(user=request.auth.user, client_order_id=client_order_id).order_by()
     )
     if not found:
         return wire.message_reject(
@@ -293,16 +289,15 @@ def order_cancel_single(request: HttpRequest, payload: OrderCancelSingleRequest)
         return wire.validation_error(
             {"client_order_id": ["One of client_order_id or exchange_order_id is required."]}
         )
-    orders = Order.objects.filter(
-        account__in=accounts_tradable(user=api_key.user, api_key=api_key),
-        account__exchange_id=payload.exchange_id,
+    named = (
+        {"client_order_id": payload.client_order_id}
+        if payload.client_order_id
+        else {"exchange_order_id": payload.exchange_order_id}
     )
-    if payload.client_order_id:
-        orders = orders.filter(client_order_id=payload.client_order_id)
-    else:
-        orders = orders.filter(exchange_order_id=payload.exchange_order_id)
-    order = orders.first()
-    if order is None:
+    access = order_get_for_user(
+        user=api_key.user, api_key=api_key, exchange_id=payload.exchange_id, **named
+    )
+    if access is None or not access.may_trade:
         wanted = payload.client_order_id or payload.exchange_order_id
         return wire.message_reject(
             404,
@@ -311,6 +306,7 @@ def order_cancel_single(request: HttpRequest, payload: OrderCancelSingleRequest)
             exchange_id=payload.exchange_id,
             rejected_message=wire.dumps(payload.model_dump(exclude_none=True)),
         )
+    order = access.order
     try:
         order_cancel(order=order, user=api_key.user, api_key=api_key, ip=client_ip(request))
     except OrderNotCancelable as refusal:
@@ -357,11 +353,8 @@ def _history(request: HttpRequest, time_start: str, time_end: str):
     if errors:
         return wire.validation_error(errors)
     orders = report_data(
-        Order.objects.filter(
-            account__in=accounts_visible(user=request.auth.user),
-            events__at__gte=bounds["time_start"],
-            events__at__lte=bounds["time_end"],
-        )
+        orders_visible(user=request.auth.user)
+        .filter(events__at__gte=bounds["time_start"], events__at__lte=bounds["time_end"])
         .distinct()
         .order_by("created_at", "id")
     )

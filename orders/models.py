@@ -5,8 +5,6 @@ from django.utils import timezone
 
 from venues.base import OrdSide, OrdStatus, OrdType, TimeInForce
 
-from .statuses import OPEN_STATUSES, TERMINAL_STATUSES
-
 MONEY = {"max_digits": 38, "decimal_places": 18}
 
 
@@ -134,14 +132,6 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return self.client_order_id
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.status in TERMINAL_STATUSES
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
 
     @property
     def post_only(self) -> bool:

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.utils import timezone
 
-from accounts.models import Balance, ExchangeAccount
-from accounts.selectors import accounts_visible
+from accounts.models import ApiKey, Balance, ExchangeAccount
+from accounts.selectors import accounts_tradable, accounts_visible
 from emsweb.redis import redis_client
 from venues.base import OrdSide, OrdStatus
 
@@ -25,13 +25,50 @@ def orders_visible(*, user) -> QuerySet[Order]:
     return Order.objects.filter(account__in=accounts_visible(user=user))
 
 
-def order_get_for_user(*, user, pk: int) -> Order | None:
-    return (
-        orders_visible(user=user)
+def order_named(
+    *,
+    user,
+    pk: int | None = None,
+    client_order_id: str | None = None,
+    exchange_order_id: str | None = None,
+    exchange_id: str | None = None,
+) -> QuerySet[Order]:
+    """The order a user names, among those they may see, as a query (none when they may not see
+    it): by pk, by client_order_id, or by exchange_order_id; exchange_id narrows any of them to
+    one account."""
+    if pk is None and client_order_id is None and exchange_order_id is None:
+        raise TypeError("order_named needs a pk, a client_order_id or an exchange_order_id")
+    named = {
+        "pk": pk,
+        "client_order_id": client_order_id,
+        "exchange_order_id": exchange_order_id,
+        "account__exchange_id": exchange_id,
+    }
+    return orders_visible(user=user).filter(
+        **{field: value for field, value in named.items() if value is not None}
+    )
+
+
+@dataclass(frozen=True)
+class OrderAccess:
+    order: Order
+    may_trade: bool  # the user may trade its account, through this API key if one is given
+
+
+def order_get_for_user(*, user, api_key: ApiKey | None = None, **name) -> OrderAccess | None:
+    """The order a user (or their API key) names, by the names `order_named` takes, and whether
+    they may trade it, in one query; None when they may not see it. Every page and endpoint
+    asks here."""
+    tradable = accounts_tradable(user=user, api_key=api_key).filter(pk=OuterRef("account_id"))
+    order = (
+        order_named(user=user, **name)
         .select_related("account", "instrument", "created_by", "canceled_by")
-        .filter(pk=pk)
+        .annotate(tradable=Exists(tradable))
         .first()
     )
+    if order is None:
+        return None
+    return OrderAccess(order=order, may_trade=order.tradable)
 
 
 def blotter_orders(*, user) -> QuerySet:

@@ -24,8 +24,6 @@ TERMINAL_STATUSES = frozenset({S.FILLED, S.CANCELED, S.REJECTED})
 # PostgreSQL estimates NOT IN (three common values) at a quarter of the table and scans all of
 # it, where IN (six rare values) is an index scan over the few hundred working orders.
 WORKING_STATUSES = frozenset(S.values) - TERMINAL_STATUSES
-# Accepted by the venue and still resting there.
-OPEN_STATUSES = frozenset({S.NEW, S.PARTIALLY_FILLED, S.PENDING_CANCEL})
 # A cancel may be sent now.
 CANCELABLE = frozenset({S.NEW, S.PARTIALLY_FILLED})
 # Sent (or being sent), the venue's answer not applied yet: a cancel waits for it.
@@ -40,5 +38,3 @@ ROUTING_SETTLED = TERMINAL_STATUSES | {S.NEW, S.PARTIALLY_FILLED}
 AT_VENUE_NOW = frozenset({S.ROUTED, S.NEW, S.PARTIALLY_FILLED, S.PENDING_CANCEL})
 # Ours say the venue had the order at some point: the venue's own record must show it.
 EVER_AT_VENUE = AT_VENUE_NOW | {S.FILLED, S.CANCELED}
-# What a venue itself reports; RECEIVED, ROUTING, ROUTED and PENDING_CANCEL are ours alone.
-VENUE_STATUSES = frozenset({S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.CANCELED, S.REJECTED})

@@ -21,7 +21,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from accounts.access import desk_view
 from accounts.audit import client_ip
-from accounts.selectors import accounts_tradable, accounts_visible, may_trade
+from accounts.selectors import accounts_tradable, accounts_visible
 from venues.base import OrdStatus
 
 from . import selectors
@@ -175,9 +175,7 @@ def ticket_submit(request):
 @desk_view
 def order_outcome(request, pk: int):
     """What became of an order just placed; polled until routing settles."""
-    order = selectors.order_get_for_user(user=request.user, pk=pk)
-    if order is None:
-        raise Http404
+    order = _order_for(request, pk).order
     response = render(request, "orders/ticket.html#outcome", {"placed": order})
     if order.status in ROUTING_SETTLED:
         response.status_code = HttpResponseStopPolling.status_code
@@ -206,12 +204,15 @@ def _blotter_context(request) -> dict:
         found = found[:BLOTTER_ROWS]
         more = working.count() - BLOTTER_ROWS
     now = timezone.now()
+    # Carried by the cancel forms, so that the blotter they re-render still shows all.
+    keep_all = "?all=1" if show_all else ""
     return {
-        "orders": [_blotter_row(values, tradable=tradable, now=now) for values in found],
+        "orders": [
+            _blotter_row(values, tradable=tradable, now=now, keep_all=keep_all) for values in found
+        ],
         "more": more,
         "show_all": show_all,
-        # Carried by the cancel forms, so that the blotter they re-render still shows all.
-        "keep_all": "?all=1" if show_all else "",
+        "keep_all": keep_all,
         "version": version,
         "accounts": accounts,
         "can_trade": bool(tradable),
@@ -221,7 +222,7 @@ def _blotter_context(request) -> dict:
     }
 
 
-def _blotter_row(order: dict, *, tradable: set[int], now) -> dict:
+def _blotter_row(order: dict, *, tradable: set[int], now, keep_all: str) -> dict:
     status = order["status"]
     reconciling = selectors.reconciling(
         status=status,
@@ -232,7 +233,7 @@ def _blotter_row(order: dict, *, tradable: set[int], now) -> dict:
     may_cancel = order["account_id"] in tradable and status != OrdStatus.PENDING_CANCEL
     return _order_row(order) | {
         "badge": desk.status_badge(status, reconciling),
-        "cancel_url": _url_with_pk("order_cancel")(order["pk"]) if may_cancel else None,
+        "cancel_url": _url_with_pk("order_cancel")(order["pk"]) + keep_all if may_cancel else None,
     }
 
 
@@ -295,13 +296,11 @@ def _blotter_rows_changed(request):
 @desk_view
 @require_POST
 def cancel(request, pk: int):
-    order = selectors.order_get_for_user(user=request.user, pk=pk)
-    if order is None:
-        raise Http404
-    if not may_trade(user=request.user, account=order.account):
+    access = _order_for(request, pk)
+    if not access.may_trade:
         raise PermissionDenied("You may not trade this account.")
     try:
-        order_cancel(order=order, user=request.user, ip=client_ip(request))
+        order_cancel(order=access.order, user=request.user, ip=client_ip(request))
     except OrderNotCancelable as refusal:
         messages.warning(request, str(refusal))
     return _back_to_blotter(request)
@@ -346,18 +345,25 @@ def _back_to_blotter(request):
 
 @desk_view
 def order_detail(request, pk: int):
-    order = selectors.order_get_for_user(user=request.user, pk=pk)
-    if order is None:
-        raise Http404
+    access = _order_for(request, pk)
+    order = access.order
     order.reconciling = selectors.is_reconciling(order)
     context = {
         "order": order,
         "events": order.events.all(),
         "fills": order.fills.all(),
         "fees": selectors.fees_by_asset(order),
-        "may_cancel": may_trade(user=request.user, account=order.account),
+        "may_cancel": access.may_trade,
     }
     return render(request, "orders/detail.html", context)
+
+
+def _order_for(request, pk: int) -> selectors.OrderAccess:
+    """The order and whether this user may trade it; 404 when they may not see it."""
+    access = selectors.order_get_for_user(user=request.user, pk=pk)
+    if access is None:
+        raise Http404
+    return access
 
 
 # --- history ----------------------------------------------------------------------------------

@@ -53,12 +53,6 @@ class ExecInst(TextChoices):
     DO_NOT_INCREASE = "DO_NOT_INCREASE"
 
 
-class LastUpdatedBy(TextChoices):
-    INITIALIZATION = "INITIALIZATION"
-    BALANCE_MANAGER = "BALANCE_MANAGER"
-    EXCHANGE = "EXCHANGE"
-
-
 @dataclass(frozen=True)
 class InstrumentSpec:
     symbol_id_exchange: str  # the venue's own symbol, e.g. "OXTUSD"

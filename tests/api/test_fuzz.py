@@ -197,6 +197,13 @@ NOT_CHECKED = [
 ]
 
 
+def routing_timed_out(response) -> bool:
+    """The 504 the contract answers when the venue's answer did not come in time."""
+    if response.status_code != 504:
+        return False
+    return response.json().get("reject_reason") == "EXCHANGE_RESPONSE_TIMEOUT"
+
+
 @pytest.mark.fault(21, "schemathesis over every /v1 operation, stateful")
 @schema.given(data=st.data())
 @schema.parametrize()
@@ -212,6 +219,8 @@ def test_no_generated_request_gets_a_5xx_and_a_refused_one_writes_nothing(
     server_errors.clear()  # the fixture lives across examples
     before = stored_rows()
     response = case.call(headers=api.headers)
+    if routing_timed_out(response):
+        return  # a valid order: no worker routes it here, so the contract's routing timeout
     assert response.status_code < 500, "\n".join(server_errors) or response.content[:2000]
     if 400 <= response.status_code < 500:
         assert stored_rows() == before, f"{case.method} {case.formatted_path} wrote, then refused"

@@ -1,6 +1,5 @@
 """The audit log is written by the order services, once per action, whichever door called them."""
 
-
 import pytest
 
 from accounts.models import AuditEvent

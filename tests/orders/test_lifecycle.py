@@ -7,12 +7,14 @@ from hypothesis import strategies as st
 from orders import lifecycle
 from orders.lifecycle import OrderState, Overfill, path_to, plan_report
 from orders.models import EventCause, Fill
-from orders.statuses import TERMINAL_STATUSES, TRANSITIONS, VENUE_STATUSES
+from orders.statuses import TERMINAL_STATUSES, TRANSITIONS
 from tests.factories import OrderFactory
 from venues.base import OrdStatus, VenueFill, VenueOrder
 
 S = OrdStatus
 AMOUNT = Decimal("10")
+# What a venue itself reports; RECEIVED, ROUTING, ROUTED and PENDING_CANCEL are ours alone.
+VENUE_STATUSES = frozenset({S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.CANCELED, S.REJECTED})
 
 
 def report(status, filled="0", fills=(), **fields):

@@ -1,6 +1,8 @@
 """The blotter at size: the newest working orders, the rest counted and one link away, in a
 number of queries that does not grow with the orders."""
 
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -76,3 +78,30 @@ def test_a_cancel_from_the_blotter_showing_all_re_renders_it_showing_all(
     assert admin_web.post(f"/orders/{orders[1].pk}/cancel/?all=1")["Location"] == (
         "/orders/blotter/?all=1"
     )
+
+
+def test_the_blotter_and_the_history_render_their_rows_with_one_include_per_table(desk, admin_web):
+    OrderFactory.create_batch(3, account=desk["account"], status="NEW")
+    for path in ("/orders/blotter/", "/orders/blotter/rows/?v=-5", "/orders/history/"):
+        response = admin_web.get(path)
+        rendered = [template.name for template in response.templates]
+        assert rendered.count("orders/_order_rows.html") == 1, path
+        assert response.content.decode().count('<tr id="order-') == (0 if "history" in path else 3)
+
+
+def test_only_the_history_shows_an_average_price_and_only_the_blotter_a_cancel(desk, admin_web):
+    order = OrderFactory(
+        account=desk["account"],
+        status="PARTIALLY_FILLED",
+        amount_filled=Decimal("0.5"),
+        avg_px=Decimal("49999"),
+    )
+    blotter = admin_web.get("/orders/blotter/").content.decode()
+    history = admin_web.get("/orders/history/").content.decode()
+    assert "49,999.0" in history and "49,999.0" not in blotter
+    assert f'action="/orders/{order.pk}/cancel/"' in blotter and "/cancel/" not in history
+
+
+def test_each_table_says_so_when_it_has_no_rows(desk, admin_web):
+    assert "No open orders." in admin_web.get("/orders/blotter/").content.decode()
+    assert "No orders match." in admin_web.get("/orders/history/").content.decode()

@@ -4,6 +4,7 @@ import pytest
 
 from accounts.selectors import accounts_tradable, may_manage_accounts
 from orders.models import Order
+from orders.selectors import order_get_for_user
 from tests.factories import OrderFactory
 from tests.web.conftest import client_for
 
@@ -47,17 +48,27 @@ def test_a_trader_cannot_place_on_an_account_not_granted(desk, trader_web):
     assert not Order.objects.exists()
 
 
+# Who may trade an order of each account: the trader is granted "account", not "other".
+MAY_TRADE = [
+    ("ADMIN", "account", True),
+    ("ADMIN", "other", True),
+    ("TRADER", "account", True),
+    ("TRADER", "other", False),
+    ("VIEWER", "account", False),
+]
+
+
+@pytest.mark.parametrize(("role", "on", "may_trade"), MAY_TRADE)
+def test_every_role_sees_every_order_and_may_trade_it_where_its_role_allows(
+    desk, role, on, may_trade
+):
+    order = OrderFactory(account=desk[on], status="NEW")
+    access = order_get_for_user(user=desk["users"][role], pk=order.pk)
+    assert access.order == order and access.may_trade is may_trade
+
+
 @pytest.mark.fault(24, "each role cancels its own and others' orders")
-@pytest.mark.parametrize(
-    ("role", "on", "may_cancel"),
-    [
-        ("ADMIN", "account", True),
-        ("ADMIN", "other", True),
-        ("TRADER", "account", True),
-        ("TRADER", "other", False),
-        ("VIEWER", "account", False),
-    ],
-)
+@pytest.mark.parametrize(("role", "on", "may_cancel"), MAY_TRADE)
 def test_canceling_an_order(desk, role, on, may_cancel):
     order = OrderFactory(account=desk[on], status="NEW")
     response = client_for(desk["users"][role]).post(f"/orders/{order.pk}/cancel/")
