@@ -1,8 +1,8 @@
 """Settings, read from the environment.
 
 Production fails closed: SECRET_KEY, DATABASE_URL, REDIS_URL and EMSWEB_FIELD_KEYS have no
-default and DEBUG is off unless asked for. `make run` (emsweb.launcher) generates the embedded
-default's values under var/ and passes them in the environment; manage.py reads them from there
+default and DEBUG is off unless asked for. `make run` generates the embedded default's values
+under var/ (emsweb.embedded) and passes them in the environment; manage.py reads them from there
 when the environment gives none of those four.
 """
 
@@ -281,7 +281,7 @@ EMSWEB_HISTORY_PAGE_SIZE = env.int("EMSWEB_HISTORY_PAGE_SIZE", default=50)
 # --- production hardening ---------------------------------------------------------------------
 # Fail closed: the defaults are what production behind TLS needs, and `manage.py check --deploy
 # --fail-level WARNING` passes with them (CI runs it). `make run` and the tests serve plain http
-# on 127.0.0.1 and say so explicitly with EMSWEB_HTTPS=false (emsweb.launcher, tests/settings.py).
+# on 127.0.0.1 and say so explicitly with EMSWEB_HTTPS=false (emsweb.embedded, tests/settings.py).
 EMSWEB_HTTPS = env.bool("EMSWEB_HTTPS", default=True)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=EMSWEB_HTTPS)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=EMSWEB_HTTPS)

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from emsweb import launcher
+from emsweb import embedded
 from tests.conftest import ROOT
 
 PRINT_DATABASE = "from django.conf import settings; print(settings.DATABASES['default']['NAME'])"
@@ -24,7 +24,7 @@ def manage(var, *args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def test_with_nothing_exported_manage_py_reaches_the_database_make_run_serves(tmp_path):
-    launcher.embedded_secrets(tmp_path)  # what the first `make run` leaves in var/
+    embedded.embedded_secrets(tmp_path)  # what the first `make run` leaves in var/
 
     printed = manage(tmp_path, "shell", "--no-imports", "-c", PRINT_DATABASE)
 
@@ -33,7 +33,7 @@ def test_with_nothing_exported_manage_py_reaches_the_database_make_run_serves(tm
 
 
 def test_given_a_production_setting_manage_py_still_fails_closed_on_a_missing_secret_key(tmp_path):
-    launcher.embedded_secrets(tmp_path)
+    embedded.embedded_secrets(tmp_path)
 
     run = manage(tmp_path, "check", DATABASE_URL="postgres://emsweb@db.example.com:5432/emsweb")
 
@@ -46,4 +46,4 @@ def test_without_the_embedded_default_s_data_manage_py_fails_closed_and_generate
 
     assert run.returncode != 0
     assert "Set the SECRET_KEY environment variable" in run.stderr
-    assert not (tmp_path / launcher.SECRETS_FILE).exists()
+    assert not (tmp_path / embedded.SECRETS_FILE).exists()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from emsweb import launcher
+from emsweb import embedded
 from emsweb.celery import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,8 +83,8 @@ def test_the_proxy_header_is_read_from_the_environment_and_checked():
 
 
 def test_plain_http_is_asked_for_explicitly_by_the_embedded_default_and_the_tests(tmp_path):
-    embedded = launcher.embedded_settings(tmp_path, environ={})
-    assert embedded["EMSWEB_HTTPS"] == "false" and embedded["LOG_FORMAT"] == "plain"
+    given = embedded.embedded_settings(tmp_path, environ={})
+    assert given["EMSWEB_HTTPS"] == "false" and given["LOG_FORMAT"] == "plain"
     assert not settings.SECURE_SSL_REDIRECT and not settings.SESSION_COOKIE_SECURE
     assert settings.SECURE_HSTS_SECONDS == 0
 
