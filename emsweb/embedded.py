@@ -69,6 +69,7 @@ def embedded_redis_url(var: Path) -> str:
 def embedded_settings(var: Path, environ: Mapping[str, str]) -> dict[str, str]:
     """The variables `run` and `env` set: the embedded default's, unless `environ` has them."""
     var.mkdir(mode=0o700, exist_ok=True)
+    var.chmod(0o700)  # mkdir leaves a folder that exists as it was: the database lives here
     defaults = {
         "DATABASE_URL": f"sqlite:///{var / 'emsweb.sqlite3'}",
         "REDIS_URL": embedded_redis_url(var),

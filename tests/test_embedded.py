@@ -85,3 +85,10 @@ def test_the_kept_embedded_default_is_used_only_where_no_production_setting_is_g
     other_settings = {"DJANGO_SETTINGS_MODULE": "tests.settings"}
     assert embedded.kept_embedded_settings(tmp_path, environ=other_settings) == {}
     assert embedded.kept_embedded_settings(tmp_path / "never-run", environ={}) == {}
+
+
+def test_the_data_folder_is_private_even_when_it_existed_before(tmp_path):
+    var = tmp_path / "var"
+    var.mkdir(mode=0o755)
+    embedded.embedded_settings(var, {})
+    assert stat.S_IMODE(var.stat().st_mode) == 0o700
