@@ -148,8 +148,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True  # PostgreSQL is the source of truth, not a result backend
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Without this, Celery closes a worker's database connection after every task: a new PostgreSQL
-# connection per order cost the order path 40% of its capacity and a few ms of latency
-# (bench/README.md). Reused for this many tasks; emsweb.celery closes it sooner when Django's
+# connection per order is a large share of the order path's cost (bench/README.md has the
+# figures). Reused for this many tasks; emsweb.celery closes it sooner when Django's
 # own rules (CONN_MAX_AGE, a failed query) or a failed task say so.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_SOFT_TIME_LIMIT = 30

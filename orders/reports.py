@@ -35,7 +35,7 @@ def report_data(orders: QuerySet[Order]) -> list[dict]:
     if not by_id:
         return rows
     # Two statements, not one UNION: PostgreSQL plans the union of a few hundred orders' rows
-    # in parallel, and starting the workers cost more (8-22 ms) than the second round trip.
+    # in parallel, and starting its parallel workers costs more than the second round trip.
     events = OrderEvent.objects.filter(order_id__in=by_id).order_by("at", "id")
     for order_id, status, at in events.values_list("order_id", "status", "at"):
         by_id[order_id]["events"].append((status, at))
