@@ -19,6 +19,7 @@ def delay_after_commit(task, *args) -> None:
     """Queue `task` once the transaction commits (now, outside one). A broker that cannot take
     it then is logged, not raised: what was committed stands, and the sweeper (RECEIVED orders)
     or the next sync picks the work up; raising would answer 500 for an order that exists."""
+
     # A function, not a functools.partial: Django names the callback by its __qualname__ when
     # it logs a failure, which a partial does not have.
     def queue() -> None:
