@@ -327,7 +327,8 @@ def cancel_all(request, account_pk: int):
 @desk_view
 @require_POST
 def kill_switch(request):
-    """Cancel everything on every account this user may trade, once confirmed."""
+    """Halt and cancel everything on every account this user may trade (an admin: the desk),
+    once confirmed."""
     if request.POST.get("confirm") != "CANCEL ALL":
         messages.error(request, "Type CANCEL ALL to confirm the kill switch.")
         return _back_to_blotter(request)
@@ -336,7 +337,11 @@ def kill_switch(request):
         user=request.user,
         ip=client_ip(request),
     )
-    messages.warning(request, f"Kill switch: cancel requested for {count} order(s).")
+    messages.warning(
+        request,
+        f"Kill switch: trading halted and cancel requested for {count} order(s). "
+        "A desk admin resumes trading.",
+    )
     return _back_to_blotter(request)
 
 
