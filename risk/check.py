@@ -95,10 +95,11 @@ def risk_check(attempt: Attempt) -> Passed:
         return Passed(rules, None)
     refusals = [refusal for scope in rules.states for refusal in _state_refusals(scope, attempt)]
     notional_usd = None
-    if any(limits.needs_notional for limits in rules.limits):
+    # Counted into the day's usage too, wherever a scope counts (shown on the risk page).
+    if any(limits.needs_notional or limits.counts_usage for limits in rules.limits):
         notional_usd = _usd_value(attempt)
-        if notional_usd is None:
-            refusals.append(_no_usd_rate(rules, attempt))
+    if notional_usd is None and any(limits.needs_notional for limits in rules.limits):
+        refusals.append(_no_usd_rate(rules, attempt))
     quote = None
     for limits in rules.limits:
         refusals += _instrument_refusals(limits, attempt)
