@@ -28,7 +28,8 @@ def trading_halt(
     ip: str | None = None,
     reason: str = "",
 ) -> None:
-    """HALTED: no new orders on `accounts`, or on the whole desk when None."""
+    """HALTED: no new orders on `accounts`, or on the whole desk when None. (Once algorithm
+    parents exist, a halt pauses theirs here too.)"""
     _state_set(TradingState.HALTED, accounts, user, api_key, ip, reason)
 
 

@@ -106,3 +106,15 @@ def test_changing_limits_needs_a_fresh_second_factor(account, django_user_model,
         ).count()
         == 2
     )
+
+
+def test_the_risk_pages_of_the_admin_site_render(account, admin_client, set_limits):
+    limits = set_limits(account=account, max_working_orders=3)
+    pages = [
+        "/admin/risk/risklimits/", ADD_LIMITS, f"/admin/risk/risklimits/{limits.pk}/change/",
+        "/admin/risk/scopestate/", "/admin/risk/scopestate/add/",
+    ]  # fmt: skip
+    for page in pages:
+        assert admin_client.get(page).status_code == 200, page
+    change = admin_client.get(f"/admin/risk/risklimits/{limits.pk}/change/").content.decode()
+    assert "Max working orders: 0 of 3" in change
