@@ -188,6 +188,9 @@ class AuditAction(models.TextChoices):
     ROLE = "ROLE", "Role or grant changed"
     API_KEY = "API_KEY", "API key created or revoked"
     REFUSED = "REFUSED", "Change refused"
+    RISK_REFUSED = "RISK_REFUSED", "Order refused by a risk limit"
+    TRADING_STATE = "TRADING_STATE", "Trading state changed"
+    RISK_LIMITS = "RISK_LIMITS", "Risk limits changed"
 
 
 class AuditEvent(models.Model):

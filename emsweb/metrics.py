@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 VENUE_ERRORS_KEY = "emsweb:metrics:venue-errors"
 VENUE_ALERTS_KEY = "emsweb:metrics:venue-alerts"
+RISK_REFUSALS_KEY = "emsweb:metrics:risk-refusals"
 QUEUES = ("orders", "default")
 # kombu keeps a queue's messages of priority p > 0 in the list "<queue>\x06\x16<p>".
 PRIORITY_SEPARATOR = "\x06\x16"
@@ -49,18 +50,24 @@ LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 def count_venue_error(venue: str, operation: str, error: BaseException) -> None:
     """Count one failed venue call by its class. Never raises: metrics must not stop an order."""
     kind = type(error).__name__ if isinstance(error, VenueError) else "Unexpected"
-    try:
-        redis_client().hincrby(VENUE_ERRORS_KEY, f"{venue}|{operation}|{kind}", 1)
-    except Exception:  # noqa: BLE001
-        logger.warning("could not count a venue error", exc_info=True)
+    _count(VENUE_ERRORS_KEY, "venue error", venue, operation, kind)
 
 
 def count_venue_alert(venue: str, kind: str) -> None:
     """Count one alert raised for a venue account. Never raises."""
+    _count(VENUE_ALERTS_KEY, "venue alert", venue, kind)
+
+
+def count_risk_refusal(scope: str, limit: str) -> None:
+    """Count one order refused by a risk limit (scope: desk, account or trader). Never raises."""
+    _count(RISK_REFUSALS_KEY, "risk refusal", scope, limit)
+
+
+def _count(key: str, what: str, *labels: str) -> None:
     try:
-        redis_client().hincrby(VENUE_ALERTS_KEY, f"{venue}|{kind}", 1)
+        redis_client().hincrby(key, "|".join(labels), 1)
     except Exception:  # noqa: BLE001
-        logger.warning("could not count a venue alert", exc_info=True)
+        logger.warning("could not count a %s", what, exc_info=True)
 
 
 # --- read at scrape time ----------------------------------------------------------------------
@@ -149,24 +156,40 @@ def queue_depth(client) -> GaugeMetricFamily:
 
 
 def venue_errors(client) -> CounterMetricFamily:
-    family = CounterMetricFamily(
+    return _counted(
+        client,
+        VENUE_ERRORS_KEY,
         "emsweb_venue_errors",
         "Failed venue calls, by venue, operation and error class.",
-        labels=["venue", "operation", "kind"],
+        ["venue", "operation", "kind"],
     )
-    for field, count in sorted(client.hgetall(VENUE_ERRORS_KEY).items()):
-        family.add_metric(field.decode().split("|", 2), int(count))
-    return family
 
 
 def venue_alerts(client) -> CounterMetricFamily:
-    family = CounterMetricFamily(
+    return _counted(
+        client,
+        VENUE_ALERTS_KEY,
         "emsweb_venue_alerts",
         "Alerts raised on venue accounts (AUTH: key refused, NONCE: nonce refused).",
-        labels=["venue", "kind"],
+        ["venue", "kind"],
     )
-    for field, count in sorted(client.hgetall(VENUE_ALERTS_KEY).items()):
-        family.add_metric(field.decode().split("|", 1), int(count))
+
+
+def risk_refusals(client) -> CounterMetricFamily:
+    return _counted(
+        client,
+        RISK_REFUSALS_KEY,
+        "emsweb_risk_refusals",
+        "Orders refused by a risk limit or trading state, by scope kind and limit.",
+        ["scope", "limit"],
+    )
+
+
+def _counted(client, key: str, name: str, documentation: str, labels: list[str]):
+    """The counters _count keeps in the hash `key`, one per label values."""
+    family = CounterMetricFamily(name, documentation, labels=labels)
+    for field, count in sorted(client.hgetall(key).items()):
+        family.add_metric(field.decode().split("|", len(labels) - 1), int(count))
     return family
 
 
@@ -193,6 +216,7 @@ class EmswebCollector:
                 queue_depth(redis_client()),
                 venue_errors(redis_client()),
                 venue_alerts(redis_client()),
+                risk_refusals(redis_client()),
                 heartbeat_ages(redis_client()),
             ],
         }

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "axes",
     "accounts",
     "orders",
+    "risk",
     "venues.paper",
 ]
 
@@ -277,6 +278,9 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
 # The ticket asks for a second confirmation when the limit is this far from the market (%).
 EMSWEB_TICKET_CONFIRM_PERCENT = Decimal(env.str("EMSWEB_TICKET_CONFIRM_PERCENT", default="5"))
 EMSWEB_HISTORY_PAGE_SIZE = env.int("EMSWEB_HISTORY_PAGE_SIZE", default=50)
+# The desk's risk rules (limits, trading states) are read from a copy in Redis that every change
+# replaces at once; this bounds how long a copy lives should a change fail to reach Redis.
+EMSWEB_RISK_RULES_KEEP_SECONDS = env.int("EMSWEB_RISK_RULES_KEEP_SECONDS", default=60)
 
 # --- production hardening ---------------------------------------------------------------------
 # Fail closed: the defaults are what production behind TLS needs, and `manage.py check --deploy

@@ -1,7 +1,10 @@
-"""Market quotes for the ticket (best bid, best ask, last), kept in Redis by the workers: the
-web process shows them without ever calling a venue."""
+"""Market quotes for the ticket (best bid, best ask, last) and the risk check's reference price,
+kept in Redis by the workers with the time they were read: the web process shows them without
+ever calling a venue."""
 
 from __future__ import annotations
+
+import time
 
 from accounts.credentials import Credentials
 from emsweb.redis import redis_client
@@ -19,8 +22,9 @@ def quotes_refresh(*, venue: str) -> int:
     if not quotes:
         return 0
     key = f"emsweb:quotes:{venue}"
+    read_at = time.time()
     mapping = {
-        symbol: "|".join("" if part is None else str(part) for part in (bid, ask, last))
+        symbol: "|".join("" if part is None else str(part) for part in (bid, ask, last, read_at))
         for symbol, (bid, ask, last) in quotes.items()
     }
     with redis_client().pipeline() as pipe:

@@ -193,6 +193,7 @@ class Quote:
     bid: Decimal | None
     ask: Decimal | None
     last: Decimal | None
+    read_at: datetime | None = None  # when a worker read it from the venue
 
     @property
     def mid(self) -> Decimal | None:
@@ -206,8 +207,9 @@ def quote_for(*, instrument: Instrument) -> Quote | None:
     raw = redis_client().hget(f"emsweb:quotes:{instrument.venue}", instrument.symbol_id_exchange)
     if not raw:
         return None
-    bid, ask, last = (Decimal(part) if part else None for part in raw.decode().split("|"))
-    return Quote(bid, ask, last)
+    bid, ask, last, *read = raw.decode().split("|")
+    read_at = datetime.fromtimestamp(float(read[0]), UTC) if read and read[0] else None
+    return Quote(*(Decimal(part) if part else None for part in (bid, ask, last)), read_at)
 
 
 def balance_available(*, account: ExchangeAccount, asset: str) -> Decimal | None:

@@ -122,10 +122,14 @@ def _check(form: TicketForm) -> dict:
             checked = ticket_check(account=account, ticket=form.ticket())
             context["notes"] = checked.notes
         except OrderInvalid as invalid:
-            for name, problems in invalid.errors.items():
-                field = SERVICE_TO_TICKET_FIELD.get(name, name)
-                context["field_errors"].setdefault(field, []).extend(problems)
+            _show_next_to_fields(invalid, context["field_errors"])
     return context
+
+
+def _show_next_to_fields(invalid: OrderInvalid, field_errors: dict) -> None:
+    for name, problems in invalid.errors.items():
+        field = SERVICE_TO_TICKET_FIELD.get(name, name)
+        field_errors.setdefault(field, []).extend(problems)
 
 
 def _taker_fee(venue: str) -> Decimal | None:
@@ -158,7 +162,9 @@ def ticket_submit(request):
                 request_hash=hashlib.sha256(repr(ticket).encode()).hexdigest(),
             )
         except OrderInvalid as invalid:
-            context["field_errors"] = invalid.errors
+            # What only the submit checks (the risk limits) shows next to the ticket's fields too.
+            context["field_errors"] = {}
+            _show_next_to_fields(invalid, context["field_errors"])
         else:
             fresh = TicketForm(
                 accounts=accounts,
@@ -320,7 +326,8 @@ def cancel_all(request, account_pk: int):
 @desk_view
 @require_POST
 def kill_switch(request):
-    """Cancel everything on every account this user may trade, once confirmed."""
+    """Halt and cancel everything on every account this user may trade (an admin: the desk),
+    once confirmed."""
     if request.POST.get("confirm") != "CANCEL ALL":
         messages.error(request, "Type CANCEL ALL to confirm the kill switch.")
         return _back_to_blotter(request)
@@ -329,7 +336,11 @@ def kill_switch(request):
         user=request.user,
         ip=client_ip(request),
     )
-    messages.warning(request, f"Kill switch: cancel requested for {count} order(s).")
+    messages.warning(
+        request,
+        f"Kill switch: trading halted and cancel requested for {count} order(s). "
+        "A desk admin resumes trading.",
+    )
     return _back_to_blotter(request)
 
 

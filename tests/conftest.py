@@ -49,6 +49,15 @@ def redis_broker():
         Path(socket_path).unlink(missing_ok=True)
 
 
+@pytest.fixture(autouse=True)
+def risk_rules_forgotten(redis_broker):
+    """The risk rules' copy lives in Redis, which outlives a test's database: each test starts
+    without one."""
+    from risk.rules import RULES_KEY
+
+    redis_broker.delete(RULES_KEY)
+
+
 def redis_server_start(socket_path: Path) -> subprocess.Popen:
     """A redis-server on a unix socket only, with no persistence (not yet answering)."""
     socket_path.unlink(missing_ok=True)

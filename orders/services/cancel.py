@@ -1,5 +1,6 @@
-"""Cancel: one order, every order of an account, the kill switch; and the workers' side,
-which sends them to the venue and applies its answer."""
+"""Cancel: one order, every order of an account, the kill switch (which halts trading too); and
+the workers' side, which sends them to the venue and applies its answer. Cancels pass whatever
+the trading state."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import audit_record
-from accounts.models import ApiKey, AuditAction, ExchangeAccount
+from accounts.models import ApiKey, AuditAction, DeskRole, ExchangeAccount
+from accounts.selectors import user_role
 from accounts.services import account_venue, venue_error_record
 from emsweb.logging import account_context, order_context
+from risk.services import trading_halt
 from venues.base import OrderRef, OrdStatus
 from venues.errors import Rejected, VenueError
 
@@ -143,8 +146,14 @@ def orders_kill_switch(
     api_key: ApiKey | None = None,
     ip: str | None = None,
 ) -> int:
-    """Cancel every open order of every account given (the ones the user may trade). Returns
-    how many were asked to cancel."""
+    """Halt trading, then cancel every open order of every account given (the ones the user
+    may trade). A desk admin's kill switch halts the whole desk; anyone else's (or the shell's,
+    with no user) halts the accounts given. Only a desk admin resumes trading
+    (risk.services.trading_resume). Returns how many orders were asked to cancel."""
+    desk = user is not None and user_role(user=user) == DeskRole.ADMIN
+    trading_halt(
+        accounts=None if desk else accounts, user=user, api_key=api_key, ip=ip, reason="Kill switch"
+    )
     return _cancel_all_recorded(AuditAction.KILL_SWITCH, accounts, user, api_key, ip)
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.services import account_venue, venue_error_record
 from emsweb.logging import order_context
+from risk.rules import trading_halted
 from venues.base import OrderIntent, OrdStatus, TimeInForce
 from venues.errors import OutcomeUnknown, Rejected, Unreachable
 from venues.registry import client_order_id_format
@@ -32,7 +33,13 @@ def order_route(*, order_id: int) -> None:
     unknown the order stays ROUTING and is never re-sent: account_sync looks it up.
     """
     order = Order.objects.select_related("account", "instrument").get(pk=order_id)
-    if order.status != S.RECEIVED or not _account_reconciled_for(order):
+    if order.status != S.RECEIVED:
+        return
+    if halted := trading_halted(account_id=order.account_id):
+        # Accepted just before a halt, and missed by the kill switch's cancels: not sent.
+        _reject(order.pk, f"Not sent: {halted}", RejectReason.LOCAL)
+        return
+    if not _account_reconciled_for(order):
         return
     claimed = lifecycle.claim(
         order,

@@ -1,5 +1,5 @@
-"""Submit: a ticket checked against the instrument and the desk's balance, recorded as a
-RECEIVED order with its audit entry, and queued for routing once committed."""
+"""Submit: a ticket checked against the instrument, the desk's balance and its risk limits,
+recorded as a RECEIVED order with its audit entry, and queued for routing once committed."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import ApiKey, AuditAction, ExchangeAccount
+from risk.check import Attempt, RiskRefused, risk_check, risk_count, risk_refusal_record
 from venues.base import ExecInst, OrdSide, OrdStatus, TimeInForce
 from venues.registry import venue_info
 
@@ -79,38 +80,16 @@ def order_submit(
     if existing is not None:
         return _same_request_or_refuse(existing, request_hash)
     checked = ticket_check(account=account, ticket=ticket)
-    order = Order(
-        client_order_id=ticket.client_order_id,
-        account=account,
-        instrument=checked.instrument,
-        side=ticket.side,
-        time_in_force=ticket.time_in_force,
-        expire_time=ticket.expire_time,
-        exec_inst=list(dict.fromkeys(ticket.exec_inst)),
-        amount_order=checked.amount,
-        amount_open=checked.amount,
-        price=checked.price,
-        status=S.RECEIVED,
-        created_by=user,
-        created_with_key=api_key,
-        request_hash=request_hash,
-    )
+    attempt = Attempt(account, user, checked.instrument, ticket.side, checked.amount, checked.price)
     try:
-        # The order, its RECEIVED row and its audit entry: all or nothing, so that an order
-        # never exists that the audit log does not show.
-        with transaction.atomic():
-            order_insert(order, cause=EventCause.SUBMIT, note="; ".join(checked.notes))
-            audit_record(
-                action=AuditAction.ORDER_PLACED,
-                actor=user,
-                api_key=api_key,
-                ip=ip,
-                target=order.client_order_id,
-                account=account.exchange_id,
-                side=order.side,
-                amount=order.amount_order,
-                price=order.price,
-            )
+        order = _accepted(
+            attempt, ticket, checked, api_key=api_key, ip=ip, request_hash=request_hash
+        )
+    except RiskRefused as refused:
+        risk_refusal_record(
+            refused, attempt=attempt, client_order_id=ticket.client_order_id, api_key=api_key, ip=ip
+        )
+        raise OrderInvalid(refused.errors) from None
     except IntegrityError:
         # Another request with this client_order_id won the race.
         existing = Order.objects.filter(client_order_id=ticket.client_order_id).first()
@@ -120,6 +99,48 @@ def order_submit(
     changes_bump()
 
     delay_after_commit(route_order, order.pk)
+    return order
+
+
+def _accepted(
+    attempt: Attempt, ticket: OrderTicket, checked: CheckedTicket, *, api_key, ip, request_hash
+) -> Order:
+    """The order written as RECEIVED, once the risk limits accept it (else RiskRefused)."""
+    passed = risk_check(attempt)
+    order = Order(
+        client_order_id=ticket.client_order_id,
+        account=attempt.account,
+        instrument=checked.instrument,
+        side=ticket.side,
+        time_in_force=ticket.time_in_force,
+        expire_time=ticket.expire_time,
+        exec_inst=list(dict.fromkeys(ticket.exec_inst)),
+        amount_order=checked.amount,
+        amount_open=checked.amount,
+        price=checked.price,
+        status=S.RECEIVED,
+        created_by=attempt.user,
+        created_with_key=api_key,
+        request_hash=request_hash,
+    )
+    # The order, its RECEIVED row and its audit entry: all or nothing, so that an order never
+    # exists that the audit log does not show; and with the usage its limits count, so that
+    # the order and what it counted for commit together.
+    with transaction.atomic():
+        if accepted_at := risk_count(attempt, passed):
+            order.created_at = order.updated_at = accepted_at
+        order_insert(order, cause=EventCause.SUBMIT, note="; ".join(checked.notes))
+        audit_record(
+            action=AuditAction.ORDER_PLACED,
+            actor=attempt.user,
+            api_key=api_key,
+            ip=ip,
+            target=order.client_order_id,
+            account=attempt.account.exchange_id,
+            side=order.side,
+            amount=order.amount_order,
+            price=order.price,
+        )
     return order
 
 

@@ -130,6 +130,7 @@ def test_each_action_on_the_desks_pages_is_recorded_once_with_the_address(accoun
         ("ORDER_PLACED", "web", "127.0.0.1"),
         ("ORDER_CANCEL", "web-cancel", "127.0.0.1"),
         ("CANCEL_ALL", "PAPER/TEST", "127.0.0.1"),
+        ("TRADING_STATE", "desk", "127.0.0.1"),  # an admin's kill switch halts the desk first
         ("KILL_SWITCH", "PAPER/TEST", "127.0.0.1"),
     ]
 

@@ -13,9 +13,12 @@ from django.utils import timezone
 from accounts.services import account_link
 from orders.instruments import instruments_refresh
 from orders.models import Order
+from orders.quotes import quotes_refresh
 from orders.services import OrderTicket, order_cancel, order_route, order_submit
 from orders.sync import account_sync
 from orders.writes import order_insert, order_write
+from risk.models import RiskLimits
+from risk.rules import rules_changed
 from venues.base import OrdStatus as S
 from venues.paper import engine
 from venues.paper.adapter import PaperVenue
@@ -27,6 +30,16 @@ from venues.paper.adapter import PaperVenue
 # counted.
 STATEMENTS = {"postgresql": 10, "sqlite": 12}
 TRANSACTION = {"BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"}
+EVERY_LIMIT = {
+    "max_order_notional_usd": Decimal("100000"),
+    "max_working_orders": 100,
+    "max_orders_per_second": 100,
+    "max_orders_per_minute": 1000,
+    "max_daily_notional_usd": Decimal("10000000"),
+    "price_band_percent": Decimal("50"),
+    "allowed_instruments": "BTC/USD",
+    "denied_instruments": "ETH/USD",
+}
 
 
 @pytest.fixture
@@ -36,6 +49,14 @@ def account(db):
     account, _ = account_link(exchange_id="PAPER/COST", parameters={})
     account_sync(account_id=account.pk)  # balances, and the trading gate open
     return account
+
+
+@pytest.fixture
+def paper_quotes(redis_broker):
+    """The paper venue's quotes, as the beat task keeps them: the price band's reference."""
+    quotes_refresh(venue="PAPER")
+    yield
+    redis_broker.delete("emsweb:quotes:PAPER")
 
 
 def submit(account, client_order_id: str, **fields) -> Order:
@@ -112,15 +133,33 @@ def test_a_cancel_asked_for_while_the_order_is_routed_is_sent_once_the_venue_con
     assert order.status == S.PENDING_CANCEL and order.cancel_requested_at is not None
 
 
-def test_a_submit_reads_four_things_and_writes_the_order_with_its_first_row_in_one_go(account):
-    # The client order id, the instrument, the balance as last read, the orders sent since.
+def statements_of_submit(account, client_order_id: str) -> tuple[Order, list[str]]:
     with CaptureQueriesContext(connection) as queries:
-        order = submit(account, "cost-6")
-    statements = [q["sql"] for q in queries if q["sql"].split(" ", 1)[0] not in TRANSACTION]
+        order = submit(account, client_order_id)
+    return order, [q["sql"] for q in queries if q["sql"].split(" ", 1)[0] not in TRANSACTION]
+
+
+def test_a_submit_reads_four_things_and_writes_the_order_with_its_first_row_in_one_go(account):
+    submit(account, "warm")  # the risk rules are read from the database once, then from Redis
+    # The client order id, the instrument, the balance as last read, the orders sent since.
+    order, statements = statements_of_submit(account, "cost-6")
     # Four reads, the order with its first row (two statements but on PostgreSQL), the audit entry.
     assert len(statements) <= {"postgresql": 6}.get(connection.vendor, 7), "\n".join(statements)
     event = order.events.get()
     assert (event.status, event.at, event.cause) == (S.RECEIVED, order.created_at, "SUBMIT")
+
+
+def test_every_risk_limit_set_costs_a_submit_three_statements_more(account, paper_quotes):
+    submit(account, "warm")
+    _, without_limits = statements_of_submit(account, "cost-8")
+    RiskLimits.objects.create(**EVERY_LIMIT)  # the desk's
+    RiskLimits.objects.create(account=account, **EVERY_LIMIT)
+    rules_changed()
+    submit(account, "warm-again")
+    order, with_limits = statements_of_submit(account, "cost-9")
+    # Lock the scopes' usage rows, count their orders (one query for all scopes), add this one.
+    assert len(with_limits) == len(without_limits) + 3, "\n".join(with_limits)
+    assert order.status == S.RECEIVED
 
 
 def test_an_order_refused_for_a_used_client_order_id_leaves_the_transaction_usable(account):

@@ -1,0 +1,369 @@
+"""The risk check of one order, in the submit service, before anything is written.
+
+Two steps. `risk_check` reads the rules (one read of their copy in Redis) and refuses what the
+order alone shows: a trading state, an instrument not allowed, an order too large, a price
+outside the band. `risk_count`, inside the transaction that writes the order, refuses what
+depends on the scope's other orders (working orders, orders per second and per minute, notional
+per UTC day): it locks the usage row of each scope whose limits count, so submits of one scope
+count and write one at a time and concurrent ones cannot together pass a limit, then counts,
+and adds the order to the day's usage. A refusal names the limit, its value and the attempted
+figure, against the field of the order it concerns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from accounts.audit import audit_record
+from accounts.models import ApiKey, AuditAction, Balance, ExchangeAccount
+from emsweb.metrics import count_risk_refusal
+from orders.models import Instrument, Order, OrderOrigin
+from orders.money import plain
+from orders.selectors import quote_for
+from orders.statuses import WORKING_STATUSES
+from venues.base import OrdSide
+
+from .models import DESK, RiskUsage, TradingState
+from .rules import Limits, ScopeRules, rules_for
+
+USD = "USD"
+SECOND = timedelta(seconds=1)
+MINUTE = timedelta(minutes=1)
+# What a scope's usage counts (risk.selectors shows the same): its working orders, of any
+# origin, and the orders the desk accepted for it lately.
+WORKING = Q(status__in=WORKING_STATUSES)
+
+
+def accepted_since(moment: datetime) -> Q:
+    return Q(origin=OrderOrigin.EMS, created_at__gt=moment)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The order as the submit would write it (rounded to the instrument)."""
+
+    account: ExchangeAccount
+    user: AbstractBaseUser | None
+    instrument: Instrument
+    side: str
+    amount: Decimal
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class Refusal:
+    field: str  # the order's field it concerns, as the API names them
+    limit: str  # the limit's name, as RiskLimits names it (or "trading_state")
+    scope: str
+    message: str
+
+
+class RiskRefused(Exception):
+    """The order breaks the limits or the trading state of a scope. Nothing was written."""
+
+    def __init__(self, refusals: list[Refusal]):
+        super().__init__(refusals)
+        self.refusals = refusals
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        errors: dict[str, list[str]] = {}
+        for refusal in self.refusals:
+            errors.setdefault(refusal.field, []).append(refusal.message)
+        return errors
+
+
+@dataclass(frozen=True)
+class Passed:
+    """What the first step learnt, for the second: the rules, and the order's USD value."""
+
+    rules: ScopeRules
+    notional_usd: Decimal | None
+
+
+def risk_check(attempt: Attempt) -> Passed:
+    """Refuse (RiskRefused) what the order shows on its own; with no rules, one Redis read."""
+    user_id = attempt.user.pk if attempt.user is not None else None
+    rules = rules_for(account_id=attempt.account.pk, user_id=user_id)
+    if not rules:
+        return Passed(rules, None)
+    refusals = [refusal for scope in rules.states for refusal in _state_refusals(scope, attempt)]
+    notional_usd = None
+    # Counted into the day's usage too, wherever a scope counts (shown on the risk page).
+    if any(limits.needs_notional or limits.counts_usage for limits in rules.limits):
+        notional_usd = _usd_value(attempt)
+    if notional_usd is None and any(limits.needs_notional for limits in rules.limits):
+        refusals.append(_no_usd_rate(rules, attempt))
+    quote = None
+    for limits in rules.limits:
+        refusals += _instrument_refusals(limits, attempt)
+        refusals += _order_notional_refusals(limits, notional_usd)
+        if limits.price_band_percent is not None:
+            quote = quote or quote_for(instrument=attempt.instrument)
+            refusals += _band_refusals(limits, attempt, quote)
+    if refusals:
+        raise RiskRefused(refusals)
+    return Passed(rules, notional_usd)
+
+
+def risk_count(attempt: Attempt, passed: Passed) -> datetime | None:
+    """Inside the transaction that writes the order: lock the usage of each scope whose limits
+    count, refuse (RiskRefused) an order that would take one past a limit, else count it. Returns
+    the moment it was accepted, which the order must carry as its created_at (the rate limits
+    count orders by it), or None when no limit counts."""
+    counted = [limits for limits in passed.rules.limits if limits.counts_usage]
+    if not counted:
+        return None
+    rows = _usage_locked([limits.scope for limits in counted])
+    now = timezone.now()  # after the lock: every order counted below was accepted before it
+    figures = _figures(counted, attempt, now)
+    refusals = [
+        refusal
+        for limits in counted
+        for refusal in _usage_refusals(limits, figures[limits.scope], rows[limits.scope], passed)
+    ]
+    if refusals:
+        raise RiskRefused(refusals)
+    RiskUsage.objects.filter(pk__in=[row.pk for row in rows.values()]).update(
+        orders=F("orders") + 1, notional_usd=F("notional_usd") + (passed.notional_usd or 0)
+    )
+    return now
+
+
+def risk_refusal_record(
+    refused: RiskRefused,
+    *,
+    attempt: Attempt,
+    client_order_id: str,
+    api_key: ApiKey | None = None,
+    ip: str | None = None,
+) -> None:
+    """What a refused order leaves: an audit entry and a count per limit, nothing else."""
+    audit_record(
+        action=AuditAction.RISK_REFUSED,
+        actor=attempt.user,
+        api_key=api_key,
+        ip=ip,
+        target=client_order_id[:255],
+        account=attempt.account.exchange_id,
+        symbol=attempt.instrument.symbol_id_coinapi,
+        side=attempt.side,
+        amount=attempt.amount,
+        price=attempt.price,
+        limits=", ".join(sorted({refusal.limit for refusal in refused.refusals})),
+        message=" ".join(refusal.message for refusal in refused.refusals),
+    )
+    for refusal in refused.refusals:
+        count_risk_refusal(refusal.scope.split(":")[0], refusal.limit)
+
+
+# --- what the order shows on its own ----------------------------------------------------------
+
+
+def _state_refusals(scope_state: tuple[str, str, str], attempt: Attempt) -> list[Refusal]:
+    scope, label, state = scope_state
+    if state == TradingState.HALTED:
+        message = f"Trading is halted on {label}: no new orders until a desk admin resumes it."
+        return [Refusal("exchange_id", "trading_state", scope, message)]
+    # Every instrument is spot so far: reducing means selling. Derivatives will need reduce-only.
+    if state == TradingState.REDUCING and attempt.side != OrdSide.SELL:
+        message = (
+            f"Trading on {label} is reducing only: SELL orders only, this one is {attempt.side}."
+        )
+        return [Refusal("side", "trading_state", scope, message)]
+    return []
+
+
+def _instrument_refusals(limits: Limits, attempt: Attempt) -> list[Refusal]:
+    instrument = attempt.instrument
+    names = {instrument.symbol_id_coinapi.upper(), f"{instrument.base}/{instrument.quote}".upper()}
+    shown = f"{instrument.base}/{instrument.quote} ({instrument.symbol_id_coinapi})"
+    refusals = []
+    if limits.allowed_instruments and not names & limits.allowed_instruments:
+        refusals.append(
+            Refusal(
+                "symbol_id_exchange",
+                "allowed_instruments",
+                limits.scope,
+                f"Allowed instruments for {limits.label}: "
+                f"{', '.join(sorted(limits.allowed_instruments))}; {shown} is not one of them.",
+            )
+        )
+    if names & limits.denied_instruments:
+        refusals.append(
+            Refusal(
+                "symbol_id_exchange",
+                "denied_instruments",
+                limits.scope,
+                f"Denied instruments for {limits.label}: "
+                f"{', '.join(sorted(limits.denied_instruments))}; {shown} is denied.",
+            )
+        )
+    return refusals
+
+
+def _order_notional_refusals(limits: Limits, notional_usd: Decimal | None) -> list[Refusal]:
+    limit = limits.max_order_notional_usd
+    if limit is None or notional_usd is None or notional_usd <= limit:
+        return []
+    message = (
+        f"Max notional of one order for {limits.label}: {_usd(limit)}; this order is "
+        f"{_usd(notional_usd)}."
+    )
+    return [Refusal("amount_order", "max_order_notional_usd", limits.scope, message)]
+
+
+def _band_refusals(limits: Limits, attempt: Attempt, quote) -> list[Refusal]:
+    band = limits.price_band_percent
+    reference = quote.mid if quote is not None else None
+    max_age = limits.reference_max_age_seconds
+    fresh = (
+        quote is not None
+        and quote.read_at is not None
+        and (timezone.now() - quote.read_at).total_seconds() <= max_age
+    )
+    if reference is None or not fresh:
+        message = (
+            f"Price band of {plain(band)}% for {limits.label}: no reference price of "
+            f"{attempt.instrument.symbol_id_coinapi} fresher than {max_age} s, so the band "
+            "cannot be checked and the order is refused."
+        )
+        return [Refusal("price", "price_band_percent", limits.scope, message)]
+    distance = abs(attempt.price - reference) / reference * 100
+    if distance <= band:
+        return []
+    kind = "mid" if quote.bid is not None and quote.ask is not None else "last"
+    message = (
+        f"Price band for {limits.label}: {plain(band)}% from the reference price; "
+        f"{plain(attempt.price)} is {distance.quantize(Decimal('0.01'))}% from "
+        f"{plain(reference)} ({kind})."
+    )
+    return [Refusal("price", "price_band_percent", limits.scope, message)]
+
+
+def _usd_value(attempt: Attempt) -> Decimal | None:
+    """The order's notional in USD: in its quote asset, at the USD rate its venue last gave."""
+    notional = attempt.amount * attempt.price
+    quote = attempt.instrument.quote
+    if quote.upper() == USD:
+        return notional
+    rate = (
+        Balance.objects.filter(account=attempt.account, rate_usd__isnull=False)
+        .filter(Q(asset_id_exchange=quote) | Q(asset_id_coinapi=quote))
+        .values_list("rate_usd", flat=True)
+        .first()
+    )
+    return None if rate is None else notional * rate
+
+
+def _no_usd_rate(rules: ScopeRules, attempt: Attempt) -> Refusal:
+    limits = next(limits for limits in rules.limits if limits.needs_notional)
+    name = (
+        "max_order_notional_usd"
+        if limits.max_order_notional_usd is not None
+        else "max_daily_notional_usd"
+    )
+    quote = attempt.instrument.quote
+    message = (
+        f"Notional limits for {limits.label} are in USD, and no USD rate of {quote} is known on "
+        f"{attempt.account.exchange_id}: the order is refused until a balance read gives one."
+    )
+    return Refusal("amount_order", name, limits.scope, message)
+
+
+# --- what depends on the scope's other orders -------------------------------------------------
+
+
+def _usage_locked(scopes: list[str]) -> dict[str, RiskUsage]:
+    """Today's usage rows of `scopes`, locked until the transaction ends (made if missing)."""
+    today = timezone.now().date()
+
+    def locked() -> dict[str, RiskUsage]:
+        rows = RiskUsage.objects.select_for_update().filter(scope__in=scopes, day=today)
+        return {row.scope: row for row in rows.order_by("scope")}  # one order: no deadlock
+
+    rows = locked()
+    if len(rows) < len(scopes):
+        RiskUsage.objects.bulk_create(
+            [RiskUsage(scope=scope, day=today) for scope in scopes if scope not in rows],
+            ignore_conflicts=True,
+        )
+        rows = locked()
+    return rows
+
+
+@dataclass(frozen=True)
+class Figures:
+    working: int
+    last_second: int
+    last_minute: int
+
+
+def _figures(counted: list[Limits], attempt: Attempt, now: datetime) -> dict[str, Figures]:
+    """Each scope's working orders and its orders of the last second and minute, in one query."""
+    working, recent, second = WORKING, accepted_since(now - MINUTE), accepted_since(now - SECOND)
+    wanted = {limits.scope: _orders_of(limits.scope, attempt) for limits in counted}
+    aggregates = {}
+    for index, where in enumerate(wanted.values()):
+        aggregates[f"w{index}"] = Count("pk", filter=where & working)
+        aggregates[f"m{index}"] = Count("pk", filter=where & recent)
+        aggregates[f"s{index}"] = Count("pk", filter=where & second)
+    scope_filter = Q()
+    if DESK not in wanted:
+        for where in wanted.values():
+            scope_filter |= where
+    found = Order.objects.filter(scope_filter, working | recent).aggregate(**aggregates)
+    return {
+        scope: Figures(found[f"w{index}"], found[f"s{index}"], found[f"m{index}"])
+        for index, scope in enumerate(wanted)
+    }
+
+
+def _orders_of(scope: str, attempt: Attempt) -> Q:
+    if scope == DESK:
+        return Q()
+    if scope.startswith("account:"):
+        return Q(account_id=attempt.account.pk)
+    return Q(created_by_id=attempt.user.pk)
+
+
+def _usage_refusals(
+    limits: Limits, figures: Figures, usage: RiskUsage, passed: Passed
+) -> list[Refusal]:
+    checks = [
+        ("max_working_orders", figures.working, "working orders", "working"),
+        ("max_orders_per_second", figures.last_second, "orders per second", "in the last second"),
+        ("max_orders_per_minute", figures.last_minute, "orders per minute", "in the last minute"),
+    ]
+    refusals = []
+    for name, count, what, when in checks:
+        limit = getattr(limits, name)
+        if limit is not None and count + 1 > limit:
+            message = (
+                f"Max {what} for {limits.label}: {limit}; {count} {when} already, this order "
+                f"would make {count + 1}."
+            )
+            refusals.append(Refusal("exchange_id", name, limits.scope, message))
+    daily = limits.max_daily_notional_usd
+    if daily is not None and passed.notional_usd is not None:
+        total = usage.notional_usd + passed.notional_usd
+        if total > daily:
+            message = (
+                f"Max notional per UTC day for {limits.label}: {_usd(daily)}; "
+                f"{_usd(usage.notional_usd)} submitted today, this order of "
+                f"{_usd(passed.notional_usd)} would make {_usd(total)}."
+            )
+            refusals.append(
+                Refusal("amount_order", "max_daily_notional_usd", limits.scope, message)
+            )
+    return refusals
+
+
+def _usd(amount: Decimal) -> str:
+    return f"{plain(amount.quantize(Decimal('0.01')))} USD"

@@ -1,0 +1,153 @@
+"""Every change to the risk controls: trading states (halt, reducing, resume) and limits. Each is
+audited here, whichever door it came through (the kill switch, the admin site, the shell), and
+replaces the copy of the rules that submits read (risk.rules), in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.audit import audit_record
+from accounts.models import ApiKey, AuditAction, DeskRole, ExchangeAccount
+from accounts.selectors import user_role
+
+from .models import RiskLimits, ScopeState, TradingState
+from .rules import rules_changed
+
+
+def trading_halt(
+    *,
+    accounts: Iterable[ExchangeAccount] | None = None,
+    user: AbstractBaseUser | None = None,
+    api_key: ApiKey | None = None,
+    ip: str | None = None,
+    reason: str = "",
+) -> None:
+    """HALTED: no new orders on `accounts`, or on the whole desk when None. (Once algorithm
+    parents exist, a halt pauses theirs here too.)"""
+    _state_set(TradingState.HALTED, accounts, user, api_key, ip, reason)
+
+
+def trading_resume(
+    *,
+    user: AbstractBaseUser,
+    account: ExchangeAccount | None = None,
+    api_key: ApiKey | None = None,
+    ip: str | None = None,
+    reason: str = "",
+) -> None:
+    """ACTIVE again, on `account` or (None) the desk. Only a desk admin resumes trading."""
+    trading_state_set(
+        state=TradingState.ACTIVE, user=user, account=account, api_key=api_key, ip=ip, reason=reason
+    )
+
+
+def trading_state_set(
+    *,
+    state: str,
+    user: AbstractBaseUser,
+    account: ExchangeAccount | None = None,
+    api_key: ApiKey | None = None,
+    ip: str | None = None,
+    reason: str = "",
+) -> None:
+    """ACTIVE, REDUCING or HALTED on `account` or (None) the desk; all but HALTED need a desk
+    admin."""
+    _state_set(state, None if account is None else [account], user, api_key, ip, reason)
+
+
+def _state_set(state, accounts, user, api_key, ip, reason) -> None:
+    accounts = None if accounts is None else list(accounts)
+    if accounts == []:
+        return
+    _authorize(state, user, api_key)
+    scopes = Q(account__isnull=True) if accounts is None else Q(account__in=accounts)
+    with transaction.atomic():
+        ScopeState.objects.bulk_create(
+            [ScopeState(account=account) for account in accounts or [None]], ignore_conflicts=True
+        )
+        rows = ScopeState.objects.select_for_update().filter(scopes)
+        before = sorted(set(rows.values_list("state", flat=True)))
+        ScopeState.objects.filter(scopes).update(
+            state=state, reason=reason[:255], changed_by=user, changed_at=timezone.now()
+        )
+        audit_record(
+            action=AuditAction.TRADING_STATE,
+            actor=user,
+            api_key=api_key,
+            ip=ip,
+            target=_target(accounts),
+            state=state,
+            was=", ".join(before),
+            reason=reason,
+        )
+        rules_changed()
+
+
+def _authorize(state, user, api_key) -> None:
+    """Halting only stops new orders, and the door decides whose (the kill switch: the accounts
+    the user may trade); going back to trading is for a desk admin alone."""
+    if state == TradingState.HALTED:
+        return
+    user = user or getattr(api_key, "user", None)
+    if user is None or user_role(user=user) != DeskRole.ADMIN or getattr(api_key, "read_only", 0):
+        raise PermissionDenied("Only a desk admin may resume trading or set it to reducing.")
+
+
+def _target(accounts: list[ExchangeAccount] | None) -> str:
+    if accounts is None:
+        return "desk"
+    return ", ".join(account.exchange_id for account in accounts)[:255]
+
+
+def risk_limits_save(
+    *,
+    limits: RiskLimits,
+    user: AbstractBaseUser,
+    changed: Iterable[str],
+    ip: str | None = None,
+) -> RiskLimits:
+    """Save a scope's limits (new or edited), audited with the fields changed and their values.
+    A limit lowered below what is used now refuses new orders until usage falls under it; it
+    never cancels an order."""
+    _authorize_limits(user)
+    limits.full_clean()
+    changed = [name for name in changed if name not in {"account", "user"}]
+    with transaction.atomic():
+        limits.updated_by = user
+        limits.save()
+        audit_record(
+            action=AuditAction.RISK_LIMITS,
+            actor=user,
+            ip=ip,
+            target=limits.scope_label,
+            **{name: _shown(getattr(limits, name)) for name in changed},
+        )
+        rules_changed()
+    return limits
+
+
+def risk_limits_delete(*, limits: RiskLimits, user: AbstractBaseUser, ip: str | None = None):
+    """Remove a scope's limits: no limit there any more."""
+    _authorize_limits(user)
+    with transaction.atomic():
+        audit_record(
+            action=AuditAction.RISK_LIMITS, actor=user, ip=ip, target=limits.scope_label,
+            removed="all limits",
+        )  # fmt: skip
+        limits.delete()
+        rules_changed()
+
+
+def _authorize_limits(user: AbstractBaseUser) -> None:
+    if user_role(user=user) != DeskRole.ADMIN:
+        raise PermissionDenied("Only a desk admin sets risk limits.")
+
+
+def _shown(value: object) -> object:
+    return "no limit" if value in (None, "") else value
