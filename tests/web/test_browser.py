@@ -278,6 +278,7 @@ def test_a_limit_far_from_the_market_is_sent_once_the_trader_ticks_its_confirmat
 
     # Ticked as a trader does: the live check that the tick starts keeps it ticked.
     tick(page, "Yes, send it: BUY at 30000")
+    shoot(page, "ticket-far-from-the-market")
 
     # Another far price is another order: its box starts unticked. Ticked straight from the price
     # field (leaving it starts a check of its own), it sends.
