@@ -44,7 +44,9 @@ class TicketForm(forms.Form):
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
     )
     post_only = forms.BooleanField(label="Post only", required=False)
-    confirm_far = forms.BooleanField(label="Yes, send it this far from the market", required=False)
+    # The ticket's second confirmation of a limit far from the market: the checkbox's value names
+    # the side and price it confirms ("BUY at 30000"), which the ticket's check compares.
+    confirm_far = forms.CharField(required=False, max_length=100)
 
     def __init__(self, *args, accounts, **kwargs):
         super().__init__(*args, **kwargs)

@@ -27,7 +27,8 @@ from venues.base import OrdStatus
 from . import selectors
 from .changes import changes_version
 from .forms import SERVICE_TO_TICKET_FIELD, HistoryFilterForm, TicketForm
-from .money import NotADecimal, parse_decimal
+from .instruments import instrument_find
+from .money import NotADecimal, parse_decimal, plain
 from .services import (
     OrderInvalid,
     OrderNotCancelable,
@@ -92,8 +93,6 @@ def _check(form: TicketForm) -> dict:
     context = {"field_errors": {name: list(errors) for name, errors in form.errors.items()}}
     if not account or not symbol:
         return context
-    from .instruments import instrument_find
-
     instrument = instrument_find(venue=account.venue, symbol=symbol)
     if instrument is None:
         context["field_errors"]["symbol"] = [f"No instrument {symbol!r} at {account.venue}."]
@@ -116,7 +115,9 @@ def _check(form: TicketForm) -> dict:
     if quote is not None and quote.mid and price > 0:
         distance = abs(price - quote.mid) / quote.mid * 100
         if distance > settings.EMSWEB_TICKET_CONFIRM_PERCENT:
-            context["far_from_market"] = distance.quantize(Decimal("0.1"))
+            _confirm_far(
+                context, side=side, price=price, distance=distance, ticked=data.get("confirm_far")
+            )
     if form.is_valid():
         try:
             checked = ticket_check(account=account, ticket=form.ticket())
@@ -132,6 +133,27 @@ def _show_next_to_fields(invalid: OrderInvalid, field_errors: dict) -> None:
         field_errors.setdefault(field, []).extend(problems)
 
 
+def _confirm_far(
+    context: dict, *, side: str, price: Decimal, distance: Decimal, ticked: str | None
+) -> None:
+    """A limit far from the market needs a second confirmation. The tick names the side and price
+    it was given for, so that it never sends another order (a price retyped, the other side)."""
+    distance = distance.quantize(Decimal("0.1"))
+    confirmation = f"{side} at {plain(price)}"
+    confirmed = ticked == confirmation
+    context.update(
+        far_from_market=distance,
+        far_confirmation=confirmation,
+        far_confirmed=confirmed,
+        # One box per side and price, its id a CSS name (htmx finds a preserved box by #id).
+        far_box_id=f"confirm-far-{side}-{plain(price).replace('.', '_')}",
+    )
+    if not confirmed:
+        context["field_errors"].setdefault("price", []).append(
+            f"{distance}% from the market: tick the confirmation to send it."
+        )
+
+
 def _taker_fee(venue: str) -> Decimal | None:
     """The taker rate where emsweb knows it; elsewhere the ticket says it does not."""
     return settings.EMSWEB_PAPER_TAKER_FEE if venue == "PAPER" else None
@@ -145,11 +167,6 @@ def ticket_submit(request):
         raise PermissionDenied("You may not trade.")
     form = TicketForm(request.POST, accounts=accounts)
     context = _check(form)
-    if context.get("far_from_market") and not form.cleaned_data.get("confirm_far"):
-        context["field_errors"].setdefault("price", []).append(
-            f"{context['far_from_market']}% from the market: tick the confirmation to send it."
-        )
-        context["needs_confirmation"] = True
     if form.is_valid() and not context["field_errors"]:
         try:
             ticket = form.ticket()

@@ -25,6 +25,20 @@ def desk(django_user_model):
     return {"account": account, "other": other, "users": users}
 
 
+def ticket(desk, **fields) -> dict:
+    """The ticket's form as a browser posts it: a 20,000 USD buy on the trader's account."""
+    return {
+        "account": desk["account"].pk,
+        "symbol": "BTC/USD",
+        "side": "BUY",
+        "amount": "0.5",
+        "price": "40000",
+        "time_in_force": "GOOD_TILL_CANCEL",
+        "client_order_id": "c-1",
+        **fields,
+    }
+
+
 def client_for(user) -> Client:
     client = Client()
     client.force_login(user)

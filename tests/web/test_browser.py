@@ -223,19 +223,26 @@ def test_the_order_timeline_shows_times_to_the_millisecond(desk, live_server, br
     assert all(re.search(r"\d\d:\d\d:\d\d\.\d{3}$", text) for text in shown), shown
 
 
-def test_typing_sending_canceling_and_opening_an_order_logs_no_browser_error(
-    desk, live_server, browser
-):
-    base = live_server.url
+def ticket_typed(base: str, browser, fields: dict) -> tuple:
+    """Ann at the ticket, her browser watched for problems, `fields` typed key by key."""
     page = browser.new_page()
     problems = Problems()
     problems.watch(page)
     sign_in(page, base, "ann", "ann-password-1")
-
-    quotes_refresh(venue="PAPER")
+    quotes_refresh(venue="PAPER")  # the market is at 50,000
     page.goto(f"{base}/orders/ticket/")
-    for name, text in (("symbol", "BTC/USD"), ("amount", "0.5"), ("price", "49000")):
+    for name, text in fields.items():
         page.locator(f"input[name={name}]").press_sequentially(text, delay=20)
+    return page, problems
+
+
+def test_typing_sending_canceling_and_opening_an_order_logs_no_browser_error(
+    desk, live_server, browser
+):
+    base = live_server.url
+    page, problems = ticket_typed(
+        base, browser, {"symbol": "BTC/USD", "amount": "0.5", "price": "49000"}
+    )
     page.locator("#ticket-check").get_by_text("Tick / lot / min").wait_for()
     # Password managers, extensions and screenshot tools style inputs through the CSSOM, which a
     # CSP allows; a swap that copied such a style attribute back would be blocked.
@@ -253,3 +260,49 @@ def test_typing_sending_canceling_and_opening_an_order_logs_no_browser_error(
     page.get_by_text("Timeline").wait_for()
     page.wait_for_load_state("networkidle")
     assert problems == []
+
+
+def test_a_limit_far_from_the_market_is_sent_once_the_trader_ticks_its_confirmation(
+    desk, live_server, browser
+):
+    page, problems = ticket_typed(
+        live_server.url, browser, {"symbol": "BTC/USD", "amount": "0.5", "price": "30000"}
+    )
+    page.locator("#ticket-check").get_by_text("from the market").wait_for()
+
+    # Sent without the tick: refused, and the reason stands next to the price.
+    with page.expect_response(lambda response: response.url.endswith("/orders/ticket/submit/")):
+        page.get_by_role("button", name="Send order").click()
+    page.locator("#error-price").get_by_text("tick the confirmation").wait_for()
+    assert not Order.objects.exists()
+
+    # Ticked as a trader does: the live check that the tick starts keeps it ticked.
+    tick(page, "Yes, send it: BUY at 30000")
+    shoot(page, "ticket-far-from-the-market")
+
+    # Another far price is another order: its box starts unticked. Ticked straight from the price
+    # field (leaving it starts a check of its own), it sends.
+    price = page.locator("input[name=price]")
+    price.fill("")
+    price.press_sequentially("31000.5", delay=20)
+    retyped = page.get_by_role("checkbox", name="Yes, send it: BUY at 31000.5")
+    retyped.wait_for()
+    assert not retyped.is_checked()
+    tick(page, "Yes, send it: BUY at 31000.5")
+    page.get_by_role("button", name="Send order").click()
+    page.locator("#outcome .status-new").wait_for()
+    assert Order.objects.get().price == Decimal("31000.5")
+    assert problems == []
+
+
+def tick(page, confirmation: str) -> None:
+    """Click a checkbox of the ticket; the live check it starts answers with it ticked."""
+    with page.expect_response(
+        lambda response: (
+            response.url.endswith("/orders/ticket/check/")
+            and "confirm_far" in (response.request.post_data or "")
+        )
+    ) as checked:
+        page.get_by_role("checkbox", name=confirmation).click()
+    assert re.search(r'name="confirm_far"[^>]* checked', checked.value.text())
+    assert page.get_by_role("checkbox", name=confirmation).is_checked()

@@ -100,26 +100,6 @@ def test_the_ticket_check_names_each_problem_next_to_its_field(desk, trader_web)
     assert 'hx-swap-oob="true"' in content
 
 
-def test_a_price_far_from_the_market_asks_for_a_second_confirmation(desk, trader_web, redis_broker):
-    redis_broker.hset("emsweb:quotes:PAPER", "BTCUSD", "49990|50010|50000")
-    ticket = {
-        "account": desk["account"].pk,
-        "symbol": "BTC/USD",
-        "side": "BUY",
-        "amount": "0.1",
-        "price": "30000",
-        "time_in_force": "GOOD_TILL_CANCEL",
-        "client_order_id": "far-1",
-    }
-    refused = trader_web.post("/orders/ticket/submit/", ticket).content.decode()
-    assert "from the market" in refused
-    from orders.models import Order
-
-    assert not Order.objects.exists()
-    trader_web.post("/orders/ticket/submit/", {**ticket, "confirm_far": "on"})
-    assert Order.objects.filter(client_order_id="far-1").exists()
-
-
 def test_placing_an_order_is_audited(desk, trader_web):
     trader_web.post(
         "/orders/ticket/submit/",

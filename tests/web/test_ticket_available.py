@@ -5,21 +5,9 @@ import re
 import pytest
 
 from accounts.models import Balance
+from tests.web.conftest import ticket
 
 pytestmark = pytest.mark.django_db
-
-
-def ticket(desk, **fields):
-    return {
-        "account": desk["account"].pk,
-        "symbol": "BTC/USD",
-        "side": "BUY",
-        "amount": "0.5",
-        "price": "40000",
-        "time_in_force": "GOOD_TILL_CANCEL",
-        "client_order_id": "c-1",
-        **fields,
-    }
 
 
 def available_shown(client, desk) -> str:
