@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
@@ -56,8 +57,33 @@ def order_cancel(
 
 
 def _cancel(order: Order, *, user: AbstractBaseUser | None) -> None:
-    """order_cancel without its audit entry: cancel all records one entry for all its orders."""
-    if order.status == S.RECEIVED and lifecycle.transition(
+    """order_cancel without its audit entry: cancel all records one entry for all its orders.
+
+    A worker may move the order on while this runs (claim it, apply the venue's report): each
+    step is a guarded write, and one that finds the order moved reads it again and takes the
+    step its new status calls for."""
+    for _ in range(len(S.values)):  # each pass follows a move forward: never more than these
+        if order.status == S.RECEIVED:
+            if _reject_before_routing(order, user=user):
+                return
+        elif order.status in IN_ROUTING:
+            # The venue has not confirmed it yet: cancel as soon as it does.
+            Order.objects.filter(pk=order.pk, cancel_requested_at__isnull=True).update(
+                cancel_requested_at=timezone.now(), canceled_by=user
+            )
+            order_cancel_if_requested(order_id=order.pk)
+            return
+        elif order.status in CANCELABLE:
+            if lifecycle.cancel_request(order.pk, user=user, cause=EventCause.CANCEL):
+                return
+        else:
+            break
+        order = Order.objects.get(pk=order.pk)
+    raise OrderNotCancelable(f"Order {order.client_order_id} is {order.status}.")
+
+
+def _reject_before_routing(order: Order, *, user: AbstractBaseUser | None) -> bool:
+    return lifecycle.transition(
         order.pk,
         to=S.REJECTED,
         cause=EventCause.CANCEL,
@@ -66,18 +92,7 @@ def _cancel(order: Order, *, user: AbstractBaseUser | None) -> None:
         error_message="Canceled before it was routed.",
         reject_reason=RejectReason.LOCAL,
         canceled_by=user,
-    ):
-        return
-    if order.status in IN_ROUTING:
-        # The venue has not confirmed it yet: cancel as soon as it does.
-        Order.objects.filter(pk=order.pk, cancel_requested_at__isnull=True).update(
-            cancel_requested_at=timezone.now(), canceled_by=user
-        )
-        order_cancel_if_requested(order_id=order.pk)
-        return
-    if order.status not in CANCELABLE:
-        raise OrderNotCancelable(f"Order {order.client_order_id} is {order.status}.")
-    lifecycle.cancel_request(order.pk, user=user, cause=EventCause.CANCEL)
+    )
 
 
 def order_cancel_if_requested(*, order_id: int) -> None:
@@ -151,6 +166,8 @@ def orders_kill_switch(
     with no user) halts the accounts given. Only a desk admin resumes trading
     (risk.services.trading_resume). Returns how many orders were asked to cancel."""
     desk = user is not None and user_role(user=user) == DeskRole.ADMIN
+    if not desk and not accounts:
+        raise PermissionDenied("You may trade no account: there is nothing to halt or cancel.")
     trading_halt(
         accounts=None if desk else accounts, user=user, api_key=api_key, ip=ip, reason="Kill switch"
     )
@@ -187,7 +204,10 @@ def _cancel_all(account: ExchangeAccount, *, user: AbstractBaseUser | None) -> i
                     canceled_by=user,
                 )
         else:
-            _cancel(order, user=user)
+            try:
+                _cancel(order, user=user)
+            except OrderNotCancelable:
+                continue  # it finished while this ran: nothing left to cancel
             count += 1
     delay_after_commit(cancel_all_orders, account.pk)
     return count

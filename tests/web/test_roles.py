@@ -5,6 +5,7 @@ import pytest
 from accounts.selectors import accounts_tradable, may_manage_accounts
 from orders.models import Order
 from orders.selectors import order_get_for_user
+from risk.models import ScopeState, TradingState
 from tests.factories import OrderFactory
 from tests.web.conftest import client_for
 
@@ -125,3 +126,11 @@ def test_an_order_detail_shows_who_placed_and_who_canceled(desk, admin_web):
     )
     page = admin_web.get(f"/orders/{order.pk}/").content.decode()
     assert "trader" in page and "admin" in page
+
+
+def test_a_viewers_kill_switch_is_refused_and_halts_nothing(desk):
+    response = client_for(desk["users"]["VIEWER"]).post(
+        "/orders/blotter/kill-switch/", {"confirm": "CANCEL ALL"}
+    )
+    assert response.status_code == 403
+    assert not ScopeState.objects.filter(state=TradingState.HALTED).exists()
