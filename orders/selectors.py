@@ -196,10 +196,16 @@ class Quote:
     read_at: datetime | None = None  # when a worker read it from the venue
 
     @property
+    def has_book(self) -> bool:
+        """Both sides priced. A venue may show 0 for a side it has none of (a halted market)."""
+        return bool(self.bid and self.ask and self.bid > 0 and self.ask > 0)
+
+    @property
     def mid(self) -> Decimal | None:
-        if self.bid is not None and self.ask is not None:
+        """The book's mid, else the last trade; None when neither is a price."""
+        if self.has_book:
             return (self.bid + self.ask) / 2
-        return self.last
+        return self.last if self.last and self.last > 0 else None
 
 
 def quote_for(*, instrument: Instrument) -> Quote | None:

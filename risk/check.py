@@ -238,7 +238,7 @@ def _band_refusals(limits: Limits, attempt: Attempt, quote) -> list[Refusal]:
     distance = abs(attempt.price - reference) / reference * 100
     if distance <= band:
         return []
-    kind = "mid" if quote.bid is not None and quote.ask is not None else "last"
+    kind = "mid" if quote.has_book else "last"
     message = (
         f"Price band for {limits.label}: {plain(band)}% from the reference price; "
         f"{plain(attempt.price)} is {distance.quantize(Decimal('0.01'))}% from "

@@ -33,13 +33,7 @@ def order_route(*, order_id: int) -> None:
     unknown the order stays ROUTING and is never re-sent: account_sync looks it up.
     """
     order = Order.objects.select_related("account", "instrument").get(pk=order_id)
-    if order.status != S.RECEIVED:
-        return
-    if halted := trading_halted(account_id=order.account_id):
-        # Accepted just before a halt, and missed by the kill switch's cancels: not sent.
-        _reject(order.pk, f"Not sent: {halted}", RejectReason.LOCAL)
-        return
-    if not _account_reconciled_for(order):
+    if order.status != S.RECEIVED or not _account_reconciled_for(order):
         return
     claimed = lifecycle.claim(
         order,
@@ -56,7 +50,13 @@ def order_route(*, order_id: int) -> None:
     if not claimed:
         return  # someone else has it, or it is already past routing
     try:
-        _route_claimed(order)
+        # Read after the claim, right before sending, so that a halt that came while this
+        # worker reconciled the account (or waited for it) is obeyed.
+        if halted := trading_halted(account_id=order.account_id):
+            # Accepted just before a halt, and missed by the kill switch's cancels: not sent.
+            _reject(order.pk, f"Not sent: {halted}", RejectReason.LOCAL)
+        else:
+            _route_claimed(order)
     finally:
         routing_settled(order)
 

@@ -86,6 +86,10 @@ def order_submit(
             attempt, ticket, checked, api_key=api_key, ip=ip, request_hash=request_hash
         )
     except RiskRefused as refused:
+        # A twin request with this client_order_id may have been written while this one waited
+        # on the usage lock, and counted against the limit: the retry gets that order back.
+        if existing := Order.objects.filter(client_order_id=ticket.client_order_id).first():
+            return _same_request_or_refuse(existing, request_hash)
         risk_refusal_record(
             refused, attempt=attempt, client_order_id=ticket.client_order_id, api_key=api_key, ip=ip
         )
