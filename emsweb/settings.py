@@ -202,6 +202,9 @@ EMSWEB_FIELD_KEYS = env.list("EMSWEB_FIELD_KEYS")
 
 # A RECEIVED order older than this is assumed to have lost its task and is queued again.
 EMSWEB_SWEEP_RECEIVED_AFTER = env.float("EMSWEB_SWEEP_RECEIVED_AFTER", default=10.0)
+# A PENDING_CANCEL order unchanged this long has its cancel sent again: its task may have been
+# lost (a broker down when it was queued) or its outcome unknown (the venue did not answer).
+EMSWEB_SWEEP_CANCEL_AFTER = env.float("EMSWEB_SWEEP_CANCEL_AFTER", default=30.0)
 # A ROUTING order is left alone this long (its worker may still be waiting for the venue),
 # then looked up at the venue by client order id on every sync.
 EMSWEB_RECONCILE_AFTER = env.float("EMSWEB_RECONCILE_AFTER", default=15.0)
@@ -280,7 +283,8 @@ EMSWEB_TICKET_CONFIRM_PERCENT = Decimal(env.str("EMSWEB_TICKET_CONFIRM_PERCENT",
 EMSWEB_HISTORY_PAGE_SIZE = env.int("EMSWEB_HISTORY_PAGE_SIZE", default=50)
 # The desk's risk rules (limits, trading states) are read from a copy in Redis that every change
 # replaces at once; this bounds how long a copy lives should a change fail to reach Redis.
-EMSWEB_RISK_RULES_KEEP_SECONDS = env.int("EMSWEB_RISK_RULES_KEEP_SECONDS", default=60)
+# Short, so that a halt that missed Redis still holds within seconds; a copy costs two queries.
+EMSWEB_RISK_RULES_KEEP_SECONDS = env.int("EMSWEB_RISK_RULES_KEEP_SECONDS", default=5)
 
 # --- production hardening ---------------------------------------------------------------------
 # Fail closed: the defaults are what production behind TLS needs, and `manage.py check --deploy

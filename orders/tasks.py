@@ -65,9 +65,10 @@ def sync_all_accounts() -> None:
 
 @shared_task(ignore_result=True)
 def sweep_received_orders() -> None:
-    from orders.services import orders_sweep_received
+    from orders.services import orders_sweep_pending_cancels, orders_sweep_received
 
     orders_sweep_received()
+    orders_sweep_pending_cancels()
 
 
 @shared_task(ignore_result=True)

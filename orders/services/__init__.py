@@ -20,7 +20,7 @@ from .cancel import (
 )
 from .route import order_route
 from .submit import CheckedTicket, OrderInvalid, OrderTicket, order_submit, ticket_check
-from .sweep import orders_sweep_received
+from .sweep import orders_sweep_pending_cancels, orders_sweep_received
 
 __all__ = [
     "CheckedTicket",
@@ -36,6 +36,7 @@ __all__ = [
     "orders_cancel_all",
     "orders_cancel_all_send",
     "orders_kill_switch",
+    "orders_sweep_pending_cancels",
     "orders_sweep_received",
     "ticket_check",
 ]

@@ -32,3 +32,20 @@ def test_a_lost_order_is_queued_again_once_per_window_and_at_once_after_a_flush(
     redis_client().delete(*redis_client().keys("emsweb:swept:*"))
     assert services.orders_sweep_received() == 1
     assert queued == [lost.pk, lost.pk]
+
+
+def test_a_cancel_that_never_went_out_is_sent_again_once_per_window(db, monkeypatch):
+    """A broker that could not take the cancel task (or a venue that never answered it) leaves
+    the order PENDING_CANCEL: nothing else would send it again, and it stays live at the venue."""
+    sent: list[int] = []
+    monkeypatch.setattr(tasks.cancel_order, "delay", sent.append)
+    redis_client().delete(*redis_client().keys("emsweb:swept:*") or ["none"])
+    a_while_ago = timezone.now() - timedelta(minutes=1)
+    stuck = OrderFactory(status=OrdStatus.PENDING_CANCEL, updated_at=a_while_ago)
+    OrderFactory(status=OrdStatus.PENDING_CANCEL)  # just asked: its cancel is on its way
+    OrderFactory(status=OrdStatus.NEW, updated_at=a_while_ago)
+
+    tasks.sweep_received_orders()
+    tasks.sweep_received_orders()
+
+    assert sent == [stuck.pk]
