@@ -116,7 +116,10 @@ def _check(form: TicketForm) -> dict:
         distance = abs(price - quote.mid) / quote.mid * 100
         if distance > settings.EMSWEB_TICKET_CONFIRM_PERCENT:
             _confirm_far(
-                context, side=side, price=price, distance=distance, ticked=data.get("confirm_far")
+                context,
+                order=f"{side} at {plain(price)}: {instrument.symbol_id_coinapi} on {account}",
+                distance=distance,
+                ticked=data.get("confirm_far"),
             )
     if form.is_valid():
         try:
@@ -133,20 +136,18 @@ def _show_next_to_fields(invalid: OrderInvalid, field_errors: dict) -> None:
         field_errors.setdefault(field, []).extend(problems)
 
 
-def _confirm_far(
-    context: dict, *, side: str, price: Decimal, distance: Decimal, ticked: str | None
-) -> None:
-    """A limit far from the market needs a second confirmation. The tick names the side and price
-    it was given for, so that it never sends another order (a price retyped, the other side)."""
+def _confirm_far(context: dict, *, order: str, distance: Decimal, ticked: str | None) -> None:
+    """A limit far from the market needs a second confirmation. The tick names the order it
+    was given for (side, instrument, price, account), so that it never sends another: a price
+    retyped, the other side, another instrument or account."""
     distance = distance.quantize(Decimal("0.1"))
-    confirmation = f"{side} at {plain(price)}"
-    confirmed = ticked == confirmation
+    confirmed = ticked == order
     context.update(
         far_from_market=distance,
-        far_confirmation=confirmation,
+        far_confirmation=order,
         far_confirmed=confirmed,
-        # One box per side and price, its id a CSS name (htmx finds a preserved box by #id).
-        far_box_id=f"confirm-far-{side}-{plain(price).replace('.', '_')}",
+        # One box per order, its id a CSS name (htmx finds a preserved box by #id).
+        far_box_id=f"confirm-far-{hashlib.sha256(order.encode()).hexdigest()[:16]}",
     )
     if not confirmed:
         context["field_errors"].setdefault("price", []).append(

@@ -30,6 +30,7 @@ def test_with_nothing_exported_manage_py_reaches_the_database_make_run_serves(tm
 
     assert printed.returncode == 0, printed.stderr
     assert printed.stdout.strip() == str(tmp_path / "emsweb.sqlite3")
+    assert f"using make run's data in {tmp_path}/" in printed.stderr  # said, not silent
 
 
 def test_given_a_production_setting_manage_py_still_fails_closed_on_a_missing_secret_key(tmp_path):
