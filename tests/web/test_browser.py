@@ -90,8 +90,12 @@ class Problems(list):
             self.append(f"console: {message.text}")
 
     def _failed(self, request) -> None:
-        # A poll cut short because the page was left is not a failure of the page.
-        if request.failure == "net::ERR_ABORTED" and request.resource_type in ("xhr", "fetch"):
+        # A poll, or the icon the browser fetches once a page has loaded, cut short because the
+        # page was left (a test goes on as soon as it has what it waits for) is not a failure of
+        # the page.
+        if request.failure == "net::ERR_ABORTED" and (
+            request.resource_type in ("xhr", "fetch") or "favicon" in request.url
+        ):
             return
         self.append(f"failed: {request.method} {request.url} ({request.failure})")
 
