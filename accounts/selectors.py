@@ -57,3 +57,9 @@ def may_manage_accounts(*, user: AbstractBaseUser, api_key: ApiKey | None = None
     if api_key is not None and api_key.read_only:
         return False
     return user_role(user=user) == DeskRole.ADMIN
+
+
+def may_manage_risk(*, user: AbstractBaseUser, api_key: ApiKey | None = None) -> bool:
+    """Set risk limits, resume trading, halt a scope from the risk page: a desk admin's, like
+    managing accounts. (Anyone halts the accounts they trade with the kill switch.)"""
+    return may_manage_accounts(user=user, api_key=api_key)

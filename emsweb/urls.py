@@ -34,6 +34,7 @@ api.add_router("", orders_router)
 urlpatterns = [
     path("", include("accounts.urls")),
     path("orders/", include("orders.urls")),
+    path("risk/", include("risk.urls")),
     path(
         "account/password/",
         auth_views.PasswordChangeView.as_view(),

@@ -5,8 +5,7 @@ a fresh second factor first (accounts.access.AdminSecondFactorMiddleware)."""
 from django.contrib import admin, messages
 
 from accounts.audit import client_ip
-from accounts.models import DeskRole
-from accounts.selectors import user_role
+from accounts.selectors import may_manage_risk
 
 from .models import RiskLimits, ScopeState
 from .selectors import risk_usage
@@ -23,7 +22,7 @@ class DeskAdminOnly(admin.ModelAdmin):
     """Seen and changed by desk admins alone."""
 
     def _desk_admin(self, request) -> bool:
-        return user_role(user=request.user) == DeskRole.ADMIN
+        return may_manage_risk(user=request.user)
 
     def has_module_permission(self, request):
         return self._desk_admin(request)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -23,7 +24,7 @@ from accounts.models import ExchangeAccount
 from orders.models import Order
 
 from .check import MINUTE, SECOND, WORKING, accepted_since
-from .models import DESK, RiskUsage, TradingState, account_scope, trader_scope
+from .models import DESK, RiskUsage, ScopeState, TradingState, account_scope, trader_scope
 from .rules import Limits, desk_rules
 
 LABELS = {
@@ -36,6 +37,8 @@ LABELS = {
     "allowed_instruments": "Allowed instruments",
     "denied_instruments": "Denied instruments",
 }
+# A limit is near once this share of it is used: the page flags it before orders are refused.
+NEAR_SHARE = Decimal("0.8")
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,22 @@ class LimitUsage:
         """New orders that would count are refused (a lowered limit: until usage falls back)."""
         return self.limit is not None and self.used is not None and self.used >= self.limit
 
+    @property
+    def near(self) -> bool:
+        """Not reached yet, but NEAR_SHARE of it is used."""
+        if self.limit is None or self.used is None or self.reached:
+            return False
+        return self.used >= self.limit * NEAR_SHARE
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """Who set a scope's state that is not ACTIVE, when and why."""
+
+    by: str
+    at: datetime
+    reason: str
+
 
 @dataclass(frozen=True)
 class ScopeUsage:
@@ -57,6 +76,12 @@ class ScopeUsage:
     label: str
     state: str | None  # a trader has no trading state of their own
     limits: list[LimitUsage]
+    change: StateChange | None = None  # the state is not ACTIVE: who set it
+
+    @property
+    def account_id(self) -> int | None:
+        kind, _, pk = self.scope.partition(":")
+        return int(pk) if kind == "account" else None
 
 
 def risk_usage(
@@ -98,6 +123,7 @@ def _usage(scopes: dict[str, str], rules=None) -> list[ScopeUsage]:
         "max_orders_per_second": last_second,
         "max_orders_per_minute": last_minute,
     }
+    changes = _state_changes(scopes, rules)
     result = []
     for scope, label in scopes.items():
         limits = rules.limits.get(scope) or Limits(scope=scope, label=label)
@@ -115,9 +141,25 @@ def _usage(scopes: dict[str, str], rules=None) -> list[ScopeUsage]:
                     LimitUsage(name, LABELS[name], _limit(limits, name), figures.get(name))
                     for name in LABELS
                 ],
+                changes.get(scope),
             )
         )
     return result
+
+
+def _state_changes(scopes: dict[str, str], rules) -> dict[str, StateChange]:
+    """For the scopes that are not ACTIVE (none: no query)."""
+    if not any(scope in rules.states for scope in scopes):
+        return {}
+    rows = ScopeState.objects.exclude(state=TradingState.ACTIVE).select_related("changed_by")
+    return {
+        row.scope: StateChange(
+            by=row.changed_by.get_username() if row.changed_by else "",
+            at=row.changed_at,
+            reason=row.reason,
+        )
+        for row in rows.only("account_id", "reason", "changed_at", "changed_by__username")
+    }
 
 
 def _limit(limits: Limits, name: str) -> object:

@@ -13,8 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.audit import audit_record
-from accounts.models import ApiKey, AuditAction, DeskRole, ExchangeAccount
-from accounts.selectors import user_role
+from accounts.models import ApiKey, AuditAction, ExchangeAccount
+from accounts.selectors import may_manage_risk
 
 from .models import RiskLimits, ScopeState, TradingState
 from .rules import rules_changed
@@ -95,7 +95,7 @@ def _authorize(state, user, api_key) -> None:
     if state == TradingState.HALTED:
         return
     user = user or getattr(api_key, "user", None)
-    if user is None or user_role(user=user) != DeskRole.ADMIN or getattr(api_key, "read_only", 0):
+    if user is None or not may_manage_risk(user=user, api_key=api_key):
         raise PermissionDenied("Only a desk admin may resume trading or set it to reducing.")
 
 
@@ -145,7 +145,7 @@ def risk_limits_delete(*, limits: RiskLimits, user: AbstractBaseUser, ip: str | 
 
 
 def _authorize_limits(user: AbstractBaseUser) -> None:
-    if user_role(user=user) != DeskRole.ADMIN:
+    if not may_manage_risk(user=user):
         raise PermissionDenied("Only a desk admin sets risk limits.")
 
 

@@ -8,8 +8,9 @@ import pytest
 import time_machine
 
 from orders.services import order_submit
-from risk.selectors import risk_overview, risk_usage
-from risk.services import trading_halt
+from risk.models import ScopeState
+from risk.selectors import StateChange, risk_overview, risk_usage
+from risk.services import trading_halt, trading_resume
 from tests.factories import AccountFactory, OrderFactory
 from venues.base import OrdStatus as S
 
@@ -61,3 +62,29 @@ def test_a_limit_lowered_below_usage_shows_as_reached(account, set_limits):
         row for row in risk_usage(account=account).limits if row.name.endswith("working_orders")
     ]
     assert working.reached and (working.limit, working.used) == (1, 2)
+
+
+def test_a_limit_mostly_used_shows_as_near_and_a_halt_says_who_set_it_and_why(
+    account, set_limits, desk_admin
+):
+    for _ in range(4):
+        OrderFactory(account=account, status=S.NEW)
+    set_limits(account=account, max_working_orders=5, max_daily_notional_usd=Decimal("100"))
+    trading_halt(accounts=[account], user=desk_admin, reason="venue incident")
+    usage = risk_usage(account=account)
+    rows = {row.name: row for row in usage.limits}
+    assert (rows["max_working_orders"].near, rows["max_working_orders"].reached) == (True, False)
+    assert not rows["max_daily_notional_usd"].near  # nothing submitted today
+    assert not rows["max_orders_per_minute"].near  # no limit
+    halted_at = ScopeState.objects.get(account=account).changed_at
+    assert (usage.account_id, usage.change) == (
+        account.pk, StateChange(by="boss", at=halted_at, reason="venue incident"),
+    )  # fmt: skip
+
+    set_limits(account=account, max_working_orders=4)
+    trading_resume(account=account, user=desk_admin)
+    usage = risk_usage(account=account)
+    working = next(row for row in usage.limits if row.name == "max_working_orders")
+    assert (working.near, working.reached) == (False, True)
+    assert (usage.state, usage.change) == ("ACTIVE", None)
+    assert risk_usage().account_id is None
