@@ -193,6 +193,9 @@ class AuditAction(models.TextChoices):
     RISK_LIMITS = "RISK_LIMITS", "Risk limits changed"
 
 
+DETAIL_READING_ORDER = ("account", "side", "amount", "price")
+
+
 class AuditEvent(models.Model):
     """Who did what, when, from where. Append-only: rows are never updated or deleted."""
 
@@ -216,6 +219,13 @@ class AuditEvent(models.Model):
         if self.pk is not None:
             raise ValueError("Audit events are append-only.")
         super().save(*args, **kwargs)
+
+    @property
+    def detail_items(self) -> list[tuple[str, object]]:
+        """The details in the order a person reads an order (account, side, amount, price),
+        then the rest by name: PostgreSQL's jsonb keeps no order of its own."""
+        rank = {name: place for place, name in enumerate(DETAIL_READING_ORDER)}
+        return sorted(self.detail.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0]))
 
 
 class PortfolioSnapshot(models.Model):

@@ -3,7 +3,7 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 
 from accounts import credentials
-from accounts.models import ApiKey, ExchangeAccount
+from accounts.models import ApiKey, AuditEvent, ExchangeAccount
 from accounts.services import AccountInvalid, account_link, api_key_hash
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +89,8 @@ def test_create_api_key_prints_the_key_alone_on_its_last_line_and_stores_its_has
     stored = ApiKey.objects.get()
     assert key.startswith("ems_") and len(key) > 40
     assert stored.key_hash == api_key_hash(key) and key not in stored.key_hash
+
+
+def test_audit_details_read_in_an_orders_order_whatever_order_the_database_keeps():
+    event = AuditEvent(detail={"api_key": "ems_x", "price": "1", "side": "BUY", "amount": "2"})
+    assert [key for key, _ in event.detail_items] == ["side", "amount", "price", "api_key"]
