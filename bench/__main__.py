@@ -33,14 +33,44 @@ class Context:
     port: int
     run: str
     scale: float
+    risk_limits: bool = False
     details: dict = field(default_factory=dict)
 
     open_account: object = None
     busy_accounts: list = field(default_factory=list)
+    _trader: object = None
 
     def n(self, count: int, least: int = 20) -> int:
         """A count scaled down for a quick run (--quick, --scale), never below `least`."""
         return max(least, int(count * self.scale))
+
+    def paper_account(self, name: str):
+        """A linked paper account (fixtures.paper_account); with --risk-limits, every limit set
+        on it."""
+        from . import fixtures, limits
+
+        account = fixtures.paper_account(name)
+        if self.risk_limits:
+            limits.limits_set(account=account)
+        return account
+
+    def trading_user(self, username: str, role: str):
+        """A desk user who submits orders; with --risk-limits, every limit set on them."""
+        from . import fixtures, limits
+
+        user = fixtures.desk_user(username, role)
+        if self.risk_limits:
+            limits.limits_set(user=user)
+        return user
+
+    @property
+    def trader(self):
+        """The trader whose orders the benchmarks submit in-process, as the ticket would."""
+        from accounts.models import DeskRole
+
+        if self._trader is None:
+            self._trader = self.trading_user(f"bench-trader-{self.run}", DeskRole.TRADER)
+        return self._trader
 
     @property
     def open_orders(self) -> int:
@@ -56,8 +86,8 @@ class Context:
         from . import fixtures
 
         if self.open_account is None:
-            account = fixtures.paper_account(f"OPEN-{self.run}")
-            fixtures.submit_many(account, f"{self.run}-open", self.open_orders)
+            account = self.paper_account(f"OPEN-{self.run}")
+            fixtures.submit_many(account, f"{self.run}-open", self.open_orders, self.trader)
             self.open_account = account
         return self.open_account
 
@@ -75,9 +105,9 @@ class Context:
 
         if not self.busy_accounts:
             for k in range(1, BUSY_ACCOUNTS + 1):
-                account = fixtures.paper_account(f"SYNC-{self.run}-{k:02d}")
+                account = self.paper_account(f"SYNC-{self.run}-{k:02d}")
                 for n in range(self.busy_orders_each):
-                    fixtures.submit(account, f"{self.run}-sync{k:02d}-{n}", n)
+                    fixtures.submit(account, f"{self.run}-sync{k:02d}-{n}", n, self.trader)
                 self.busy_accounts.append(account)
             for account in self.busy_accounts:
                 fixtures.settled(account, timeout=120)
@@ -113,6 +143,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         dest="scale",
         help="a tenth of every count: a smoke run, not figures (--scale 0.1)",
     )
+    parser.add_argument(
+        "--risk-limits",
+        action="store_true",
+        help="every risk limit set on the desk and on every bench account and trader, generous "
+        "enough never to refuse: what checking them costs (bench/README.md)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     return parser.parse_args(argv)
 
@@ -147,13 +183,15 @@ def prepare(args, env: dict[str, str]) -> None:
     from emsweb.redis import redis_client
     from orders.instruments import instruments_refresh
 
-    from . import fixtures
+    from . import fixtures, limits
 
     call_command("migrate", verbosity=0)
     if not (Path(env["STATIC_ROOT"]) / "staticfiles.json").exists():
         call_command("collectstatic", interactive=False, verbosity=0)  # as the image build does
     redis_client().flushdb()
     fixtures.reset()
+    if cleared := limits.limits_clear():
+        say(f"risk limits of {cleared} scopes removed (an earlier --risk-limits run's)")
     instruments_refresh(venue="PAPER")
     say(f"history: {args.history_orders:,} orders (manage.py bench_history)")
     call_command("bench_history", orders=args.history_orders)
@@ -238,7 +276,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         port = stack.free_port()
         start(services, port)
-        context = Context(services, port, fixtures.run_id(), args.scale)
+        context = Context(services, port, fixtures.run_id(), args.scale, args.risk_limits)
+        if args.risk_limits:
+            from . import limits
+
+            limits.limits_set()
+            context.details["risk_limits"] = {k: str(v) for k, v in limits.GENEROUS.items()}
+            say("risk limits: every limit on the desk, and on each bench account and trader")
         for name in selected:
             say(f"{name}...")
             module = importlib.import_module(f"bench.{name}")
@@ -270,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     print(report.table(figures))
     info = report.machine(*server_versions())
     info["scale"] = args.scale
+    info["risk_limits"] = args.risk_limits
     info["wall_seconds"] = round(time.monotonic() - began)
     report.write(args.output, figures, info, context.details if context else {})
     args.output.with_suffix(".md").write_text(report.markdown(figures) + "\n")

@@ -37,7 +37,7 @@ def order_body(exchange_id: str, client_order_id: str, n: int) -> bytes:
 
 
 def run(ctx) -> list[Figure]:
-    user = fixtures.desk_user(f"bench-admin-{ctx.run}", DeskRole.ADMIN)
+    user = ctx.trading_user(f"bench-admin-{ctx.run}", DeskRole.ADMIN)
     headers = {"X-CoinAPI-Key": fixtures.api_key(user)}
     port = ctx.port
     desk = ctx.open_desk()
@@ -60,7 +60,7 @@ def run(ctx) -> list[Figure]:
         "GET status, 16 clients": timed(port, headers, CONCURRENT, ctx.n(100), status),
         listing: timed(port, headers, 1, ctx.n(50), open_list, warm_up=2),
     }
-    account = fixtures.paper_account(f"API-{ctx.run}")
+    account = ctx.paper_account(f"API-{ctx.run}")
 
     def post(k, n):
         client_order_id = f"{ctx.run}-{account.tag}-{k}-{n}"
@@ -68,7 +68,7 @@ def run(ctx) -> list[Figure]:
 
     results["POST, 1 client"] = timed(port, headers, 1, ctx.n(SINGLE), post)
     fixtures.retire([account])
-    account = fixtures.paper_account(f"API16-{ctx.run}")
+    account = ctx.paper_account(f"API16-{ctx.run}")
     results["POST, 16 clients"] = timed(port, headers, CONCURRENT, ctx.n(EACH, least=5), post)
     fixtures.retire([account])
 

@@ -29,7 +29,9 @@ IOC = "IMMEDIATE_OR_CANCEL"
 TARGETS = {("ROUTING", "p50"): 3.0, ("ROUTING", "p99"): 15.0, ("ROUTED", "p50"): 10.0}
 
 
-def submit_steadily(account, prefix: str, count: int, rate: float) -> tuple[list[int], list[float]]:
+def submit_steadily(
+    account, user, prefix: str, count: int, rate: float
+) -> tuple[list[int], list[float]]:
     """Submit `count` orders at `rate` per second, as the API would (in this process). Returns
     their ids and, for each, how long order_submit took (checks, insert, commit, publish), ms."""
     ids, submit_ms = [], []
@@ -39,7 +41,7 @@ def submit_steadily(account, prefix: str, count: int, rate: float) -> tuple[list
         if pause > 0:
             time.sleep(pause)
         before = time.perf_counter()
-        ids.append(fixtures.submit(account, f"{prefix}-{n}", n, time_in_force=IOC).pk)
+        ids.append(fixtures.submit(account, f"{prefix}-{n}", n, user, time_in_force=IOC).pk)
         submit_ms.append((time.perf_counter() - before) * 1000)
     return ids, submit_ms
 
@@ -62,11 +64,12 @@ def spans(times: dict[int, dict[str, float]], start: str, end: str) -> list[floa
 
 
 def measure(ctx, name: str, count: int, rate: float) -> dict:
-    account = fixtures.paper_account(f"{name}-{ctx.run}")
-    submit_steadily(account, f"{ctx.run}-{name}-warm", ctx.n(WARM_UP, least=10), rate)
+    account = ctx.paper_account(f"{name}-{ctx.run}")
+    warm_up = ctx.n(WARM_UP, least=10)
+    submit_steadily(account, ctx.trader, f"{ctx.run}-{name}-warm", warm_up, rate)
     fixtures.settled(account, timeout=60)
     with CpuMeter(ctx.stack) as cpu:
-        ids, submit_ms = submit_steadily(account, f"{ctx.run}-{name}", count, rate)
+        ids, submit_ms = submit_steadily(account, ctx.trader, f"{ctx.run}-{name}", count, rate)
         fixtures.settled(account, timeout=300)
     times = event_times(ids)
     fixtures.retire([account])

@@ -45,16 +45,17 @@ def floor_rate(count: int) -> tuple[float, dict]:
 def run(ctx) -> list[Figure]:
     ctx.close_desk()
     no_op_rate, floor_details = floor_rate(ctx.n(FLOOR_TASKS, least=1000))
-    accounts = [fixtures.paper_account(f"TPUT-{ctx.run}-{k}") for k in range(1, ACCOUNTS + 1)]
+    accounts = [ctx.paper_account(f"TPUT-{ctx.run}-{k}") for k in range(1, ACCOUNTS + 1)]
     window = max(SHORTEST_WINDOW, WINDOW * min(1.0, ctx.scale))
     warm_up = min(WARM_UP, window)
     start_at = time.time() + 3  # the submitters' Django starts meanwhile
     measure_from, measure_to = start_at + warm_up, start_at + warm_up + window
+    account_ids = [account.pk for account in accounts]
     spawn = multiprocessing.get_context("spawn")
     processes = [
         spawn.Process(
             target=submit_until,
-            args=([a.pk for a in accounts], f"{ctx.run}-tput{k}", start_at, measure_to),
+            args=(account_ids, ctx.trader.pk, f"{ctx.run}-tput{k}", start_at, measure_to),
             daemon=True,
         )
         for k in range(SUBMITTERS)

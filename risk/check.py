@@ -4,20 +4,22 @@ Two steps. `risk_check` reads the rules (one read of their copy in Redis) and re
 order alone shows: a trading state, an instrument not allowed, an order too large, a price
 outside the band. `risk_count`, inside the transaction that writes the order, refuses what
 depends on the scope's other orders (working orders, orders per second and per minute, notional
-per UTC day): it locks the usage row of each scope whose limits count, so submits of one scope
-count and write one at a time and concurrent ones cannot together pass a limit, then counts,
-and adds the order to the day's usage. A refusal names the limit, its value and the attempted
-figure, against the field of the order it concerns.
+per UTC day): it adds the order to the day's usage of each scope whose limits count, which
+locks those rows, so submits of one scope count and write one at a time and concurrent ones
+cannot together pass a limit, then counts (a refusal rolls the addition back with the rest).
+A refusal names the limit, its value and the attempted figure, against the field of the order
+it concerns.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, F, Q
+from django.db import connection
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.audit import audit_record
@@ -113,26 +115,26 @@ def risk_check(attempt: Attempt) -> Passed:
 
 
 def risk_count(attempt: Attempt, passed: Passed) -> datetime | None:
-    """Inside the transaction that writes the order: lock the usage of each scope whose limits
-    count, refuse (RiskRefused) an order that would take one past a limit, else count it. Returns
-    the moment it was accepted, which the order must carry as its created_at (the rate limits
-    count orders by it), or None when no limit counts."""
+    """Inside the transaction that writes the order: count the order into the usage of each
+    scope whose limits count (which locks it), and refuse (RiskRefused, which must roll that
+    transaction back) an order that takes one past a limit. Returns the moment it was accepted,
+    which the order must carry as its created_at (the rate limits count orders by it), or None
+    when no limit counts."""
     counted = [limits for limits in passed.rules.limits if limits.counts_usage]
     if not counted:
         return None
-    rows = _usage_locked([limits.scope for limits in counted])
+    day_totals = _usage_added([limits.scope for limits in counted], passed.notional_usd)
     now = timezone.now()  # after the lock: every order counted below was accepted before it
     figures = _figures(counted, attempt, now)
     refusals = [
         refusal
         for limits in counted
-        for refusal in _usage_refusals(limits, figures[limits.scope], rows[limits.scope], passed)
+        for refusal in _usage_refusals(
+            limits, figures[limits.scope], day_totals[limits.scope], passed
+        )
     ]
     if refusals:
         raise RiskRefused(refusals)
-    RiskUsage.objects.filter(pk__in=[row.pk for row in rows.values()]).update(
-        orders=F("orders") + 1, notional_usd=F("notional_usd") + (passed.notional_usd or 0)
-    )
     return now
 
 
@@ -280,22 +282,36 @@ def _no_usd_rate(rules: ScopeRules, attempt: Attempt) -> Refusal:
 # --- what depends on the scope's other orders -------------------------------------------------
 
 
-def _usage_locked(scopes: list[str]) -> dict[str, RiskUsage]:
-    """Today's usage rows of `scopes`, locked until the transaction ends (made if missing)."""
+def _usage_added(scopes: list[str], notional_usd: Decimal | None) -> dict[str, Decimal]:
+    """Add one order of `notional_usd` to today's usage of each scope (its row made if missing),
+    and keep those rows locked until the transaction ends. Returns each scope's notional of the
+    day, this order's included.
+
+    One statement takes every row, in scope order, whether it existed or not. Locking the rows
+    found and then making the missing one took them out of order: a submit that started before
+    another made a scope's row, and one that started after, each held a row the other waited
+    for (tests/risk/test_concurrency.py)."""
+    table = connection.ops.quote_name(RiskUsage._meta.db_table)
+    scopes = sorted(scopes)
     today = timezone.now().date()
-
-    def locked() -> dict[str, RiskUsage]:
-        rows = RiskUsage.objects.select_for_update().filter(scope__in=scopes, day=today)
-        return {row.scope: row for row in rows.order_by("scope")}  # one order: no deadlock
-
-    rows = locked()
-    if len(rows) < len(scopes):
-        RiskUsage.objects.bulk_create(
-            [RiskUsage(scope=scope, day=today) for scope in scopes if scope not in rows],
-            ignore_conflicts=True,
+    params = [value for scope in scopes for value in (scope, today, notional_usd or 0)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (scope, day, orders, notional_usd)"
+            f" VALUES {', '.join(['(%s, %s, 1, %s)'] * len(scopes))}"
+            f" ON CONFLICT (scope, day) DO UPDATE SET orders = {table}.orders + 1,"
+            f" notional_usd = {table}.notional_usd + excluded.notional_usd"
+            " RETURNING scope, notional_usd",
+            params,
         )
-        rows = locked()
-    return rows
+        return {scope: _decimal(total) for scope, total in cursor.fetchall()}
+
+
+def _decimal(value: object) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    # SQLite adds in floating point: 15 significant digits, as Django reads a DecimalField there.
+    return Context(prec=15).create_decimal_from_float(float(value))
 
 
 @dataclass(frozen=True)
@@ -334,7 +350,7 @@ def _orders_of(scope: str, attempt: Attempt) -> Q:
 
 
 def _usage_refusals(
-    limits: Limits, figures: Figures, usage: RiskUsage, passed: Passed
+    limits: Limits, figures: Figures, day_total: Decimal, passed: Passed
 ) -> list[Refusal]:
     checks = [
         ("max_working_orders", figures.working, "working orders", "working"),
@@ -351,17 +367,13 @@ def _usage_refusals(
             )
             refusals.append(Refusal("exchange_id", name, limits.scope, message))
     daily = limits.max_daily_notional_usd
-    if daily is not None and passed.notional_usd is not None:
-        total = usage.notional_usd + passed.notional_usd
-        if total > daily:
-            message = (
-                f"Max notional per UTC day for {limits.label}: {_usd(daily)}; "
-                f"{_usd(usage.notional_usd)} submitted today, this order of "
-                f"{_usd(passed.notional_usd)} would make {_usd(total)}."
-            )
-            refusals.append(
-                Refusal("amount_order", "max_daily_notional_usd", limits.scope, message)
-            )
+    if daily is not None and passed.notional_usd is not None and day_total > daily:
+        message = (
+            f"Max notional per UTC day for {limits.label}: {_usd(daily)}; "
+            f"{_usd(day_total - passed.notional_usd)} submitted today, this order of "
+            f"{_usd(passed.notional_usd)} would make {_usd(day_total)}."
+        )
+        refusals.append(Refusal("amount_order", "max_daily_notional_usd", limits.scope, message))
     return refusals
 
 

@@ -64,22 +64,21 @@ def test_the_readme_table_lists_each_benchmarks_figures():
     assert benchmarks == {"routing", "sync", "throughput", "api", "blotter", "history"}
 
 
-def test_make_bench_runs_every_benchmark_to_the_end_on_a_tiny_history(
-    tmp_path, bench_database, bench_redis
-):
+def bench_run(tmp_path, database_url: str, redis_url: str, *options: str) -> dict:
+    """`python -m bench --scale 0.01 --history-orders 2000 OPTIONS` to the end; its JSON."""
     output = tmp_path / "latest.json"
     env = {name: os.environ[name] for name in stack.PASSED_THROUGH if name in os.environ}
     env |= {
-        "DATABASE_URL": bench_database,
-        "REDIS_URL": bench_redis.url,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
         "BENCH_WORK_DIR": str(tmp_path),
         # Django closes the harness's connection at the end of every in-process request, as a
         # full run's is once it is older than CONN_MAX_AGE: no benchmark may count on it open.
         "CONN_MAX_AGE": "0",
     }
-    command = ["-m", "bench", "--scale", "0.01", "--history-orders", "2000", "--output"]
+    command = ["-m", "bench", "--scale", "0.01", "--history-orders", "2000", *options]
     run = subprocess.run(
-        [sys.executable, *command, str(output)],
+        [sys.executable, *command, "--output", str(output)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -89,5 +88,58 @@ def test_make_bench_runs_every_benchmark_to_the_end_on_a_tiny_history(
     assert run.returncode == 0, f"{run.stdout[-6000:]}\n{run.stderr[-3000:]}"
     written = json.loads(output.read_text())
     assert "failed" not in written["details"]
+    return written
+
+
+def test_make_bench_runs_every_benchmark_to_the_end_on_a_tiny_history(
+    tmp_path, bench_database, bench_redis
+):
+    written = bench_run(tmp_path, bench_database, bench_redis.url)
     produced = [(figure["bench"], figure["name"]) for figure in written["figures"]]
     assert figure_shapes(produced) == figure_shapes(readme_table())
+
+
+def test_with_risk_limits_every_bench_order_is_checked_against_every_limit_of_its_scopes(
+    tmp_path, bench_database, bench_redis
+):
+    written = bench_run(
+        tmp_path, bench_database, bench_redis.url, "--risk-limits", "--only", "routing,api"
+    )
+    produced = {(figure["bench"], figure["name"]) for figure in written["figures"]}
+    expected = {(bench, name) for bench, name in readme_table() if bench in {"routing", "api"}}
+    assert figure_shapes(produced) == figure_shapes(expected)
+    with psycopg.connect(bench_database) as database:
+        limited = {
+            (account_id, user_id)
+            for account_id, user_id, *values in database.execute(LIMITS_SET).fetchall()
+            if None not in values and "" not in values
+        }
+        accounts = database.execute(BENCH_ACCOUNTS).fetchall()
+        traders = database.execute(BENCH_TRADERS).fetchall()
+        [(orders, counted)] = database.execute(BENCH_ORDERS_COUNTED).fetchall()
+    assert (None, None) in limited  # the desk's
+    assert {(account_id, None) for (account_id,) in accounts} <= limited
+    assert {(None, user_id) for (user_id,) in traders} <= limited
+    assert len(traders) == 2  # the trader of the in-process submits, the API key's user
+    assert orders > 0
+    assert counted == orders  # every order the run submitted was counted by the desk's limits
+
+
+LIMITS_SET = """
+    SELECT account_id, user_id, max_order_notional_usd, max_working_orders, max_orders_per_second,
+           max_orders_per_minute, max_daily_notional_usd, price_band_percent,
+           reference_max_age_seconds, allowed_instruments
+    FROM risk_risklimits
+"""
+BENCH_ACCOUNTS = "SELECT id FROM accounts_exchangeaccount WHERE exchange_id LIKE 'PAPER/BENCH-%'"
+BENCH_TRADERS = """
+    SELECT DISTINCT o.created_by_id FROM orders_order o
+    JOIN accounts_exchangeaccount a ON a.id = o.account_id
+    WHERE a.exchange_id LIKE 'PAPER/BENCH-%'
+"""
+BENCH_ORDERS_COUNTED = """
+    SELECT (SELECT count(*) FROM orders_order o
+            JOIN accounts_exchangeaccount a ON a.id = o.account_id
+            WHERE a.exchange_id LIKE 'PAPER/BENCH-%'),
+           (SELECT coalesce(sum(orders), 0) FROM risk_riskusage WHERE scope = 'desk')
+"""
