@@ -7,6 +7,10 @@ import threading
 import time
 from collections.abc import Callable
 
+# A request is sent again on a reset connection (bench orders carry unique client order ids,
+# and a POST sent twice is answered from the first: the API is idempotent on them).
+ATTEMPTS = 4
+
 
 class Client:
     """One persistent connection, as a client library with keep-alive would hold."""
@@ -20,17 +24,20 @@ class Client:
         headers = dict(self.headers)
         if body is not None:
             headers["Content-Type"] = "application/json"
-        for attempt in (1, 2):
+        for attempt in range(1, ATTEMPTS + 1):
             try:
                 self.connection.request(method, path, body=body, headers=headers)
                 response = self.connection.getresponse()
                 return response.status, response.read()
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                # The server closed an idle keep-alive connection (or recycled its worker).
+                # The server closed an idle keep-alive connection, or recycled its worker
+                # (gunicorn's max_requests): a worker that exits drops the connections it had
+                # accepted and not yet read, so even a fresh connection may be reset once.
                 self.connection.close()
                 self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-                if attempt == 2:
+                if attempt == ATTEMPTS:
                     raise
+                time.sleep(0.05 * attempt)
         raise AssertionError("unreachable")
 
     def close(self) -> None:
