@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "accounts",
     "orders",
     "risk",
+    "stream",
     "venues.paper",
 ]
 
@@ -194,6 +195,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.refresh_all_instruments",
         "schedule": timedelta(hours=1),
     },
+    "prune-stream-events": {
+        "task": "stream.tasks.prune_stream_events",
+        "schedule": timedelta(minutes=10),
+    },
 }
 
 # --- emsweb -----------------------------------------------------------------------------------
@@ -281,6 +286,11 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
 # The ticket asks for a second confirmation when the limit is this far from the market (%).
 EMSWEB_TICKET_CONFIRM_PERCENT = Decimal(env.str("EMSWEB_TICKET_CONFIRM_PERCENT", default="5"))
 EMSWEB_HISTORY_PAGE_SIZE = env.int("EMSWEB_HISTORY_PAGE_SIZE", default=50)
+# The event stream (stream/): how long numbered events are kept for clients that resume with
+# ?since=<seq> (older: snapshots again, with "resync"), and how often the stream server runs
+# the sequencer when no poke wakes it.
+EMSWEB_STREAM_RETENTION_SECONDS = env.int("EMSWEB_STREAM_RETENTION_SECONDS", default=86400)
+EMSWEB_STREAM_SEQUENCE_EVERY = env.float("EMSWEB_STREAM_SEQUENCE_EVERY", default=0.2)
 # The desk's risk rules (limits, trading states) are read from a copy in Redis that every change
 # replaces at once; this bounds how long a copy lives should a change fail to reach Redis.
 # Short, so that a halt that missed Redis still holds within seconds; a copy costs two queries.
