@@ -405,11 +405,10 @@ EMSWEB_HOSTED_EMS_KEY = env.str("EMSWEB_HOSTED_EMS_KEY", default="")
 EMSWEB_HOSTED_EMS_TIMEOUT = env.float("EMSWEB_HOSTED_EMS_TIMEOUT", default=8.0)
 EMSWEB_HOSTED_EMS_VENUES = env.dict("EMSWEB_HOSTED_EMS_VENUES", default={})
 
-# --- the stream (stream/: the event outbox, the hub, /v1/ws and /stream) -----------------------
-# Each web process's hub numbers pending events when poked, and at least this often (seconds).
-EMSWEB_STREAM_SEQUENCE_EVERY = env.float("EMSWEB_STREAM_SEQUENCE_EVERY", default=0.2)
-# Events a connection may fall behind by before it is closed as a slow consumer (1013).
-EMSWEB_STREAM_CLIENT_BUFFER = env.int("EMSWEB_STREAM_CLIENT_BUFFER", default=1000)
+# --- the web port's stream (stream.hub, stream.consumers: /v1/ws and /stream) -----------------
+# Events a connection may fall behind by before it is closed as a slow consumer (1013). Only
+# references to events every connection shares: 80 KB at most per connection.
+EMSWEB_STREAM_CLIENT_BUFFER = env.int("EMSWEB_STREAM_CLIENT_BUFFER", default=10000)
 # The web port's HTTP requests run Django's WSGI application in this many threads per process
 # (emsweb.asgi), as gunicorn's gthread workers did.
 EMSWEB_HTTP_THREADS = env.int("GUNICORN_THREADS", default=8)
