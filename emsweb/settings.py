@@ -200,6 +200,19 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=10),
     },
 }
+# CANCEL_ON_DISCONNECT (/v1/ws): a key's orders placed with it are canceled once the key has had
+# no live connection for this many seconds (30 at most: past that, a script that died leaves
+# orders working too long). A closed connection queues the check for when the grace ends; this
+# sweep also covers a stream process killed without closing its connections.
+EMSWEB_CANCEL_ON_DISCONNECT_GRACE = env.float("EMSWEB_CANCEL_ON_DISCONNECT_GRACE", default=10.0)
+if not 0 <= EMSWEB_CANCEL_ON_DISCONNECT_GRACE <= 30:
+    raise environ.ImproperlyConfigured("EMSWEB_CANCEL_ON_DISCONNECT_GRACE is 0 to 30 seconds")
+EMSWEB_CANCEL_ON_DISCONNECT_SWEEP = env.float("EMSWEB_CANCEL_ON_DISCONNECT_SWEEP", default=2.0)
+CELERY_BEAT_SCHEDULE["cancel-on-disconnect"] = {
+    "task": "orders.tasks.cancel_disconnected_orders",
+    "schedule": timedelta(seconds=EMSWEB_CANCEL_ON_DISCONNECT_SWEEP),
+    "options": {"expires": EMSWEB_CANCEL_ON_DISCONNECT_SWEEP},
+}
 
 # --- emsweb -----------------------------------------------------------------------------------
 # Fernet keys, newest first: the first encrypts, all decrypt (`manage.py rotate_field_keys`).
