@@ -20,6 +20,9 @@ class WebWorker(UvicornWorker):
         "ws_max_size": 64 * 1024,
         "ws_per_message_deflate": False,
         "lifespan": "on",
+        # The client's address and scheme are Django's to read (SECURE_PROXY_SSL_HEADER,
+        # AXES_PROXY_COUNT), from the peer and the headers as gunicorn's workers passed them.
+        "proxy_headers": False,
     }
 
     def __init__(self, *args, **kwargs):

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
 from accounts.access import session_may_stream
+from accounts.audit import client_address
 from emsweb.api.auth import api_key_authenticate, api_key_presented
 from stream import protocol
 from stream.hub import Subscription, process_hub
@@ -62,11 +63,13 @@ class StreamConsumer(AsyncWebsocketConsumer):
     subscription: Subscription | None = None
     tasks: tuple[asyncio.Task, ...] = ()
 
-    async def stream_start(self, *, since: int | None, user_id: int, api_key_id=None):
+    async def stream_start(self, *, since: int | None, user_id: int, connection=None):
         """Subscribe, send what the client starts from (snapshots or nothing: a resumed
         subscription's backlog comes through the pump), then pump and beat."""
         subscription = await process_hub().subscribe(since=since)
-        subscription.user_id, subscription.api_key_id = user_id, api_key_id
+        subscription.user_id = user_id
+        if connection is not None:  # the hub tells protocol it is alive, each second
+            subscription.api_key_id, subscription.connection = connection.api_key.pk, connection
         subscription.on_end = self._on_end
         self.subscription = subscription
         await self.send(protocol.server_info(seq=subscription.last_seq))
@@ -89,10 +92,6 @@ class StreamConsumer(AsyncWebsocketConsumer):
         while True:
             await asyncio.sleep(HEARTBEAT_EVERY)
             await self.send(protocol.server_info(seq=subscription.last_seq))
-            await self.heartbeat()
-
-    async def heartbeat(self) -> None:
-        pass
 
     def _on_end(self) -> None:
         subscription = self.subscription
@@ -137,26 +136,27 @@ class ApiStreamConsumer(StreamConsumer):
         if since is not None and not (since.isascii() and since.isdigit()):
             await self.close(code=BAD_SINCE[0], reason=BAD_SINCE[1])
             return
-        client = self.scope.get("client")
+        peer = self.scope.get("client")
         self.connection = protocol.ConnectionInfo(
             id=uuid.uuid4().hex,
             api_key=api_key,
             user=api_key.user,
-            ip=client[0] if client else None,
+            ip=client_address(
+                forwarded_for=_headers(self.scope).get("x-forwarded-for", ""),
+                peer=peer[0] if peer else None,
+            ),
         )
+        await in_thread(protocol.connection_alive)(conn=self.connection)
         await self.stream_start(
             since=int(since) if since is not None else None,
             user_id=api_key.user_id,
-            api_key_id=api_key.pk,
+            connection=self.connection,
         )
 
     async def opening_messages(self, subscription: Subscription) -> list[str]:
         return await in_thread(protocol.snapshots)(
             user=self.connection.user, seq=subscription.last_seq, resync=subscription.backlog_gap
         )
-
-    async def heartbeat(self) -> None:
-        await in_thread(protocol.connection_alive)(conn=self.connection)
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         if text_data is None:

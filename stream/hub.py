@@ -29,6 +29,7 @@ from django.db import close_old_connections
 
 from accounts.selectors import api_keys_usable, users_active
 from stream.outbox import POKE_CHANNEL
+from stream.protocol import ConnectionInfo, connections_alive
 from stream.reader import Event, decode_batch, events_since, latest_seq, oldest_seq
 from stream.sequencer import EVENTS_CHANNEL, sequence_pending
 
@@ -52,6 +53,7 @@ class Subscription:
         self.finished = False  # slow, revoked, or told to start again (a restored database)
         self.api_key_id: int | None = None
         self.user_id: int | None = None
+        self.connection: ConnectionInfo | None = None  # a /v1/ws connection's, for presence
         self.on_end: Callable[[], None] | None = None  # told once when slow or revoked
         self._queue: deque[Event] = deque()
         self._wake = asyncio.Event()
@@ -293,7 +295,8 @@ class Hub:
                 self._poked.set()  # more may be waiting
 
     async def _check_loop(self) -> None:
-        """Each second: the table's latest seq against ours, and the connections' access."""
+        """Each second: the table's latest seq against ours, the connections' access, and
+        their presence."""
         await self._ready.wait()
         while not self.stopped:
             await asyncio.sleep(CHECK_EVERY)
@@ -304,8 +307,16 @@ class Hub:
                 elif latest < self.last_seq:
                     self._restart_at(latest)
                 await self._check_access()
+                await self._touch_connections()
             except Exception:  # noqa: BLE001 - the database is away: next second
                 logger.warning("stream: check failed", exc_info=True)
+
+    async def _touch_connections(self) -> None:
+        """The /v1/ws connections are alive (CANCEL_ON_DISCONNECT's presence): one Redis
+        round trip for all of this process's."""
+        connections = [s.connection for s in self._subscriptions if s.connection is not None]
+        if connections:
+            await self.read(connections_alive, conns=connections)
 
     def _restart_at(self, latest: int) -> None:
         """The table went back (a database restored): every subscription's position is
