@@ -5,6 +5,7 @@ a revoked key's connection closed, and frames that are too big, binary or not JS
 from __future__ import annotations
 
 import json
+import socket
 import time
 
 import pytest
@@ -168,11 +169,15 @@ def test_a_client_that_stops_reading_is_closed_as_slow_while_another_keeps_recei
     transactional_db, key, account
 ):
     server = WebServer("slow", env={"EMSWEB_STREAM_CLIENT_BUFFER": "1500"})
+    # A small receive window, so that the kernel's buffers hold little of what is not read.
+    small = socket.socket()
+    small.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    small.connect(("127.0.0.1", server.port))
     try:
         headers = {"X-CoinAPI-Key": key}
         url = f"{server.ws_url}/v1/ws"
         with (
-            connect(url, additional_headers=headers, max_queue=4) as stalled,
+            connect(url, sock=small, additional_headers=headers, max_queue=4) as stalled,
             connect(url, additional_headers=headers) as reader,
         ):
             receive(stalled)
