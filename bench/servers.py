@@ -37,7 +37,11 @@ CANDIDATES = {
         "gunicorn", "-c", "deploy/gunicorn.conf.py", "bench.servers_asgi:application",
     ],
 }  # fmt: skip
-DAPHNE = ["python", "-m", "daphne", "emsweb.asgi:application"]
+# After the virtualenv's own packages, so that daphne's copies of shared ones do not shadow them.
+DAPHNE_RUN = (
+    "import sys; sys.path.append(sys.argv.pop(1)); "
+    "from daphne.cli import CommandLineInterface; CommandLineInterface.entrypoint()"
+)
 
 
 def environment(port: int, workers: int) -> dict[str, str]:
@@ -88,9 +92,8 @@ def main() -> int:
     candidates = {name: [stack.BIN / argv[0], *argv[1:]] for name, argv in CANDIDATES.items()}
     if args.daphne:
         candidates["daphne, one process, a2wsgi threads (emsweb.asgi)"] = [
-            sys.executable,
-            *DAPHNE[1:],
-        ]
+            sys.executable, "-c", DAPHNE_RUN, args.daphne, "emsweb.asgi:application",
+        ]  # fmt: skip
     results: dict[str, list[dict]] = {name: [] for name in candidates}
     for round_ in range(args.rounds):
         for name, argv in candidates.items():
@@ -98,7 +101,6 @@ def main() -> int:
             env = environment(port, args.workers)
             argv = [str(part) for part in argv]
             if argv[0] == sys.executable:  # daphne
-                env["PYTHONPATH"] = f"{stack.ROOT}{os.pathsep}{args.daphne}"
                 argv += ["--bind", "127.0.0.1", "--port", str(port)]
             process = serve(argv, env, port)
             try:

@@ -21,11 +21,19 @@ from accounts.services import api_key_create
 from stream.models import StreamEvent
 from stream.outbox import events_record
 from stream.reader import latest_seq
-from tests.conftest import wait_for
+from tests.conftest import VAR, RedisServer, wait_for
 from tests.factories import AccountFactory
-from tests.stream.conftest import WebServer
+from tests.stream.live import WebServer
 
 TIMEOUT = 10
+
+
+@pytest.fixture
+def web_server(transactional_db):
+    """A server for one test: each test's database starts empty, its stream at seq 0."""
+    server = WebServer("stream")
+    yield server
+    server.stop()
 
 
 @pytest.fixture
@@ -264,3 +272,26 @@ def test_the_pages_stream_refuses_a_page_that_is_not_signed_in(web_server):
     with pytest.raises(InvalidStatus) as refused:
         connect(f"{web_server.ws_url}/stream", origin=web_server.origin)
     assert refused.value.response.status_code == 403
+
+
+def test_with_redis_down_and_back_the_stream_goes_on_from_the_table_in_order(
+    transactional_db, key, account
+):
+    own_redis = RedisServer(VAR / f"test-redis-stream-{id(account)}.sock")
+    own_redis.start()
+    server = WebServer("redis-restart", env={"REDIS_URL": own_redis.url})
+    try:
+        url = f"{server.ws_url}/v1/ws"
+        with connect(url, additional_headers={"X-CoinAPI-Key": key}) as ws:
+            receive(ws)
+            account_events(account, 5)
+            assert events_until(ws, 5) == [1, 2, 3, 4, 5]
+            own_redis.stop()
+            account_events(account, 5)  # numbered by the hub's timer, read from the table
+            assert events_until(ws, 10) == [6, 7, 8, 9, 10]
+            own_redis.start()
+            account_events(account, 5)
+            assert events_until(ws, 15) == [11, 12, 13, 14, 15]
+    finally:
+        server.stop()
+        own_redis.stop()

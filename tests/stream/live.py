@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from django.conf import settings
 
 from tests.conftest import ROOT, VAR, test_database_url, wait_for
@@ -82,11 +81,3 @@ class WebServer:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         self.log.close()
-
-
-@pytest.fixture
-def web_server(transactional_db):
-    """A server for one test: each test's database starts empty, its stream at seq 0."""
-    server = WebServer("stream")
-    yield server
-    server.stop()
