@@ -2,6 +2,7 @@
 every event is numbered exactly once, and the numbers are 1..N with no gap and no repeat."""
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -40,7 +41,10 @@ def sequence_until(done: threading.Event) -> list[int]:
     seqs = []
     try:
         while not done.is_set():
-            seqs += [event.seq for event in sequence_pending(limit=7)]
+            numbered = [event.seq for event in sequence_pending(limit=7)]
+            seqs += numbered
+            if not numbered:
+                time.sleep(0.002)
         return seqs
     finally:
         connection.close()
