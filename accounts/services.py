@@ -19,8 +19,8 @@ from orders.statuses import TERMINAL_STATUSES
 from orders.tasks import sync_account
 from stream.messages import (
     account_removed_message,
+    account_server_info,
     balance_removed_message,
-    connection_state,
 )
 from stream.models import EventKind
 from stream.outbox import event_record, events_record
@@ -232,10 +232,11 @@ def account_sync_record(*, account: ExchangeAccount, error: str | None) -> None:
         values = {"last_sync_at": now, "last_sync_error": ""}
     else:
         values = {"last_sync_error": error, "last_sync_error_at": now}
-    before = connection_state(vars(account))
+    # Streamed when what the stream shows of the account changes (its state, its error).
+    before = account_server_info(vars(account))
     for name, value in values.items():
         setattr(account, name, value)
-    _account_update(account.pk, values, streamed=connection_state(vars(account)) != before)
+    _account_update(account.pk, values, streamed=account_server_info(vars(account)) != before)
 
 
 def _account_update(account_id: int, values: dict, *, streamed: bool) -> None:
