@@ -118,7 +118,7 @@ def snapshots(*, user: AbstractBaseUser, seq: int, resync: bool = False) -> list
             balance_snapshot(account),
             {"type": "POSITION_SNAPSHOT", "exchange_id": exchange_id, "data": []},
             {"type": "SYMBOLS_SNAPSHOT", "exchange_id": exchange_id,
-             "data": [_symbol_item(row, account) for row in symbols[account.venue]]},
+             "data": _symbol_items(symbols[account.venue], account)},
         ):  # fmt: skip
             message["seq"] = seq
             if resync:
@@ -146,8 +146,8 @@ def _symbols(venues: set[str]) -> dict[str, list[Instrument]]:
     return by_venue
 
 
-def _symbol_item(row: Instrument, account: ExchangeAccount) -> dict:
-    """An instrument as SYMBOLS_SNAPSHOT lists it. Its base and quote are the common codes;
+def _symbol_items(instruments: list[Instrument], account: ExchangeAccount) -> list[dict]:
+    """The instruments as SYMBOLS_SNAPSHOT lists them. Base and quote are the common codes;
     the venue's own code of each comes from the account's balances where one maps them
     (Kraken's XXBT for BTC), and is the common code otherwise. The precisions are the price
     tick and the amount lot, as CoinAPI's symbol metadata gives them (0.01, not 2)."""
@@ -156,16 +156,19 @@ def _symbol_item(row: Instrument, account: ExchangeAccount) -> dict:
         for balance in account.balances.all()
         if balance.asset_id_coinapi
     }
-    return {
-        "symbol_id_exchange": row.symbol_id_exchange,
-        "symbol_id_coinapi": row.symbol_id_coinapi,
-        "asset_id_base_exchange": own_code.get(row.base, row.base),
-        "asset_id_quote_exchange": own_code.get(row.quote, row.quote),
-        "asset_id_base_coinapi": row.base,
-        "asset_id_quote_coinapi": row.quote,
-        "price_precision": row.tick_size,
-        "size_precision": row.lot_size,
-    }
+    return [
+        {
+            "symbol_id_exchange": row.symbol_id_exchange,
+            "symbol_id_coinapi": row.symbol_id_coinapi,
+            "asset_id_base_exchange": own_code.get(row.base, row.base),
+            "asset_id_quote_exchange": own_code.get(row.quote, row.quote),
+            "asset_id_base_coinapi": row.base,
+            "asset_id_quote_coinapi": row.quote,
+            "price_precision": row.tick_size,
+            "size_precision": row.lot_size,
+        }
+        for row in instruments
+    ]
 
 
 # --- what a connection may ask ----------------------------------------------------------------
