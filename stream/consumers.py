@@ -61,7 +61,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
     when the subscription ends (slow, access revoked, server stopping)."""
 
     subscription: Subscription | None = None
-    tasks: tuple[asyncio.Task, ...] = ()
+    running: tuple[asyncio.Task, ...] = ()  # the pump and the heartbeat
+    closing: asyncio.Task | None = None
 
     async def stream_start(self, *, since: int | None, user_id: int, connection=None):
         """Subscribe, send what the client starts from (snapshots or nothing: a resumed
@@ -76,7 +77,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if since is None or subscription.backlog_gap:
             for message in await self.opening_messages(subscription):
                 await self.send(message)
-        self.tasks = (
+        if subscription.finished:
+            return  # ended while it opened: its close is on its way
+        self.running = (
             asyncio.create_task(self._pump(subscription)),
             asyncio.create_task(self._beat(subscription)),
         )
@@ -89,7 +92,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await self.send(event.message)
 
     async def _beat(self, subscription: Subscription) -> None:
-        while True:
+        while not subscription.finished:
             await asyncio.sleep(HEARTBEAT_EVERY)
             await self.send(protocol.server_info(seq=subscription.last_seq))
 
@@ -101,10 +104,10 @@ class StreamConsumer(AsyncWebsocketConsumer):
             code = ACCESS_REVOKED
         else:
             code = SERVER_STOPPING
-        self.tasks = (*self.tasks, asyncio.create_task(self._close_for(code)))
+        self.closing = asyncio.create_task(self._close_for(code))
 
     async def _close_for(self, code: tuple[int, str]) -> None:
-        for task in self.tasks[:2]:
+        for task in self.running:
             task.cancel()
         # The close frame queues behind what the client has not read yet.
         with contextlib.suppress(TimeoutError, Exception):
@@ -112,8 +115,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code) -> None:
         current = asyncio.current_task()
-        for task in self.tasks:
-            if task is not current:
+        for task in (*self.running, self.closing):
+            if task is not None and task is not current:
                 task.cancel()
         if self.subscription is not None:
             self.subscription.close()
