@@ -27,8 +27,9 @@ class Event:
 
 def event_of(seq: int, kind: str, account_id: int, message: str) -> Event:
     """The Event of a row's values (its message as stored, without "seq")."""
-    rest = message[1:] if message == "{}" else "," + message[1:]
-    return Event(seq, kind, account_id, f'{{"seq":{seq}{rest}')
+    # In the style of emsweb.api.wire.dumps (", " and ": "), as if it had written "seq" too.
+    rest = message[1:] if message == "{}" else ", " + message[1:]
+    return Event(seq, kind, account_id, f'{{"seq": {seq}{rest}')
 
 
 def events_since(seq: int, *, limit: int = 1000) -> list[Event]:

@@ -51,7 +51,7 @@ def one_event_with_rests_report(api, order: Order) -> dict:
     (event,) = sequence_pending()
     assert event.kind == EventKind.ORDER and event.account_id == order.account_id
     body = api.get(f"/v1/orders/status/{order.client_order_id}").content.decode()
-    assert event.message == f'{{"seq":{event.seq},{body[1:]}'
+    assert event.message == f'{{"seq": {event.seq}, {body[1:]}'
     return json.loads(event.message, parse_float=Decimal)
 
 

@@ -40,7 +40,7 @@ def test_an_event_committed_without_a_poke_is_numbered_on_the_next_pass(account)
     row.refresh_from_db()
     assert row.seq == event.seq == latest_seq() == 1
     assert json.loads(event.message)["exchange_id"] == "KRAKEN/SEQ"
-    assert event.message.startswith('{"seq":1,"type":"SERVER_INFO",')
+    assert event.message.startswith('{"seq": 1, "type": "SERVER_INFO", ')
 
 
 def test_seqs_follow_each_other_across_passes_and_events_since_reads_them_back(account):
