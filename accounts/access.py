@@ -11,6 +11,8 @@ from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .audit import audit_record
@@ -27,6 +29,18 @@ def needs_second_factor(request: HttpRequest) -> bool:
         and may_trade_anything(user=request.user)
         and not request.user.is_verified()
     )
+
+
+def session_may_stream(*, user, session) -> bool:
+    """The pages' stream, for a session: signed in, active, and past the second factor where
+    desk_view would ask for one (the device the session verified, as django_otp reads it)."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if not (settings.EMSWEB_REQUIRE_2FA and may_trade_anything(user=user)):
+        return True
+    persistent_id = session.get(DEVICE_ID_SESSION_KEY)
+    device = Device.from_persistent_id(persistent_id) if persistent_id else None
+    return device is not None and device.user_id == user.pk
 
 
 def second_factor_verified(request: HttpRequest) -> None:

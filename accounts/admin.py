@@ -16,7 +16,7 @@ from .models import (
     ExchangeAccount,
     TradingGrant,
 )
-from .services import account_balances_wait, account_connection_test
+from .services import account_balances_wait, account_connection_test, account_streamed
 
 
 class BalanceInline(ReadOnlyInline):
@@ -67,6 +67,7 @@ class ExchangeAccountAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if "enabled" in form.changed_data:
+            account_streamed(account_id=obj.pk)  # in the admin's transaction, with the change
             audit_record(
                 action=AuditAction.ACCOUNT_STATE,
                 request=request,

@@ -20,7 +20,7 @@ from venues.registry import CATALOG
 
 from .audit import audit_record
 from .models import AuditAction, ExchangeAccount
-from .models import Balance as BalanceRow
+from .reports import balance_snapshot
 from .selectors import accounts_visible, may_manage_accounts
 from .services import AccountInvalid, account_balances_wait, account_link, account_remove
 
@@ -208,42 +208,8 @@ def balances(request: HttpRequest, exchange_id: str | None = None):
     if exchange_id:
         accounts = accounts.filter(exchange_id=exchange_id)
     return wire.json_response(
-        [_balance_snapshot(account) for account in accounts.prefetch_related("balances")]
+        [balance_snapshot(account) for account in accounts.prefetch_related("balances")]
     )
-
-
-def _balance_snapshot(account: ExchangeAccount) -> dict:
-    return {
-        "type": "BALANCE_SNAPSHOT",
-        "exchange_id": account.exchange_id,
-        "data": [_balance_item(row) for row in account.balances.all()],
-        **_sync_state(account),
-    }
-
-
-def _balance_item(row: BalanceRow) -> dict:
-    """An asset emsweb cannot map has no asset_id_coinapi: the key is left out, as on the hosted
-    EMS. A rate it does not know is null, as there."""
-    item = {
-        "id": row.asset_id_exchange,
-        "asset_id_exchange": row.asset_id_exchange,
-        "asset_id_coinapi": row.asset_id_coinapi or None,
-        "balance": row.balance,
-        "available": row.available,
-        "locked": row.locked,
-        "traded": row.traded,
-        "last_updated_by": row.last_updated_by,
-        "rate_usd": row.rate_usd,
-    }
-    return wire.without_nulls(item, keep={"rate_usd"})
-
-
-def _sync_state(account: ExchangeAccount) -> dict:
-    """Balances never read are unknown, not zero: `error` says so beside the empty `data`."""
-    if account.balances_synced_at is None:
-        why = f": {account.last_sync_error}" if account.last_sync_error else ""
-        return {"last_sync": None, "error": f"balances not read yet{why}"}
-    return {"last_sync": account.last_sync_at, "error": account.last_sync_error or None}
 
 
 @router.get("/positions", response={200: list[Position], 400: ValidationErrorBody, 401: ErrorBody})

@@ -14,15 +14,23 @@ from .models import ApiKey, AuditEvent
 def client_ip(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
+    return client_address(
+        forwarded_for=request.META.get("HTTP_X_FORWARDED_FOR", ""),
+        peer=request.META.get("REMOTE_ADDR"),
+    )
+
+
+def client_address(*, forwarded_for: str, peer: str | None) -> str | None:
+    """The client's address, for a request or a WebSocket handshake alike."""
     # Also the address django-axes locks out (AXES_CLIENT_IP_CALLABLE). Behind AXES_PROXY_COUNT
     # trusted proxies, the client is the X-Forwarded-For entry the outermost one appended: the
     # entries left of it are whatever the client chose to send.
     proxies = settings.AXES_IPWARE_PROXY_COUNT
-    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [address.strip() for address in forwarded_for.split(",")]
     forwarded = [address for address in forwarded if address]
     if proxies and len(forwarded) >= proxies:
         return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR") or None
+    return peer or None
 
 
 def axes_username(request: HttpRequest, credentials: dict | None = None) -> str | None:

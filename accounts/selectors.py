@@ -7,6 +7,7 @@ acts as its user, and a read-only key never trades. Every view and endpoint asks
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
@@ -63,3 +64,16 @@ def may_manage_risk(*, user: AbstractBaseUser, api_key: ApiKey | None = None) ->
     """Set risk limits, resume trading, halt a scope from the risk page: a desk admin's, like
     managing accounts. (Anyone halts the accounts they trade with the kill switch.)"""
     return may_manage_accounts(user=user, api_key=api_key)
+
+
+def api_keys_usable(*, ids: set[int]) -> set[int]:
+    """Those of `ids` that still authenticate: not revoked, their user active."""
+    usable = ApiKey.objects.filter(pk__in=ids, revoked_at__isnull=True, user__is_active=True)
+    return set(usable.values_list("pk", flat=True))
+
+
+def users_active(*, ids: set[int]) -> set[int]:
+    """Those of `ids` that are active users."""
+    return set(
+        get_user_model().objects.filter(pk__in=ids, is_active=True).values_list("pk", flat=True)
+    )

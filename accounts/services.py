@@ -17,6 +17,13 @@ from emsweb.metrics import count_venue_alert, count_venue_error
 from emsweb.redis import redis_client, signal_send, signal_wait
 from orders.statuses import TERMINAL_STATUSES
 from orders.tasks import sync_account
+from stream.messages import (
+    account_removed_message,
+    account_server_info,
+    balance_removed_message,
+)
+from stream.models import EventKind
+from stream.outbox import event_record, events_record
 from venues.base import KeyCheck, Venue, VenueBalance, key_check
 from venues.errors import VenueError
 from venues.registry import UnknownVenue, adapter_class, split_exchange_id, venue_info
@@ -93,6 +100,7 @@ def account_link(
                 "created_by": user,
             },
         )
+        account_streamed(account_id=account.pk)  # enabled again, or new
         transaction.on_commit(lambda: _queue_first_sync(account))
     return account, created
 
@@ -156,27 +164,96 @@ def credentials_rotate() -> int:
     return count
 
 
+BALANCE_FIELDS = (
+    "asset_id_coinapi",
+    "balance",
+    "available",
+    "locked",
+    "rate_usd",
+    "last_updated_by",
+)
+
+
 def balances_record(*, account: ExchangeAccount, balances: list[VenueBalance]) -> None:
-    """Replace an account's balance rows with the venue's snapshot."""
+    """Replace an account's balance rows with the venue's snapshot. Only the rows that change
+    are written (added, updated or removed), and each of those adds one event to the stream."""
     now = timezone.now()
+    snapshot = {item.asset: _balance_values(item) for item in balances}
     with transaction.atomic():
-        for item in balances:
-            Balance.objects.update_or_create(
-                account=account,
-                asset_id_exchange=item.asset,
-                defaults={
-                    "asset_id_coinapi": item.asset_common or item.asset,
-                    "balance": item.balance,
-                    "available": item.available,
-                    "locked": item.locked,
-                    "rate_usd": item.rate_usd,
-                    "last_updated_by": LastUpdatedBy.EXCHANGE,
-                },
+        rows = {
+            row.asset_id_exchange: row
+            for row in Balance.objects.select_for_update().filter(account=account)
+        }
+        added, changed = [], []
+        for asset, values in snapshot.items():
+            row = rows.pop(asset, None)
+            if row is None:
+                added.append(Balance(account=account, asset_id_exchange=asset, **values))
+            elif any(getattr(row, name) != value for name, value in values.items()):
+                for name, value in {**values, "updated_at": now}.items():
+                    setattr(row, name, value)
+                changed.append(row)
+        Balance.objects.bulk_create(added)
+        Balance.objects.bulk_update(changed, [*BALANCE_FIELDS, "updated_at"])
+        gone = list(rows.values())
+        if gone:
+            events_record(
+                kind=EventKind.BALANCE,
+                account_id=account.pk,
+                ref_ids=[row.pk for row in gone],
+                messages=[
+                    balance_removed_message(balance=row, exchange_id=account.exchange_id)
+                    for row in gone
+                ],
             )
-        Balance.objects.filter(account=account).exclude(
-            asset_id_exchange__in=[item.asset for item in balances]
-        ).delete()
+            Balance.objects.filter(pk__in=[row.pk for row in gone]).delete()
+        events_record(
+            kind=EventKind.BALANCE, account_id=account.pk, ref_ids=[r.pk for r in added + changed]
+        )
         ExchangeAccount.objects.filter(pk=account.pk).update(balances_synced_at=now)
+
+
+def _balance_values(item: VenueBalance) -> dict:
+    return {
+        "asset_id_coinapi": item.asset_common or item.asset,
+        "balance": item.balance,
+        "available": item.available,
+        "locked": item.locked,
+        "rate_usd": item.rate_usd,
+        "last_updated_by": LastUpdatedBy.EXCHANGE,
+    }
+
+
+def account_sync_record(*, account: ExchangeAccount, error: str | None) -> None:
+    """Record how a sync of `account` (as read before it) ended: `error` None when it worked.
+    A change of its connection state goes to the stream in the same transaction."""
+    now = timezone.now()
+    if error is None:
+        values = {"last_sync_at": now, "last_sync_error": ""}
+    else:
+        values = {"last_sync_error": error, "last_sync_error_at": now}
+    # Streamed when what the stream shows of the account changes (its state, its error).
+    before = account_server_info(vars(account))
+    for name, value in values.items():
+        setattr(account, name, value)
+    _account_update(account.pk, values, streamed=account_server_info(vars(account)) != before)
+
+
+def _account_update(account_id: int, values: dict, *, streamed: bool) -> None:
+    """Set `values` on the account; `streamed`: with its event, in one transaction."""
+    accounts = ExchangeAccount.objects.filter(pk=account_id)
+    if not streamed:
+        accounts.update(**values)
+        return
+    with transaction.atomic():
+        accounts.update(**values)
+        account_streamed(account_id=account_id)
+
+
+def account_streamed(*, account_id: int) -> None:
+    """The account's state as the stream shows it (enabled, connection, alert) changed: its
+    event, in the caller's transaction."""
+    event_record(kind=EventKind.ACCOUNT, account_id=account_id, ref_id=account_id)
 
 
 def api_key_create(
@@ -217,10 +294,17 @@ def account_remove(*, account: ExchangeAccount) -> None:
             }
         )
     if account.orders.exists():
-        ExchangeAccount.objects.filter(pk=account.pk).update(
-            enabled=False, credentials="", credentials_hint={}
+        _account_update(
+            account.pk, {"enabled": False, "credentials": "", "credentials_hint": {}}, streamed=True
         )
-    else:
+        return
+    with transaction.atomic():
+        event_record(
+            kind=EventKind.ACCOUNT,
+            account_id=account.pk,
+            ref_id=account.pk,
+            message=account_removed_message(account=account),
+        )
         account.delete()
 
 
@@ -241,15 +325,17 @@ def account_key_check(*, account_id: int) -> KeyCheck:
         check = key_check(account_venue(account=account))
     except (VenueError, UnknownVenue, credentials.CredentialsUnreadable) as problem:
         check = KeyCheck(ok=False, message=getattr(problem, "message", None) or str(problem))
-    cleared = {"alert_kind": "", "alert": "", "alert_at": None} if check.ok else {}
-    ExchangeAccount.objects.filter(pk=account_id).update(
-        key_checked_at=timezone.now(),
-        key_check_error="" if check.ok else check.message,
-        key_check_note=check.message if check.ok else "",
-        key_can_trade=check.can_trade,
-        key_can_withdraw=check.can_withdraw,
-        **cleared,
-    )
+    with transaction.atomic():
+        # A check that works clears the alert; the stream hears of it if there was one.
+        if check.ok and _alert_clear(account_id):
+            account_streamed(account_id=account_id)
+        ExchangeAccount.objects.filter(pk=account_id).update(
+            key_checked_at=timezone.now(),
+            key_check_error="" if check.ok else check.message,
+            key_check_note=check.message if check.ok else "",
+            key_can_trade=check.can_trade,
+            key_can_withdraw=check.can_withdraw,
+        )
     if check.can_withdraw:
         logger.error(
             "account %s: its key can withdraw funds; trading is off until a trade-only key "
@@ -257,6 +343,11 @@ def account_key_check(*, account_id: int) -> KeyCheck:
             account.exchange_id,
         )
     return check
+
+
+def _alert_clear(account_id: int) -> bool:
+    raised = ExchangeAccount.objects.filter(pk=account_id).exclude(alert_kind="", alert="")
+    return bool(raised.update(alert_kind="", alert="", alert_at=None))
 
 
 ALERT_ADVICE = {
@@ -303,7 +394,13 @@ def account_alert_raise(*, exchange_id: str, venue: str, kind: str, message: str
     `message` is the adapter's, already scrubbed of credentials."""
     text = f"{AlertKind(kind).label}: {message} {ALERT_ADVICE[AlertKind(kind)]}"
     accounts = ExchangeAccount.objects.filter(exchange_id=exchange_id)
-    accounts.exclude(alert_kind=kind).update(alert_at=timezone.now())  # since the first one
-    accounts.update(alert_kind=kind, alert=text)
+    with transaction.atomic():
+        accounts.exclude(alert_kind=kind).update(alert_at=timezone.now())  # since the first one
+        # The stream hears of an alert that is new or says something new, not of every repeat.
+        for account_id in accounts.exclude(alert_kind=kind, alert=text).values_list(
+            "pk", flat=True
+        ):
+            account_streamed(account_id=account_id)
+        accounts.update(alert_kind=kind, alert=text)
     logger.error("account %s: alert %s: %s", exchange_id or venue, kind, message)
     count_venue_alert(venue, kind)

@@ -74,7 +74,7 @@ def run(ctx) -> list[Figure]:
 
     stats = {name: summary(values) for name, values in results.items()}
     ctx.details["api"] = {
-        "server": "gunicorn, deploy/gunicorn.conf.py (2 processes x 8 threads, gthread)",
+        "server": "gunicorn, deploy/gunicorn.conf.py (2 uvicorn workers, WSGI app in 8 threads each)",
         "open_orders": len(ids),
         "latency_ms": stats,
     }

@@ -24,7 +24,7 @@ case "$command" in
 esac
 case "$command" in
   web)
-    exec gunicorn --config deploy/gunicorn.conf.py emsweb.wsgi:application "$@"
+    exec gunicorn --config deploy/gunicorn.conf.py emsweb.asgi:application "$@"
     ;;
   worker)
     # JSON logs: no banner on stdout (--quiet), Celery's own lines go through the JSON handler.

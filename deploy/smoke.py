@@ -5,7 +5,8 @@ HSTS, CSP, JSON logs), on the machine's PostgreSQL (a database of its own, creat
 Redis (a db of its own, flushed): `manage.py check --deploy --fail-level WARNING`, collectstatic
 (as the image build does), migrate, then gunicorn, a Celery worker and beat. It waits for
 /readyz, links PAPER/CI and places a resting paper order through /v1 as a client behind a TLS
-proxy would (X-Forwarded-Proto: https), sees it NEW, finds it counted on /metrics, checks that
+proxy would (X-Forwarded-Proto: https), sees it NEW, finds it counted on /metrics, cancels it
+over the WebSocket API (/v1/ws, on the same port) and sees its update streamed, checks that
 every log line is JSON, and stops everything. Whatever happens, every process it started is
 stopped, by process group, before it exits.
 
@@ -287,6 +288,7 @@ def smoke(stack: Stack, http: Http) -> None:
     check_hardening(http)
     order = place_order(stack, http)
     check_metrics(stack, http, order)
+    check_stream(http, order)
     check_readyz_notices_a_missing_worker(stack, http)
 
 
@@ -403,6 +405,47 @@ def check_metrics(stack: Stack, http: Http, client_order_id: str) -> None:
     if failed:
         raise SmokeFailed(f"/metrics: not found: {', '.join(failed)}")
     passed("/metrics: " + "; ".join(expectations))
+
+
+def check_stream(http: Http, client_order_id: str) -> None:
+    """/v1/ws on the web port, with the key REST used: SERVER_INFO, the snapshots (the resting
+    order among the open ones), then a cancel sent over the socket and its update streamed."""
+    from websockets.sync.client import connect
+
+    url = f"ws://127.0.0.1:{http.port}/v1/ws"
+    headers = {"Authorization": http.headers["Authorization"]}
+    with connect(url, additional_headers=headers, open_timeout=10) as ws:
+
+        def receive() -> dict:
+            return json.loads(ws.recv(timeout=10))
+
+        first = receive()
+        if first.get("type") != "SERVER_INFO" or not isinstance(first.get("seq"), int):
+            raise SmokeFailed(f"/v1/ws: the first message is not SERVER_INFO with a seq: {first}")
+        message = receive()
+        while message["type"] != "ORDER_EXEC_REPORT_SNAPSHOT":
+            message = receive()
+        if client_order_id not in [report["client_order_id"] for report in message["data"]]:
+            raise SmokeFailed(f"/v1/ws: {client_order_id} not in the snapshot: {message}")
+        cancel = {
+            "type": "ORDER_CANCEL_SINGLE_REQUEST",
+            "exchange_id": ACCOUNT,
+            "client_order_id": client_order_id,
+        }
+        ws.send(json.dumps(cancel))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            message = receive()
+            if message["type"] == "MESSAGE_REJECT":
+                raise SmokeFailed(f"/v1/ws: the cancel was refused: {message}")
+            if message["type"] == "ORDER_EXEC_REPORT_UPDATE" and message["status"] == "CANCELED":
+                break
+        else:
+            raise SmokeFailed(f"/v1/ws: no CANCELED update for {client_order_id} within 30 s")
+    passed(
+        f"/v1/ws: SERVER_INFO (seq {first['seq']}), {client_order_id} in the snapshot, canceled "
+        f"over the socket, its CANCELED update streamed (seq {message['seq']})"
+    )
 
 
 # Celery's SIGTERM handler writes this straight to the file descriptor (os.write: no logging

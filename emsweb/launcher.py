@@ -150,9 +150,10 @@ def wait_for_redis(child: Child, socket_path: Path, timeout: float) -> None:
 def commands(var: Path, web_fd: int) -> dict[str, list[str]]:
     return {
         "web": [
-            str(BIN / "gunicorn"), "emsweb.wsgi:application",
-            "--bind", f"fd://{web_fd}", "--workers", "2", "--threads", "4",
-            "--access-logfile", "-",
+            # The pages, /v1 and the stream on one port, as deploy/gunicorn.conf.py runs them.
+            str(BIN / "gunicorn"), "emsweb.asgi:application",
+            "--worker-class", "emsweb.web_worker.WebWorker",
+            "--bind", f"fd://{web_fd}", "--workers", "2", "--access-logfile", "-",
         ],
         # As docker-compose.yml runs them: the order path on a worker of its own, so that no
         # sync or scheduled task can hold up an order, and everything else ("tasks") on another.

@@ -57,6 +57,27 @@ def masked_query(query: str) -> str:
     return urlencode([(name, masked(name, value)) for name, value in pairs], safe="*")
 
 
+def masked_path(path: str) -> str:
+    """A path with its query string masked (`/v1/ws?apikey=***&since=5`)."""
+    base, mark, query = path.partition("?")
+    return f"{base}?{masked_query(query)}" if mark else path
+
+
+class QueryMask(logging.Filter):
+    """For uvicorn's lines (access, and a WebSocket's accepted/403 lines): each argument that is
+    a path with a query string is masked as gunicorn's access lines are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(
+            isinstance(arg, str) and "?" in arg for arg in record.args
+        ):
+            record.args = tuple(
+                masked_path(arg) if isinstance(arg, str) and arg.startswith("/") else arg
+                for arg in record.args
+            )
+        return True
+
+
 def gunicorn_access_fields(atoms: dict) -> dict[str, object]:
     """An access-log line from gunicorn's atoms, the query string masked, no request line."""
     fields = {

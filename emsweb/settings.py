@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "accounts",
     "orders",
     "risk",
+    "stream",
     "venues.paper",
 ]
 
@@ -194,6 +195,23 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.refresh_all_instruments",
         "schedule": timedelta(hours=1),
     },
+    "prune-stream-events": {
+        "task": "stream.tasks.prune_stream_events",
+        "schedule": timedelta(minutes=10),
+    },
+}
+# CANCEL_ON_DISCONNECT (/v1/ws): a key's orders placed with it are canceled once the key has had
+# no live connection for this many seconds (30 at most: past that, a script that died leaves
+# orders working too long). A closed connection queues the check for when the grace ends; this
+# sweep also covers a stream process killed without closing its connections.
+EMSWEB_CANCEL_ON_DISCONNECT_GRACE = env.float("EMSWEB_CANCEL_ON_DISCONNECT_GRACE", default=10.0)
+if not 0 <= EMSWEB_CANCEL_ON_DISCONNECT_GRACE <= 30:
+    raise environ.ImproperlyConfigured("EMSWEB_CANCEL_ON_DISCONNECT_GRACE is 0 to 30 seconds")
+EMSWEB_CANCEL_ON_DISCONNECT_SWEEP = env.float("EMSWEB_CANCEL_ON_DISCONNECT_SWEEP", default=2.0)
+CELERY_BEAT_SCHEDULE["cancel-on-disconnect"] = {
+    "task": "orders.tasks.cancel_disconnected_orders",
+    "schedule": timedelta(seconds=EMSWEB_CANCEL_ON_DISCONNECT_SWEEP),
+    "options": {"expires": EMSWEB_CANCEL_ON_DISCONNECT_SWEEP},
 }
 
 # --- emsweb -----------------------------------------------------------------------------------
@@ -281,6 +299,11 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
 # The ticket asks for a second confirmation when the limit is this far from the market (%).
 EMSWEB_TICKET_CONFIRM_PERCENT = Decimal(env.str("EMSWEB_TICKET_CONFIRM_PERCENT", default="5"))
 EMSWEB_HISTORY_PAGE_SIZE = env.int("EMSWEB_HISTORY_PAGE_SIZE", default=50)
+# The event stream (stream/): how long numbered events are kept for clients that resume with
+# ?since=<seq> (older: snapshots again, with "resync"), and how often the stream server runs
+# the sequencer when no poke wakes it.
+EMSWEB_STREAM_RETENTION_SECONDS = env.int("EMSWEB_STREAM_RETENTION_SECONDS", default=86400)
+EMSWEB_STREAM_SEQUENCE_EVERY = env.float("EMSWEB_STREAM_SEQUENCE_EVERY", default=0.2)
 # The desk's risk rules (limits, trading states) are read from a copy in Redis that every change
 # replaces at once; this bounds how long a copy lives should a change fail to reach Redis.
 # Short, so that a halt that missed Redis still holds within seconds; a copy costs two queries.
@@ -394,3 +417,11 @@ EMSWEB_HOSTED_EMS_URL = env.str("EMSWEB_HOSTED_EMS_URL", default="")
 EMSWEB_HOSTED_EMS_KEY = env.str("EMSWEB_HOSTED_EMS_KEY", default="")
 EMSWEB_HOSTED_EMS_TIMEOUT = env.float("EMSWEB_HOSTED_EMS_TIMEOUT", default=8.0)
 EMSWEB_HOSTED_EMS_VENUES = env.dict("EMSWEB_HOSTED_EMS_VENUES", default={})
+
+# --- the web port's stream (stream.hub, stream.consumers: /v1/ws and /stream) -----------------
+# Events a connection may fall behind by before it is closed as a slow consumer (1013). Only
+# references to events every connection shares: 80 KB at most per connection.
+EMSWEB_STREAM_CLIENT_BUFFER = env.int("EMSWEB_STREAM_CLIENT_BUFFER", default=10000)
+# The web port's HTTP requests run Django's WSGI application in this many threads per process
+# (emsweb.asgi), as gunicorn's gthread workers did.
+EMSWEB_HTTP_THREADS = env.int("GUNICORN_THREADS", default=8)

@@ -2,63 +2,42 @@
 
 from __future__ import annotations
 
-import hashlib
-from decimal import Decimal
 from typing import Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
-from pydantic import field_validator
 
 from accounts.audit import client_ip
-from accounts.selectors import accounts_tradable
 from emsweb.api import wire
 from emsweb.api.schemas import (
     ErrorBody,
-    LenientSchema,
     MessageRejectBody,
     StringOrAbsent,
     ValidationErrorBody,
     WireNumber,
 )
-from venues.base import ExecInst, OrdSide, OrdStatus, TimeInForce
+from venues.base import OrdStatus
 
-from .instruments import instrument_find
 from .models import Order, RejectReason
 from .notify import routing_wait
 from .reports import execution_report, history_item, report_data
-from .selectors import order_get_for_user, order_named, orders_visible
-from .services import (
-    OrderInvalid,
-    OrderNotCancelable,
-    OrderTicket,
-    order_cancel,
-    order_submit,
-    orders_cancel_all,
+from .requests import (
+    READ_ONLY,
+    VIA_REST,
+    OrderCancelAllRequest,
+    OrderCancelSingleRequest,
+    OrderNewSingleRequest,
+    OrderUnknown,
+    RequestInvalid,
+    RequestReadOnly,
+    order_cancel_request,
+    order_new_request,
+    orders_cancel_all_request,
 )
+from .selectors import order_named, orders_visible
 from .statuses import UNANSWERED, WORKING_STATUSES
 
 router = Router(tags=["Orders"])
-TIME_IN_FORCE_ALIASES = {"GOOD_TILL_TIME_OEML": TimeInForce.GOOD_TILL_TIME_OMS}
-
-
-class OrderNewSingleRequest(LenientSchema):
-    exchange_id: str
-    client_order_id: str
-    symbol_id_exchange: str | None = None
-    symbol_id_coinapi: str | None = None
-    amount_order: Decimal
-    price: Decimal
-    side: Literal[tuple(OrdSide.values)]
-    order_type: Literal["LIMIT"]
-    time_in_force: Literal[(*TimeInForce.values, *TIME_IN_FORCE_ALIASES)]
-    expire_time: str | None = None
-    exec_inst: list[Literal[tuple(ExecInst.values)]] | None = None
-
-    @field_validator("exec_inst", mode="before")
-    @classmethod
-    def one_or_many(cls, value):
-        return [value] if isinstance(value, str) else value
 
 
 class Fill(Schema):
@@ -90,16 +69,6 @@ class OrderExecutionReport(Schema):
     time_in_force: str
     expire_time: str | None
     exec_inst: list[str]
-
-
-class OrderCancelSingleRequest(LenientSchema):
-    exchange_id: str
-    exchange_order_id: str | None = None
-    client_order_id: str | None = None
-
-
-class OrderCancelAllRequest(LenientSchema):
-    exchange_id: str
 
 
 class OrderHistory(Schema):
@@ -142,11 +111,7 @@ ORDER_ERRORS = {400: ValidationErrorBody, 401: ErrorBody, 403: ErrorBody}
 
 
 def read_only_refusal():
-    return wire.json_response({"error": "This API key is read-only: it cannot trade."}, 403)
-
-
-def request_hash(payload: OrderNewSingleRequest) -> str:
-    return hashlib.sha256(wire.dumps(payload.model_dump(mode="python")).encode()).hexdigest()
+    return wire.json_response({"error": READ_ONLY}, 403)
 
 
 @router.post(
@@ -159,64 +124,14 @@ def order_new(request: HttpRequest, payload: OrderNewSingleRequest):
     """Records the order, routes it, and answers with its execution report once routing has an
     outcome (or 504 after EMSWEB_API_ROUTING_WAIT seconds; the order stays tracked). A
     client_order_id that exists: the same body again returns that order; another body is a 400."""
-    api_key = request.auth
-    if api_key.read_only:
-        return read_only_refusal()
-    errors = {}
-    account = (
-        accounts_tradable(user=api_key.user, api_key=api_key)
-        .filter(exchange_id=payload.exchange_id)
-        .first()
-    )
-    if account is None:
-        errors["exchange_id"] = [f"No account {payload.exchange_id!r} that this key may trade."]
-    symbol_field = "symbol_id_coinapi" if payload.symbol_id_coinapi else "symbol_id_exchange"
-    symbol = payload.symbol_id_coinapi or payload.symbol_id_exchange
-    if not symbol:
-        errors["symbol_id_exchange"] = [
-            "One of symbol_id_exchange or symbol_id_coinapi is required."
-        ]
-    if account and payload.symbol_id_exchange and payload.symbol_id_coinapi:
-        named = {
-            instrument_find(venue=account.venue, symbol=symbol)
-            for symbol in (payload.symbol_id_exchange, payload.symbol_id_coinapi)
-        }
-        if len(named) > 1:
-            errors["symbol_id_exchange"] = ["Names another instrument than symbol_id_coinapi."]
-    expire_time = None
-    if payload.expire_time:
-        try:
-            expire_time = wire.parse_time(payload.expire_time)
-        except ValueError as problem:
-            errors["expire_time"] = [str(problem)]
-    if errors:
-        return wire.validation_error(errors)
-
-    ticket = OrderTicket(
-        client_order_id=payload.client_order_id,
-        symbol=symbol,
-        side=payload.side,
-        amount=payload.amount_order,
-        price=payload.price,
-        time_in_force=TIME_IN_FORCE_ALIASES.get(payload.time_in_force, payload.time_in_force),
-        expire_time=expire_time,
-        exec_inst=tuple(payload.exec_inst or ()),
-        order_type=payload.order_type,
-    )
     try:
-        order = order_submit(
-            account=account,
-            ticket=ticket,
-            user=api_key.user,
-            api_key=api_key,
-            ip=client_ip(request),
-            request_hash=request_hash(payload),
+        order = order_new_request(
+            api_key=request.auth, data=payload, ip=client_ip(request), via=VIA_REST
         )
-    except OrderInvalid as invalid:
-        errors = dict(invalid.errors)
-        if "symbol_id_exchange" in errors and symbol_field != "symbol_id_exchange":
-            errors[symbol_field] = errors.pop("symbol_id_exchange")
-        return wire.validation_error(errors)
+    except RequestReadOnly:
+        return read_only_refusal()
+    except RequestInvalid as invalid:
+        return wire.validation_error(invalid.errors)
 
     if order.status in UNANSWERED:
         routing_wait(order)
@@ -227,14 +142,14 @@ def order_new(request: HttpRequest, payload: OrderNewSingleRequest):
             "EXCHANGE_RESPONSE_TIMEOUT",
             "Exchange didn't respond in the defined timeout. The order is tracked; "
             f"GET /v1/orders/status/{report['client_order_id']} tells what became of it.",
-            exchange_id=account.exchange_id,
+            exchange_id=report["exchange_id"],
         )
     if report["reject_reason"] == RejectReason.EXCHANGE_UNREACHABLE:
         return wire.message_reject(
             490,
             "EXCHANGE_UNREACHABLE",
             f"Exchange is unreachable: {report['error_message']}",
-            exchange_id=account.exchange_id,
+            exchange_id=report["exchange_id"],
         )
     return wire.json_response(execution_report(report))
 
@@ -282,56 +197,34 @@ def order_status(request: HttpRequest, client_order_id: str):
 )
 def order_cancel_single(request: HttpRequest, payload: OrderCancelSingleRequest):
     """Ask for one order to be canceled; its report shows PENDING_CANCEL, then CANCELED."""
-    api_key = request.auth
-    if api_key.read_only:
+    try:
+        order = order_cancel_request(api_key=request.auth, data=payload, ip=client_ip(request))
+    except RequestReadOnly:
         return read_only_refusal()
-    if not (payload.client_order_id or payload.exchange_order_id):
-        return wire.validation_error(
-            {"client_order_id": ["One of client_order_id or exchange_order_id is required."]}
-        )
-    named = (
-        {"client_order_id": payload.client_order_id}
-        if payload.client_order_id
-        else {"exchange_order_id": payload.exchange_order_id}
-    )
-    access = order_get_for_user(
-        user=api_key.user, api_key=api_key, exchange_id=payload.exchange_id, **named
-    )
-    if access is None or not access.may_trade:
-        wanted = payload.client_order_id or payload.exchange_order_id
+    except RequestInvalid as invalid:
+        return wire.validation_error(invalid.errors)
+    except OrderUnknown as unknown:
         return wire.message_reject(
             404,
             "ORDER_ID_NOT_FOUND",
-            f"Order with ID: {wanted} not found",
-            exchange_id=payload.exchange_id,
-            rejected_message=wire.dumps(payload.model_dump(exclude_none=True)),
+            str(unknown),
+            exchange_id=unknown.exchange_id,
+            rejected_message=wire.dumps(unknown.request),
         )
-    order = access.order
-    try:
-        order_cancel(order=order, user=api_key.user, api_key=api_key, ip=client_ip(request))
-    except OrderNotCancelable as refusal:
-        return wire.validation_error({"client_order_id": [str(refusal)]})
     return wire.json_response(execution_report(_report_of(order.pk)))
 
 
 @router.post("/orders/cancel/all", response={200: CancelAllResult} | ORDER_ERRORS)
 def order_cancel_all(request: HttpRequest, payload: OrderCancelAllRequest):
     """Cancel every open order of one account; each order's report shows the cancellation."""
-    api_key = request.auth
-    if api_key.read_only:
-        return read_only_refusal()
-    account = (
-        accounts_tradable(user=api_key.user, api_key=api_key)
-        .filter(exchange_id=payload.exchange_id)
-        .first()
-    )
-    if account is None:
-        return wire.validation_error(
-            {"exchange_id": [f"No account {payload.exchange_id!r} that this key may trade."]}
+    try:
+        account, count = orders_cancel_all_request(
+            api_key=request.auth, data=payload, ip=client_ip(request)
         )
-    count = orders_cancel_all(
-        account=account, user=api_key.user, api_key=api_key, ip=client_ip(request)
-    )
+    except RequestReadOnly:
+        return read_only_refusal()
+    except RequestInvalid as invalid:
+        return wire.validation_error(invalid.errors)
     return wire.message(
         f"Cancel requested for {count} open order(s).", exchange_id=account.exchange_id
     )

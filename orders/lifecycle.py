@@ -20,6 +20,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from stream.models import EventKind
+from stream.outbox import event_record
 from venues.base import OrdStatus, VenueFill, VenueOrder
 
 from .changes import changes_bump
@@ -162,7 +164,7 @@ def _apply_to(order: Order, report: VenueOrder, *, cause: str, note: str) -> boo
         # trades themselves may be news: keep them, once each. Not for a canceled or rejected
         # order: a trade the amounts do not include is an anomaly, not a detail.
         if order.status not in (S.CANCELED, S.REJECTED):
-            _record_fills(order, report.fills)
+            _record_trades_only(order, report.fills)
         return False
     plan = plan or Plan(path=(), amount_filled=order.amount_filled)
     fields = {**identifiers, **_fill_fields(order, plan.amount_filled, report)}
@@ -383,6 +385,26 @@ def _record_fills(order: Order, fills: Iterable[VenueFill]) -> None:
         ],
         ignore_conflicts=True,
     )
+
+
+def _record_trades_only(order: Order, fills: Iterable[VenueFill]) -> None:
+    """Keep the trades not known yet of an order whose amounts already include them: its
+    report's fills change, so the stream hears of it (the event with the trades, or neither)."""
+    fills = _unique_trades(fills)
+    if not fills:
+        return
+    known = set(
+        order.fills.filter(trade_id__in=[fill.trade_id for fill in fills]).values_list(
+            "trade_id", flat=True
+        )
+    )
+    new = [fill for fill in fills if fill.trade_id not in known]
+    if not new:
+        return
+    with transaction.atomic():
+        _record_fills(order, new)
+        event_record(kind=EventKind.ORDER, account_id=order.account_id, ref_id=order.pk)
+    changes_bump()
 
 
 def _log_ignored(order: Order, report: VenueOrder) -> None:

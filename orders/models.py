@@ -91,6 +91,11 @@ class Order(models.Model):
     canceled_with_key = models.ForeignKey(
         "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Placed over /v1/ws with CANCEL_ON_DISCONNECT: canceled once no connection of this key has
+    # been live for EMSWEB_CANCEL_ON_DISCONNECT_GRACE seconds (orders/services/disconnect.py).
+    cancel_on_disconnect_key = models.ForeignKey(
+        "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # A fingerprint of the request that created the order: the same request again is a safe
     # retry and gets this order back; another request with the same client_order_id is refused.
     request_hash = models.CharField(max_length=64, blank=True)

@@ -21,6 +21,7 @@ from django.utils import timezone
 from accounts.credentials import CredentialsUnreadable
 from accounts.models import ExchangeAccount
 from accounts.services import (
+    account_sync_record,
     account_venue,
     balances_first_read_settled,
     balances_record,
@@ -62,16 +63,12 @@ def account_sync(*, account_id: int) -> bool:
             if not known:
                 logger.exception("sync %s failed", account.exchange_id)
             venue_error_record(venue=account.venue, operation="sync", error=problem)
-            ExchangeAccount.objects.filter(pk=account_id).update(
-                last_sync_error=message, last_sync_error_at=timezone.now()
-            )
+            account_sync_record(account=account, error=message)
             logger.warning(
                 "sync %s failed: %s", account.exchange_id, message, extra=account_context(account)
             )
         else:
-            ExchangeAccount.objects.filter(pk=account_id).update(
-                last_sync_at=timezone.now(), last_sync_error=""
-            )
+            account_sync_record(account=account, error=None)
             mark_reconciled(account_id)
         if account.balances_synced_at is None:
             balances_first_read_settled(account=account)

@@ -72,6 +72,13 @@ def sweep_received_orders() -> None:
 
 
 @shared_task(ignore_result=True)
+def cancel_disconnected_orders(api_key_id: int | None = None) -> None:
+    from orders.services import orders_cancel_disconnected
+
+    orders_cancel_disconnected(api_key_id=api_key_id)
+
+
+@shared_task(ignore_result=True)
 def refresh_instruments(venue: str) -> None:
     from orders.instruments import instruments_refresh
 

@@ -7,6 +7,10 @@ its RETURNING), so a claim or a venue report costs one round trip instead of fou
 UPDATE, INSERT, COMMIT): the order path's largest cost was round trips (bench/README.md). A new
 order and its RECEIVED row are one INSERT reading another's RETURNING in the same way.
 Elsewhere (SQLite, the tests' default) the same two statements run in one transaction.
+
+Every write that changes an order also adds its event to the stream's outbox (stream.outbox),
+in the same statement on PostgreSQL (one more INSERT in the WITH, reading the row written), so
+the order path gains no round trip; the caller's changes_bump pokes the sequencer.
 """
 
 from __future__ import annotations
@@ -23,12 +27,15 @@ from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from stream.models import EventKind, StreamEvent
+
 from .models import Order, OrderEvent
 
 # (status, at, cause, note): one history row to append.
 Event = tuple[str, datetime, str, str]
 RETURNED = ("id", "version", "cancel_requested_at", "canceled_by_id")
 EVENT_COLUMNS = ("order_id", "status", "at", "cause", "note")
+STREAM_COLUMNS = ("kind", "account_id", "ref_id", "created_at", "message")
 
 
 class Written(NamedTuple):
@@ -58,9 +65,12 @@ def order_write(
                     OrderEvent(order_id=row[0], status=status, at=at, cause=cause, note=note)
                     for status, at, cause, note in events
                 )
+                StreamEvent.objects.using(guard.db).create(
+                    kind=EventKind.ORDER, account_id=row[-1], ref_id=row[0]
+                )
     if row is None:
         return None
-    _, version, cancel_requested_at, canceled_by_id = row
+    _, version, cancel_requested_at, canceled_by_id = row[: len(RETURNED)]
     return Written(version, _aware(cancel_requested_at), canceled_by_id)
 
 
@@ -74,19 +84,24 @@ def _aware(value: datetime | str | None) -> datetime | None:
 
 
 def _update_returning(guard: QuerySet[Order], values: dict) -> tuple[str, tuple]:
-    """The UPDATE that guard.update(**values) would run, returning the RETURNED columns."""
+    """The UPDATE that guard.update(**values) would run, returning the RETURNED columns and
+    the order's account (for its outbox row)."""
     query = guard.query.chain(UpdateQuery)
     query.add_update_values(values)
     sql, params = query.get_compiler(guard.db).as_sql()
     quote = connections[guard.db].ops.quote_name
     table = quote(Order._meta.db_table)
-    returning = ", ".join(f"{table}.{quote(column)}" for column in RETURNED)
+    returning = ", ".join(f"{table}.{quote(column)}" for column in (*RETURNED, "account_id"))
     return f"{sql} RETURNING {returning}", tuple(params)
 
 
 def _in_one_statement(connection, update_sql: str, params: tuple, events: Sequence[Event]):
     quote = connection.ops.quote_name
-    sql = f"WITH changed AS ({update_sql})"
+    sql = (
+        f"WITH changed AS ({update_sql}), streamed AS ({_stream_insert(connection)}"
+        " SELECT %s, changed.account_id, changed.id, %s::timestamptz, '' FROM changed)"
+    )
+    params += (EventKind.ORDER.value, timezone.now())
     if events:
         # The ordinal keeps the rows' ids in the order of the path (history reads at, then id).
         rows = ", ".join(["(%s, %s, %s::timestamptz, %s, %s)"] * len(events))
@@ -113,23 +128,36 @@ def order_insert(order: Order, *, cause: str, note: str) -> None:
             OrderEvent.objects.using(connection.alias).create(
                 order=order, status=order.status, at=order.created_at, cause=cause, note=note
             )
+            StreamEvent.objects.using(connection.alias).create(
+                kind=EventKind.ORDER, account_id=order.account_id, ref_id=order.pk
+            )
         return
     quote = connection.ops.quote_name
     sql = (
-        f"WITH inserted AS ({{}}) INSERT INTO {quote(OrderEvent._meta.db_table)}"
+        f"WITH inserted AS ({{}}), streamed AS ({_stream_insert(connection)}"
+        " SELECT %s, %s, inserted.id, %s::timestamptz, '' FROM inserted)"
+        f" INSERT INTO {quote(OrderEvent._meta.db_table)}"
         f" ({', '.join(quote(name) for name in EVENT_COLUMNS)})"
         f" SELECT inserted.id, %s, %s::timestamptz, %s, %s FROM inserted"
         f" RETURNING {quote('order_id')}"
     )
     insert_sql, params = _insert_returning_id(connection, order)
+    streamed = (EventKind.ORDER.value, order.account_id, timezone.now())
     # Inside a transaction, a refused INSERT must not spoil it: a savepoint of its own then.
     guard = transaction.atomic(using=connection.alias) if connection.in_atomic_block else None
     with guard or contextlib.nullcontext(), connection.cursor() as cursor:
         cursor.execute(
-            sql.format(insert_sql), (*params, order.status, order.created_at, cause, note)
+            sql.format(insert_sql),
+            (*params, *streamed, order.status, order.created_at, cause, note),
         )
         order.pk = cursor.fetchone()[0]
     order._state.adding, order._state.db = False, connection.alias
+
+
+def _stream_insert(connection) -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(name) for name in STREAM_COLUMNS)
+    return f"INSERT INTO {quote(StreamEvent._meta.db_table)} ({columns})"
 
 
 def _insert_returning_id(connection, order: Order) -> tuple[str, tuple]:

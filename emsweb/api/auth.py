@@ -31,6 +31,17 @@ def api_key_authenticate(key: str | None) -> ApiKey | None:
     return api_key
 
 
+def api_key_presented(*, headers: dict[str, str], query: dict[str, str]) -> str | None:
+    """The key as a WebSocket handshake carries it (headers named in lower case), looked for
+    where the REST classes below look: the header, a bearer token, the query parameter."""
+    if headers.get("x-coinapi-key"):
+        return headers["x-coinapi-key"]
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return query.get("apikey") or None
+
+
 class CoinApiKeyHeader(APIKeyHeader):
     param_name = "X-CoinAPI-Key"
 

@@ -1,6 +1,7 @@
 """Every write path for orders, one module per concept: submit (the ticket's check and
 order_submit), route (order_route and the wait for a reconciled account), cancel (one order,
-all of an account's, the kill switch, and sending them), sweep (routing lost tasks again).
+all of an account's, the kill switch, and sending them), sweep (routing lost tasks again),
+disconnect (cancel on disconnect).
 
 The web views, the API, the admin and the shell all call these. None of them calls a venue
 inside a transaction: record the intent, call out, record the outcome. What a person or a script
@@ -18,12 +19,14 @@ from .cancel import (
     orders_cancel_all_send,
     orders_kill_switch,
 )
+from .disconnect import connection_left, orders_cancel_disconnected, orders_on_disconnect
 from .route import order_route
 from .submit import CheckedTicket, OrderInvalid, OrderTicket, order_submit, ticket_check
 from .sweep import orders_sweep_pending_cancels, orders_sweep_received
 
 __all__ = [
     "CheckedTicket",
+    "connection_left",
     "OrderInvalid",
     "OrderNotCancelable",
     "OrderTicket",
@@ -35,7 +38,9 @@ __all__ = [
     "order_submit",
     "orders_cancel_all",
     "orders_cancel_all_send",
+    "orders_cancel_disconnected",
     "orders_kill_switch",
+    "orders_on_disconnect",
     "orders_sweep_pending_cancels",
     "orders_sweep_received",
     "ticket_check",

@@ -41,8 +41,11 @@ def order_cancel(
     user: AbstractBaseUser | None = None,
     api_key: ApiKey | None = None,
     ip: str | None = None,
+    reason: str = "",
 ) -> Order:
-    """Ask for an order to be canceled. The venue's answer arrives through the worker."""
+    """Ask for an order to be canceled. The venue's answer arrives through the worker.
+    `reason`, when the cancel is emsweb's own doing (cancel on disconnect), goes in the audit
+    entry."""
     _cancel(order, user=user)
     if api_key is not None:
         Order.objects.filter(pk=order.pk).update(canceled_with_key=api_key)
@@ -52,6 +55,7 @@ def order_cancel(
         api_key=api_key,
         ip=ip,
         target=order.client_order_id,
+        **({"reason": reason} if reason else {}),
     )
     return Order.objects.get(pk=order.pk)
 

@@ -16,10 +16,12 @@ from venues.errors import OutcomeUnknown, Rejected, Unreachable
 from venues.registry import client_order_id_format
 
 from .. import lifecycle
+from ..changes import changes_bump
 from ..gate import account_reconciled
 from ..models import EventCause, Order, RejectReason
 from ..notify import routing_settled
 from ..sync import account_sync
+from ..writes import order_write
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +176,10 @@ def _outcome_unknown(order: Order, message: str) -> None:
         message,
         extra=order_context(order),
     )
-    Order.objects.filter(pk=order.pk, status=S.ROUTING).update(
-        outcome_unknown_at=timezone.now(), error_message=f"Outcome unknown: {message}"
+    # Not a status change, but the report's error_message changes: the stream must hear it.
+    written = order_write(
+        Order.objects.filter(pk=order.pk, status=S.ROUTING),
+        {"outcome_unknown_at": timezone.now(), "error_message": f"Outcome unknown: {message}"},
     )
+    if written is not None:
+        changes_bump()

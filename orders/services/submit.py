@@ -27,6 +27,9 @@ from ..writes import order_insert
 
 S = OrdStatus
 SUPPORTED_EXEC_INST = frozenset({ExecInst.MAKER_OR_CANCEL})
+# emsweb's own, not the venue's: it cancels the order when the connection it was placed on is
+# gone (orders/services/disconnect.py), so it needs one, and only /v1/ws has connections.
+ON_CONNECTION_EXEC_INST = frozenset({ExecInst.CANCEL_ON_DISCONNECT})
 EXPIRING = frozenset({TimeInForce.GOOD_TILL_TIME_EXCHANGE, TimeInForce.GOOD_TILL_TIME_OMS})
 IMMEDIATE = frozenset({TimeInForce.IMMEDIATE_OR_CANCEL, TimeInForce.FILL_OR_KILL})
 
@@ -70,20 +73,32 @@ def order_submit(
     api_key: ApiKey | None = None,
     ip: str | None = None,
     request_hash: str = "",
+    connection_key: ApiKey | None = None,
 ) -> Order:
     """Validate, record the order as RECEIVED, and queue it for routing once committed.
 
     A client_order_id that exists is never a second order: the same request again (same
-    `request_hash`) gets the existing order back; anything else is refused.
+    `request_hash`) gets the existing order back; anything else is refused. `connection_key`:
+    the key of the live connection (/v1/ws) the ticket came on, which CANCEL_ON_DISCONNECT ties
+    the order to; without one, CANCEL_ON_DISCONNECT is refused.
     """
     existing = Order.objects.filter(client_order_id=ticket.client_order_id).first()
     if existing is not None:
         return _same_request_or_refuse(existing, request_hash)
-    checked = ticket_check(account=account, ticket=ticket)
+    checked = ticket_check(account=account, ticket=ticket, on_connection=connection_key is not None)
     attempt = Attempt(account, user, checked.instrument, ticket.side, checked.amount, checked.price)
+    cancel_on_disconnect_key = (
+        connection_key if ExecInst.CANCEL_ON_DISCONNECT in ticket.exec_inst else None
+    )
     try:
         order = _accepted(
-            attempt, ticket, checked, api_key=api_key, ip=ip, request_hash=request_hash
+            attempt,
+            ticket,
+            checked,
+            api_key=api_key,
+            ip=ip,
+            request_hash=request_hash,
+            cancel_on_disconnect_key=cancel_on_disconnect_key,
         )
     except RiskRefused as refused:
         # A twin request with this client_order_id may have been written while this one waited
@@ -107,7 +122,14 @@ def order_submit(
 
 
 def _accepted(
-    attempt: Attempt, ticket: OrderTicket, checked: CheckedTicket, *, api_key, ip, request_hash
+    attempt: Attempt,
+    ticket: OrderTicket,
+    checked: CheckedTicket,
+    *,
+    api_key,
+    ip,
+    request_hash,
+    cancel_on_disconnect_key,
 ) -> Order:
     """The order written as RECEIVED, once the risk limits accept it (else RiskRefused)."""
     passed = risk_check(attempt)
@@ -126,6 +148,7 @@ def _accepted(
         created_by=attempt.user,
         created_with_key=api_key,
         request_hash=request_hash,
+        cancel_on_disconnect_key=cancel_on_disconnect_key,
     )
     # The order, its RECEIVED row and its audit entry: all or nothing, so that an order never
     # exists that the audit log does not show; and with the usage its limits count, so that
@@ -156,8 +179,12 @@ def _same_request_or_refuse(existing: Order, request_hash: str) -> Order:
     )
 
 
-def ticket_check(*, account: ExchangeAccount, ticket: OrderTicket) -> CheckedTicket:
-    """The ticket rounded to the instrument's rules and checked, or OrderInvalid naming fields."""
+def ticket_check(
+    *, account: ExchangeAccount, ticket: OrderTicket, on_connection: bool = False
+) -> CheckedTicket:
+    """The ticket rounded to the instrument's rules and checked, or OrderInvalid naming fields.
+    `on_connection`: it came on a live connection (/v1/ws), where CANCEL_ON_DISCONNECT is
+    accepted."""
     errors: dict[str, list[str]] = {}
 
     def error(name: str, message: str) -> None:
@@ -173,7 +200,7 @@ def ticket_check(*, account: ExchangeAccount, ticket: OrderTicket) -> CheckedTic
         error("order_type", "Only LIMIT orders are supported.")
     if ticket.side not in OrdSide.values:
         error("side", "Side must be BUY or SELL.")
-    _check_time_in_force(ticket, error)
+    _check_time_in_force(ticket, error, on_connection=on_connection)
 
     instrument = instrument_find(venue=account.venue, symbol=ticket.symbol or "")
     if instrument is None:
@@ -211,7 +238,7 @@ def ticket_check(*, account: ExchangeAccount, ticket: OrderTicket) -> CheckedTic
     return CheckedTicket(instrument, rounded_amount, rounded_price, tuple(notes))
 
 
-def _check_time_in_force(ticket: OrderTicket, error) -> None:
+def _check_time_in_force(ticket: OrderTicket, error, *, on_connection: bool) -> None:
     if ticket.time_in_force not in TimeInForce.values:
         error("time_in_force", f"Unknown time in force {ticket.time_in_force!r}.")
     if ticket.time_in_force in EXPIRING:
@@ -225,12 +252,20 @@ def _check_time_in_force(ticket: OrderTicket, error) -> None:
     unsupported = [
         value
         for value in ticket.exec_inst
-        if value in ExecInst.values and value not in SUPPORTED_EXEC_INST
+        if value in ExecInst.values
+        and value not in SUPPORTED_EXEC_INST
+        and value not in ON_CONNECTION_EXEC_INST
     ]
     if unknown:
         error("exec_inst", f"Unknown exec_inst {', '.join(unknown)}.")
     if unsupported:
         error("exec_inst", f"{', '.join(unsupported)} is not supported by this venue.")
+    if not on_connection and ON_CONNECTION_EXEC_INST.intersection(ticket.exec_inst):
+        error(
+            "exec_inst",
+            "CANCEL_ON_DISCONNECT needs a connection to tie the order to: place it over the "
+            "WebSocket API (/v1/ws), not REST.",
+        )
     if ExecInst.MAKER_OR_CANCEL in ticket.exec_inst and ticket.time_in_force in IMMEDIATE:
         error("exec_inst", "MAKER_OR_CANCEL cannot rest, so it cannot be combined with IOC or FOK.")
 

@@ -26,9 +26,9 @@ from venues.paper.adapter import PaperVenue
 # Read the order; claim it; the paper venue (its account, the request log, then in one
 # transaction the market and account locks, the balance, the order, the balance again); the
 # report, which also says whether a cancel was asked for meanwhile. On SQLite the claim and the
-# report are two statements each (the order, then its history rows). Transaction control is not
-# counted.
-STATEMENTS = {"postgresql": 10, "sqlite": 12}
+# report are three statements each (the order, its history rows, its stream event); on
+# PostgreSQL one each. Transaction control is not counted.
+STATEMENTS = {"postgresql": 10, "sqlite": 14}
 TRANSACTION = {"BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"}
 EVERY_LIMIT = {
     "max_order_notional_usd": Decimal("100000"),
@@ -77,7 +77,7 @@ def test_routing_a_resting_order_costs_a_fixed_handful_of_statements(account):
     statements = statements_of_routing(order)
     order.refresh_from_db()
     assert order.status == S.NEW
-    assert len(statements) <= STATEMENTS.get(connection.vendor, 13), "\n".join(statements)
+    assert len(statements) <= STATEMENTS.get(connection.vendor, 15), "\n".join(statements)
     assert list(order.events.values_list("status", flat=True)) == [
         S.RECEIVED, S.ROUTING, S.ROUTED, S.NEW
     ]  # fmt: skip
@@ -143,8 +143,9 @@ def test_a_submit_reads_four_things_and_writes_the_order_with_its_first_row_in_o
     submit(account, "warm")  # the risk rules are read from the database once, then from Redis
     # The client order id, the instrument, the balance as last read, the orders sent since.
     order, statements = statements_of_submit(account, "cost-6")
-    # Four reads, the order with its first row (two statements but on PostgreSQL), the audit entry.
-    assert len(statements) <= {"postgresql": 6}.get(connection.vendor, 7), "\n".join(statements)
+    # Four reads, the order with its first row and its stream event (three statements but on
+    # PostgreSQL), the audit entry.
+    assert len(statements) <= {"postgresql": 6}.get(connection.vendor, 8), "\n".join(statements)
     event = order.events.get()
     assert (event.status, event.at, event.cause) == (S.RECEIVED, order.created_at, "SUBMIT")
 

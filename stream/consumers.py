@@ -1,0 +1,212 @@
+"""The stream's two WebSocket doors: /v1/ws for scripts (the EMS WebSocket API, authenticated like
+REST) and /stream for the desk's pages (the session cookie, the site's own Origin).
+
+Both read the process's hub (stream.hub). A consumer only moves messages: what a message says is
+stream.protocol's, and a request is handled by the same services as REST, in a thread.
+Every account is visible to everyone on the desk (accounts.selectors.accounts_visible), so every
+event goes to every connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from urllib.parse import parse_qsl, urlsplit
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.http.request import split_domain_port, validate_host
+
+from accounts.access import session_may_stream
+from accounts.audit import client_address
+from emsweb.api.auth import api_key_authenticate, api_key_presented
+from stream import protocol
+from stream.hub import Subscription, process_hub
+
+# Requests wait on the order path (an order's routing): in threads of their own, many at once,
+# never on channels' one shared thread (its thread_sensitive default).
+REQUEST_THREADS = ThreadPoolExecutor(16, thread_name_prefix="stream-request")
+in_request_thread = partial(
+    database_sync_to_async, thread_sensitive=False, executor=REQUEST_THREADS
+)
+in_thread = partial(database_sync_to_async, thread_sensitive=False)
+
+HEARTBEAT_EVERY = 1.0  # SERVER_INFO, as the hosted EMS sends it
+CLOSE_WAIT = 10.0  # for a close frame to get past a client that stopped reading
+
+# Close codes: RFC 6455's, and 4000-4999 (the application's) for what the client must fix.
+SLOW_CONSUMER = (1013, "slow consumer")
+ACCESS_REVOKED = (4401, "access revoked")
+SERVER_STOPPING = (1012, "server restarting")
+BAD_SINCE = (4400, "since: must be a whole number, the last seq received")
+NOT_TEXT = (1003, "frames must be JSON text")
+
+
+def _query(scope) -> dict[str, str]:
+    return dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+
+
+def _headers(scope) -> dict[str, str]:
+    return {
+        name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]
+    }
+
+
+class StreamConsumer(AsyncWebsocketConsumer):
+    """What both doors share: a subscription pumped to the client, a heartbeat, and a close
+    when the subscription ends (slow, access revoked, server stopping)."""
+
+    subscription: Subscription | None = None
+    running: tuple[asyncio.Task, ...] = ()  # the pump and the heartbeat
+    closing: asyncio.Task | None = None
+
+    async def stream_start(self, *, since: int | None, user_id: int, connection=None):
+        """Subscribe, send what the client starts from (snapshots or nothing: a resumed
+        subscription's backlog comes through the pump), then pump and beat."""
+        subscription = await process_hub().subscribe(since=since)
+        subscription.user_id = user_id
+        if connection is not None:  # the hub tells protocol it is alive, each second
+            subscription.api_key_id, subscription.connection = connection.api_key.pk, connection
+        subscription.on_end = self._on_end
+        self.subscription = subscription
+        await self.send(protocol.server_info(seq=subscription.last_seq))
+        if since is None or subscription.backlog_gap:
+            for message in await self.opening_messages(subscription):
+                await self.send(message)
+        if subscription.finished:
+            return  # ended while it opened: its close is on its way
+        self.running = (
+            asyncio.create_task(self._pump(subscription)),
+            asyncio.create_task(self._beat(subscription)),
+        )
+
+    async def opening_messages(self, subscription: Subscription) -> list[str]:
+        return []
+
+    async def _pump(self, subscription: Subscription) -> None:
+        while (event := await subscription.next()) is not None:
+            await self.send(event.message)
+
+    async def _beat(self, subscription: Subscription) -> None:
+        while not subscription.finished:
+            await asyncio.sleep(HEARTBEAT_EVERY)
+            await self.send(protocol.server_info(seq=subscription.last_seq))
+
+    def _on_end(self) -> None:
+        subscription = self.subscription
+        if subscription.slow:
+            code = SLOW_CONSUMER
+        elif subscription.revoked:
+            code = ACCESS_REVOKED
+        else:
+            code = SERVER_STOPPING
+        self.closing = asyncio.create_task(self._close_for(code))
+
+    async def _close_for(self, code: tuple[int, str]) -> None:
+        for task in self.running:
+            task.cancel()
+        # The close frame queues behind what the client has not read yet.
+        with contextlib.suppress(TimeoutError, Exception):
+            await asyncio.wait_for(self.close(code=code[0], reason=code[1]), CLOSE_WAIT)
+
+    async def disconnect(self, code) -> None:
+        current = asyncio.current_task()
+        for task in (*self.running, self.closing):
+            if task is not None and task is not current:
+                task.cancel()
+        if self.subscription is not None:
+            self.subscription.close()
+
+
+class ApiStreamConsumer(StreamConsumer):
+    """/v1/ws: the hosted EMS's WebSocket API, with seq and resume (`?since=<seq>`)."""
+
+    connection: protocol.ConnectionInfo | None = None
+
+    async def connect(self) -> None:
+        query = _query(self.scope)
+        key = api_key_presented(headers=_headers(self.scope), query=query)
+        api_key = await in_thread(api_key_authenticate)(key)
+        if api_key is None:
+            await self.close(code=ACCESS_REVOKED[0])  # before accept: an HTTP 403
+            return
+        await self.accept()
+        since = query.get("since")
+        if since is not None and not (since.isascii() and since.isdigit()):
+            await self.close(code=BAD_SINCE[0], reason=BAD_SINCE[1])
+            return
+        peer = self.scope.get("client")
+        self.connection = protocol.ConnectionInfo(
+            id=uuid.uuid4().hex,
+            api_key=api_key,
+            user=api_key.user,
+            ip=client_address(
+                forwarded_for=_headers(self.scope).get("x-forwarded-for", ""),
+                peer=peer[0] if peer else None,
+            ),
+        )
+        await in_thread(protocol.connection_alive)(conn=self.connection)
+        await self.stream_start(
+            since=int(since) if since is not None else None,
+            user_id=api_key.user_id,
+            connection=self.connection,
+        )
+
+    async def opening_messages(self, subscription: Subscription) -> list[str]:
+        return await in_thread(protocol.snapshots)(
+            user=self.connection.user, seq=subscription.last_seq, resync=subscription.backlog_gap
+        )
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        if text_data is None:
+            try:
+                text_data = bytes_data.decode("utf-8")
+            except UnicodeDecodeError:
+                await self.close(code=NOT_TEXT[0], reason=NOT_TEXT[1])
+                return
+        if self.connection is None:
+            return
+        replies = await in_request_thread(protocol.handle)(conn=self.connection, text=text_data)
+        for reply in replies:
+            await self.send(reply)
+
+    async def disconnect(self, code) -> None:
+        await super().disconnect(code)
+        if self.connection is not None:
+            await in_thread(protocol.connection_closed)(conn=self.connection)
+
+
+class PageStreamConsumer(StreamConsumer):
+    """/stream: the desk's pages, signed in by their session cookie, from the site's own origin
+    only (emsweb.asgi wraps this in channels' AllowedHostsOriginValidator; this checks, also,
+    that the Origin is the very host the page was served from). Sends each event as it is."""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        allowed = (
+            user is not None
+            and self._same_origin()
+            and await in_thread(session_may_stream)(user=user, session=self.scope["session"])
+        )
+        if not allowed:
+            await self.close()  # before accept: an HTTP 403
+            return
+        await self.accept()
+        since = _query(self.scope).get("since")
+        since = int(since) if since and since.isascii() and since.isdigit() else None
+        await self.stream_start(since=since, user_id=user.pk)
+
+    def _same_origin(self) -> bool:
+        headers = _headers(self.scope)
+        origin = urlsplit(headers.get("origin", ""))
+        host = headers.get("host", "")
+        domain, _ = split_domain_port(host)
+        return (
+            origin.scheme in ("http", "https")
+            and origin.netloc.lower() == host.lower()
+            and validate_host(domain, settings.ALLOWED_HOSTS)
+        )

@@ -1,0 +1,131 @@
+"""The stream's wire messages (contract §6.2), built in batches from the database as it is now.
+
+Each message is JSON text without "seq" (stream.reader puts it first when the event is read):
+- an order: ORDER_EXEC_REPORT_UPDATE, the execution report exactly as REST returns it;
+- a balance: BALANCE_UPDATE, flat, its fields as REST's balances show them;
+- an account: SERVER_INFO for that account, with emsweb's `connection` and `alert`.
+A few queries per batch whatever its size: one per kind (three for orders, as report_data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import F
+
+from accounts.models import Balance, ExchangeAccount
+from emsweb.api import wire
+from orders.models import Order
+from orders.reports import execution_report, report_data
+
+from .models import EventKind
+
+BALANCE_VALUES = (
+    *("id", "asset_id_exchange", "asset_id_coinapi", "balance", "available", "locked"),
+    *("last_updated_by", "rate_usd"),
+)
+ACCOUNT_VALUES = ("id", "exchange_id", "enabled", "last_sync_at", "last_sync_error", "alert")
+
+
+class Connection:
+    """An account's connection as the stream and the overview tell it."""
+
+    CONNECTED = "CONNECTED"  # the last sync worked
+    ERROR = "ERROR"  # the last sync failed (`error` says why)
+    NOT_SYNCED = "NOT_SYNCED"  # linked, not synced yet
+    DISABLED = "DISABLED"  # unlinked (its history kept) or disabled by an admin
+    REMOVED = "REMOVED"  # unlinked and deleted
+
+
+def messages_build(kinds_and_ids: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    """(kind, ref_id) -> the message of that subject as it is now; a subject gone is missing."""
+    wanted: dict[str, set[int]] = {kind: set() for kind in EventKind.values}
+    for kind, ref_id in kinds_and_ids:
+        wanted[kind].add(ref_id)
+    built = {}
+    for kind, build in BUILDERS.items():
+        if wanted[kind]:
+            built.update(((kind, ref_id), text) for ref_id, text in build(wanted[kind]).items())
+    return built
+
+
+def _orders(ids: set[int]) -> dict[int, str]:
+    rows = report_data(Order.objects.filter(pk__in=ids).order_by())
+    return {row["id"]: wire.dumps(execution_report(row)) for row in rows}
+
+
+def _balances(ids: set[int]) -> dict[int, str]:
+    rows = Balance.objects.filter(pk__in=ids).values(
+        *BALANCE_VALUES, exchange_id=F("account__exchange_id")
+    )
+    return {row["id"]: wire.dumps(balance_update(row)) for row in rows}
+
+
+def _accounts(ids: set[int]) -> dict[int, str]:
+    rows = ExchangeAccount.objects.filter(pk__in=ids).values(*ACCOUNT_VALUES)
+    return {row["id"]: wire.dumps(account_server_info(row)) for row in rows}
+
+
+BUILDERS = {EventKind.ORDER: _orders, EventKind.BALANCE: _balances, EventKind.ACCOUNT: _accounts}
+
+
+def balance_update(row: dict) -> dict:
+    """BALANCE_UPDATE of a balance row's values (BALANCE_VALUES and its exchange_id): an asset
+    emsweb cannot map has no asset_id_coinapi, and a rate it does not know is null, as REST's
+    balances show them."""
+    item = {
+        "type": "BALANCE_UPDATE",
+        "exchange_id": row["exchange_id"],
+        "asset_id_exchange": row["asset_id_exchange"],
+        "asset_id_coinapi": row["asset_id_coinapi"] or None,
+        "balance": row["balance"],
+        "available": row["available"],
+        "locked": row["locked"],
+        "last_updated_by": row["last_updated_by"],
+        "rate_usd": row["rate_usd"],
+    }
+    return wire.without_nulls(item, keep={"rate_usd"})
+
+
+def balance_removed_message(*, balance: Balance, exchange_id: str) -> str:
+    """The last BALANCE_UPDATE of a row about to be deleted (the venue no longer lists the
+    asset): nothing held."""
+    values = {name: getattr(balance, name) for name in BALANCE_VALUES}
+    values.update(balance=0, available=0, locked=0, exchange_id=exchange_id)
+    return wire.dumps(balance_update(values))
+
+
+def account_server_info(row: dict) -> dict:
+    """SERVER_INFO for one account (ACCOUNT_VALUES): `is_running` when it is enabled and its
+    last sync worked; `connection` and `alert` are emsweb's."""
+    connection = connection_state(row)
+    return {
+        "type": "SERVER_INFO",
+        "exchange_id": row["exchange_id"],
+        "is_running": connection == Connection.CONNECTED,
+        "connection": connection,
+        "error": row["last_sync_error"] or None,
+        "alert": row["alert"] or None,
+    }
+
+
+def connection_state(row: dict) -> str:
+    if not row["enabled"]:
+        return Connection.DISABLED
+    if row["last_sync_error"]:
+        return Connection.ERROR
+    return Connection.CONNECTED if row["last_sync_at"] else Connection.NOT_SYNCED
+
+
+def account_removed_message(*, account: ExchangeAccount) -> str:
+    """The last SERVER_INFO of an account about to be deleted."""
+    return wire.dumps(
+        {
+            "type": "SERVER_INFO",
+            "exchange_id": account.exchange_id,
+            "is_running": False,
+            "connection": Connection.REMOVED,
+            "error": None,
+            "alert": None,
+        }
+    )

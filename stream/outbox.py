@@ -1,0 +1,60 @@
+"""Writers' side of the event stream: one outbox row per change, in the change's transaction.
+
+The row is the event: once the writer commits, the sequencer will number it whatever happens
+to the writer next. The poke on POKE_CHANNEL only makes that sooner; the stream server also
+runs the sequencer on a timer, so a poke lost (Redis down, a writer killed after its commit)
+delays an event and never loses it. The order path writes its row in its own statement
+(orders.writes) and pokes with its change counter (orders.changes), one Redis call for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from emsweb.redis import redis_client
+
+from .models import StreamEvent
+
+POKE_CHANNEL = "emsweb:stream:poke"
+
+
+def event_record(*, kind: str, account_id: int, ref_id: int, message: str = "") -> None:
+    """Add one event to the outbox, inside the writer's transaction; poke the sequencer once it
+    commits. `message`: for a subject about to be deleted, its last word (the wire JSON without
+    "seq"), since the sequencer will find nothing left to read."""
+    events_record(kind=kind, account_id=account_id, ref_ids=[ref_id], messages=[message])
+
+
+def events_record(
+    *, kind: str, account_id: int, ref_ids: Iterable[int], messages: Iterable[str] = ()
+) -> None:
+    """event_record for several subjects of one account, in one INSERT."""
+    messages = list(messages)
+    rows = [
+        StreamEvent(
+            kind=kind,
+            account_id=account_id,
+            ref_id=ref_id,
+            message=messages[n] if n < len(messages) else "",
+        )
+        for n, ref_id in enumerate(ref_ids)
+    ]
+    if rows:
+        StreamEvent.objects.bulk_create(rows)
+        poke_on_commit()
+
+
+def poke_on_commit() -> None:
+    """Wake the sequencer when the current transaction commits (now, outside one); once per
+    transaction however many events it adds."""
+    connection = transaction.get_connection()
+    if any(entry[1] is poke for entry in connection.run_on_commit):
+        return
+    # Robust: a Redis that is down must not fail a write that committed.
+    transaction.on_commit(poke, robust=True)
+
+
+def poke() -> None:
+    redis_client().publish(POKE_CHANNEL, b"")
