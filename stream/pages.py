@@ -51,7 +51,7 @@ def page_fragments(*, user, page: str, params: dict, events: list[Event] | None)
     """The HTML to push to one open page for `events` (those since its last push), or None when
     none of them shows on it. `events=None` means the page has just connected (or reconnected):
     all of its live parts, as they are now, since it may have missed anything before."""
-    if page not in PAGES or events == []:
+    if page not in PAGES or events == [] or not (user.is_authenticated and user.is_active):
         return None
     if events is not None:
         relevant = [event for event in events if event.kind in KINDS[page]]
