@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -27,6 +28,8 @@ from emsweb.api.auth import api_key_authenticate, api_key_presented
 from stream import protocol
 from stream.hub import Subscription, process_hub
 from stream.pages import page_fragments, page_params
+
+logger = logging.getLogger(__name__)
 
 # Requests wait on the order path (an order's routing): in threads of their own, many at once,
 # never on channels' one shared thread (its thread_sensitive default).
@@ -47,6 +50,7 @@ ACCESS_REVOKED = (4401, "access revoked")
 SERVER_STOPPING = (1012, "server restarting")
 BAD_SINCE = (4400, "since: must be a whole number, the last seq received")
 NOT_TEXT = (1003, "frames must be JSON text")
+PAGE_FAILED = (1011, "page update failed")
 
 
 def _query(scope) -> dict[str, str]:
@@ -227,7 +231,14 @@ class PageStreamConsumer(StreamConsumer):
                 if event is None:
                     return
                 batch.append(event)
-            html = await self._fragments(batch)
+            try:
+                html = await self._fragments(batch)
+            except Exception:
+                # A page that missed an update must not show "live": closed, it polls and
+                # reconnects, and is sent all of its parts afresh.
+                logger.exception("stream: a page's update failed to render; closing it")
+                await self.close(code=PAGE_FAILED[0], reason=PAGE_FAILED[1])
+                return
             if html:
                 await self.send(html)
 
