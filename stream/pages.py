@@ -51,6 +51,12 @@ def page_fragments(*, user, page: str, params: dict, events: list[Event] | None)
     """The HTML to push to one open page for `events` (those since its last push), or None when
     none of them shows on it. `events=None` means the page has just connected (or reconnected):
     all of its live parts, as they are now, since it may have missed anything before."""
+    html = _fragments(user, page, params, events)
+    # Starting with "<": what the page tells from the stream's JSON heartbeat.
+    return html.strip() if html else None
+
+
+def _fragments(user, page: str, params: dict, events: list[Event] | None) -> str | None:
     if page not in PAGES or events == [] or not (user.is_authenticated and user.is_active):
         return None
     if events is not None:
