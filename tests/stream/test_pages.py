@@ -63,7 +63,7 @@ def test_the_pushed_blotter_rows_are_those_a_poll_returns(desk, trader_web):
     order = OrderFactory(account=desk["account"], status="PARTIALLY_FILLED")
     OrderFactory(account=desk["other"], status="NEW")
     pushed = push(trader, "blotter", events_of(("order", order)), all="1")
-    polled = trader_web.get("/orders/blotter/rows/?v=-1&all=1").content.decode()
+    polled = trader_web.get("/orders/blotter/rows/?v=-1&all=1").content.decode().strip()
     assert without_tokens(pushed.replace(' hx-swap-oob="outerHTML"', "")) == without_tokens(polled)
 
 
