@@ -161,7 +161,9 @@ def test_a_balance_event_pushes_the_balances_and_says_syncing_until_every_accoun
 
 def test_the_overview_is_pushed_for_every_kind_of_event(desk):
     admin = desk["users"]["ADMIN"]
-    balance = BalanceFactory(account=desk["account"], asset_id_exchange="BTC", balance=2)
+    balance = BalanceFactory(
+        account=desk["account"], asset_id_exchange="BTC", balance=2, available=2
+    )
     order = OrderFactory(account=desk["account"], status="NEW")
     for subject in [("balance", balance), ("order", order), ("account", desk["account"])]:
         html = push(admin, "overview", events_of(subject))
