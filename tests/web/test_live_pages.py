@@ -9,12 +9,14 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 
+from orders.models import Order
 from orders.quotes import quotes_refresh
 from orders.services import OrderTicket, order_submit
 from orders.sync import account_sync
+from tests.conftest import wait_for
 from tests.stream.live import WebServer
 from tests.web import test_browser
-from tests.web.test_browser import Problems, place, shoot, sign_in
+from tests.web.test_browser import Problems, shoot, sign_in
 from venues.paper import engine
 
 pytestmark = test_browser.pytestmark
@@ -31,6 +33,18 @@ def web_server(desk):
     server = WebServer("pages")
     yield server
     server.stop()
+
+
+def place(account, *, client_order_id: str, amount: str = "0.9", price: str = "49000"):
+    """A buy by ann, resting at the venue (NEW) when this returns unless priced below it: large
+    enough that crossing the market fills only part of it."""
+    ticket = OrderTicket(
+        client_order_id=client_order_id, symbol="BTCUSD", side="BUY", amount=amount, price=price
+    )
+    ann = get_user_model().objects.get(username="ann")
+    order = order_submit(account=account, ticket=ticket, user=ann)
+    wait_for(lambda: Order.objects.get(pk=order.pk).status == "NEW", what="the order to rest")
+    return order
 
 
 def watch_polls(page, polls: list[str]) -> None:
@@ -53,7 +67,7 @@ def test_a_fill_reaches_an_open_blotter_over_its_stream_with_no_poll_request(
     problems = Problems()
     problems.watch(page)
     frames: list[str] = []
-    page.on("websocket", lambda ws: ws.on("framereceived", frames.append))
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda frame: frames.append(frame)))
     sign_in(page, base, "ann", "ann-password-1")
     page.goto(f"{base}/orders/blotter/")
     page.locator("#stream-state.live").wait_for()
@@ -61,7 +75,7 @@ def test_a_fill_reaches_an_open_blotter_over_its_stream_with_no_poll_request(
     watch_polls(page, polls)
 
     quotes_refresh(venue="PAPER")
-    order = place(desk, user=get_user_model().objects.get(username="ann"), client_order_id="pushed")
+    order = place(desk, client_order_id="pushed")
     row = page.locator(f"#order-{order.pk}")
     row.locator(".status-new").wait_for()
     cross_the_market(desk)
@@ -79,10 +93,10 @@ def test_an_open_order_detail_and_the_overview_follow_a_fill_over_their_stream(
     desk, web_server, browser
 ):
     base = web_server.origin
-    ann = get_user_model().objects.get(username="ann")
     quotes_refresh(venue="PAPER")
-    order = place(desk, user=ann, client_order_id="watched")
-    detail, overview = browser.new_page(), browser.new_page()
+    order = place(desk, client_order_id="watched")
+    session = browser.new_context()  # one signed-in session, two tabs
+    detail, overview = session.new_page(), session.new_page()
     problems = Problems()
     for page in (detail, overview):
         problems.watch(page)
@@ -100,10 +114,7 @@ def test_an_open_order_detail_and_the_overview_follow_a_fill_over_their_stream(
     detail.locator("#order-detail h1 .status-partially_filled").wait_for(timeout=5000)
     detail.locator("#order-detail").get_by_text("No fills.").wait_for(state="detached")
     shoot(detail, "order-detail-live")
-    ticket = OrderTicket(
-        client_order_id="below", symbol="BTCUSD", side="BUY", amount="0.05", price="40000"
-    )
-    order_submit(account=desk, ticket=ticket, user=ann)
+    place(desk, client_order_id="below", amount="0.05", price="40000")
     overview.locator(".kpis a", has_text=re.compile(r"^2$")).wait_for(timeout=5000)
     assert polls == []
     assert problems == []
@@ -118,6 +129,6 @@ def test_without_its_stream_the_blotter_polls_and_says_so(desk, live_server, bro
         page.goto(f"{base}/orders/blotter/")
     assert page.locator("#stream-state").inner_text() == "polling"
     quotes_refresh(venue="PAPER")
-    order = place(desk, user=get_user_model().objects.get(username="ann"), client_order_id="polled")
+    order = place(desk, client_order_id="polled")
     page.locator(f"#order-{order.pk} .status-new").wait_for(timeout=5000)
     shoot(page, "blotter-polling")
