@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections import defaultdict
-from decimal import Decimal
 
 import qrcode
 import qrcode.image.svg
@@ -12,7 +10,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -22,110 +19,54 @@ from django_htmx.http import HttpResponseStopPolling
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from orders.selectors import open_order_count
-
+from . import pages
 from .access import desk_view, second_factor_verified, step_up
 from .audit import audit_record
 from .forms import ApiKeyForm
-from .models import ApiKey, AuditAction, AuditEvent, Balance, PortfolioSnapshot
+from .models import ApiKey, AuditAction, AuditEvent, PortfolioSnapshot
 from .selectors import accounts_visible, user_role
 from .services import account_sync_queue, api_key_create
 
 
-def _usd(rows) -> Decimal | None:
-    values = [row.balance * row.rate_usd for row in rows if row.rate_usd is not None]
-    return sum(values, Decimal(0)) if values else None
-
-
 @desk_view
 def overview(request):
-    accounts = list(
-        accounts_visible(user=request.user).prefetch_related(
-            Prefetch("balances", queryset=Balance.objects.order_by("asset_id_exchange"))
-        )
-    )
-    per_asset = defaultdict(lambda: {"balance": Decimal(0), "usd": Decimal(0)})
-    for account in accounts:
-        account.usd = _usd(account.balances.all())
-        account.data_age = (
-            (timezone.now() - account.last_sync_at).total_seconds()
-            if account.last_sync_at
-            else None
-        )
-        for row in account.balances.all():
-            per_asset[row.asset_id_exchange]["balance"] += row.balance
-            if row.rate_usd is not None:
-                per_asset[row.asset_id_exchange]["usd"] += row.balance * row.rate_usd
+    """The desk at a glance; an htmx poll (the page's fallback while its stream is down) gets
+    the live figures alone."""
+    context = pages.overview_context(user=request.user)
+    if request.htmx:
+        return render(request, "accounts/overview.html#live", context)
     snapshots = PortfolioSnapshot.objects.order_by("-at")[:720]
-    context = {
-        "accounts": accounts,
-        "total_usd": sum((account.usd or 0 for account in accounts), Decimal(0)),
-        "per_asset": sorted(per_asset.items(), key=lambda item: -item[1]["usd"]),
-        "open_orders": open_order_count(accounts=accounts),
-        "chart": {
-            "t": [int(s.at.timestamp()) for s in reversed(snapshots)],
-            "v": [float(s.total_usd) for s in reversed(snapshots)],  # a chart, not money
-        },
+    context["chart"] = {
+        "t": [int(s.at.timestamp()) for s in reversed(snapshots)],
+        "v": [float(s.total_usd) for s in reversed(snapshots)],  # a chart, not money
     }
     return render(request, "accounts/overview.html", context)
 
 
 @desk_view
 def balances(request):
-    return render(request, "accounts/balances.html", _balances_context(request))
-
-
-def _balances_context(request) -> dict:
-    accounts = list(
-        accounts_visible(user=request.user).prefetch_related(
-            Prefetch("balances", queryset=Balance.objects.order_by("asset_id_exchange"))
-        )
-    )
-    per_asset = defaultdict(
-        lambda: {
-            "balance": Decimal(0),
-            "available": Decimal(0),
-            "locked": Decimal(0),
-            "usd": Decimal(0),
-        }
-    )
-    for account in accounts:
-        for row in account.balances.all():
-            row.usd = row.balance * row.rate_usd if row.rate_usd is not None else None
-            totals = per_asset[row.asset_id_exchange]
-            totals["balance"] += row.balance
-            totals["available"] += row.available
-            totals["locked"] += row.locked
-            totals["usd"] += row.usd or 0
-    return {"accounts": accounts, "per_asset": sorted(per_asset.items())}
+    return render(request, "accounts/balances.html", pages.balances_context(user=request.user))
 
 
 @desk_view
 @require_POST
 def balances_refresh(request):
     """Queue a sync of every account, then poll until each has synced since."""
-    requested = timezone.now()
+    requested = timezone.now().isoformat()
     for account in accounts_visible(user=request.user).filter(enabled=True):
         account_sync_queue(account=account)
-    request.session["balances_refresh"] = requested.isoformat()
-    return render(
-        request, "accounts/balances.html#tables", _balances_context(request) | {"refreshing": True}
-    )
+    request.session["balances_refresh"] = requested
+    context = pages.balances_context(user=request.user, refresh_requested=requested)
+    return render(request, "accounts/balances.html#tables", context)
 
 
 @desk_view
 def balances_tables(request):
-    context = _balances_context(request)
-    requested = request.session.get("balances_refresh")
-    synced = all(
-        account.last_sync_at and account.last_sync_at.isoformat() >= (requested or "")
-        for account in context["accounts"]
-        if account.enabled
+    context = pages.balances_context(
+        user=request.user, refresh_requested=request.session.get("balances_refresh")
     )
-    response = render(
-        request, "accounts/balances.html#tables", context | {"refreshing": not synced}
-    )
-    if synced:
+    response = render(request, "accounts/balances.html#tables", context)
+    if not context["refreshing"]:
         response.status_code = HttpResponseStopPolling.status_code
     return response
 

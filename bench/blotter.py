@@ -8,7 +8,7 @@ from __future__ import annotations
 from emsweb.redis import redis_client
 from orders.changes import KEY as CHANGES_KEY
 from orders.changes import changes_version
-from orders.views import BLOTTER_ROWS
+from orders.pages import BLOTTER_ROWS
 
 from . import fixtures, inprocess
 from .client import timed
@@ -49,7 +49,7 @@ def run(ctx) -> list[Figure]:
         return summary(times), size
 
     changed, size = changed_polls("")
-    # The blotter shows the newest orders (orders.views.BLOTTER_ROWS) and a link to all of them.
+    # The blotter shows the newest orders (orders.pages.BLOTTER_ROWS) and a link to all of them.
     changed_all, size_all = changed_polls("&all=1")
     with inprocess.counting() as asked_changed:
         poll(version)

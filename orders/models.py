@@ -5,6 +5,8 @@ from django.utils import timezone
 
 from venues.base import OrdSide, OrdStatus, OrdType, TimeInForce
 
+from .statuses import TERMINAL_STATUSES
+
 MONEY = {"max_digits": 38, "decimal_places": 18}
 
 
@@ -141,6 +143,11 @@ class Order(models.Model):
     @property
     def post_only(self) -> bool:
         return "MAKER_OR_CANCEL" in self.exec_inst
+
+    @property
+    def is_terminal(self) -> bool:
+        """Filled, canceled or rejected: nothing about it changes any more."""
+        return self.status in TERMINAL_STATUSES
 
 
 class EventCause(models.TextChoices):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import functools
 import hashlib
 import io
 from decimal import Decimal
@@ -14,17 +13,15 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.backends.utils import csrf_input
-from django.urls import get_script_prefix, reverse
-from django.utils import timezone
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from accounts.access import desk_view
 from accounts.audit import client_ip
 from accounts.selectors import accounts_tradable, accounts_visible
-from venues.base import OrdStatus
 
-from . import selectors
+from . import pages, selectors
 from .changes import changes_version
 from .forms import SERVICE_TO_TICKET_FIELD, HistoryFilterForm, TicketForm
 from .instruments import instrument_find
@@ -39,10 +36,7 @@ from .services import (
     ticket_check,
 )
 from .statuses import ROUTING_SETTLED
-from .templatetags import desk
 
-# Rows a blotter shows unless asked for all: a render costs time per row, and polls repeat it.
-BLOTTER_ROWS = 200
 TICKET_FIELDS = [
     "account", "symbol", "side", "amount", "price", "time_in_force", "expire_time", "post_only",
 ]  # fmt: skip
@@ -199,9 +193,11 @@ def ticket_submit(request):
 @desk_view
 def order_outcome(request, pk: int):
     """What became of an order just placed; polled until routing settles."""
-    order = _order_for(request, pk).order
-    response = render(request, "orders/ticket.html#outcome", {"placed": order})
-    if order.status in ROUTING_SETTLED:
+    context = pages.order_outcome_context(user=request.user, pk=pk)
+    if context is None:
+        raise Http404
+    response = render(request, "orders/ticket.html#outcome", context)
+    if context["placed"].status in ROUTING_SETTLED:
         response.status_code = HttpResponseStopPolling.status_code
     return response
 
@@ -215,86 +211,9 @@ def blotter(request):
 
 
 def _blotter_context(request) -> dict:
-    """The working orders, newest first; past BLOTTER_ROWS, the rest are counted and one link
-    (?all=1) away. Query count is flat in the number of orders."""
-    version = changes_version()
-    show_all = request.GET.get("all") == "1"
-    accounts = list(accounts_tradable(user=request.user))
-    tradable = {account.pk for account in accounts}
-    working = selectors.blotter_orders(user=request.user)
-    found = list(working if show_all else working[: BLOTTER_ROWS + 1])
-    more = 0
-    if not show_all and len(found) > BLOTTER_ROWS:
-        found = found[:BLOTTER_ROWS]
-        more = working.count() - BLOTTER_ROWS
-    now = timezone.now()
-    # Carried by the cancel forms, so that the blotter they re-render still shows all.
-    keep_all = "?all=1" if show_all else ""
-    return {
-        "orders": [
-            _blotter_row(values, tradable=tradable, now=now, keep_all=keep_all) for values in found
-        ],
-        "more": more,
-        "show_all": show_all,
-        "keep_all": keep_all,
-        "version": version,
-        "accounts": accounts,
-        "can_trade": bool(tradable),
-        # One token input for every row's cancel form: {% csrf_token %} per row was a third of
-        # the render.
-        "csrf_input": csrf_input(request),
-    }
-
-
-def _blotter_row(order: dict, *, tradable: set[int], now, keep_all: str) -> dict:
-    status = order["status"]
-    reconciling = selectors.reconciling(
-        status=status,
-        routing_started_at=order["routing_started_at"],
-        outcome_unknown_at=order["outcome_unknown_at"],
-        now=now,
+    return pages.blotter_context(
+        user=request.user, show_all=request.GET.get("all") == "1", csrf_input=csrf_input(request)
     )
-    may_cancel = order["account_id"] in tradable and status != OrdStatus.PENDING_CANCEL
-    return _order_row(order) | {
-        "badge": desk.status_badge(status, reconciling),
-        "cancel_url": _url_with_pk("order_cancel")(order["pk"]) + keep_all if may_cancel else None,
-    }
-
-
-def _order_row(order: dict) -> dict:
-    """One blotter or history line (from selectors.order_rows), formatted once here: a template
-    filter per cell cost more than the query (bench/README.md). A dict, which a template looks
-    into fastest."""
-    pk, lot, tick = order["pk"], order["lot_size"], order["tick_size"]
-    return {
-        "pk": pk,
-        "status": order["status"],
-        "client_order_id": order["client_order_id"],
-        "url": _url_with_pk("order_detail")(pk),
-        "placed": desk.when(order["created_at"]),
-        "account": order["account_name"],
-        "symbol": order["symbol"],
-        "side": desk.side_badge(order["side"]),
-        "amount": desk.places(order["amount_order"], lot),
-        "price": desk.places(order["price"], tick),
-        "filled": desk.places(order["amount_filled"], lot),
-        "avg_px": desk.places(order["avg_px"], tick) if order["amount_filled"] else "—",
-        "badge": desk.status_badge(order["status"]),
-        "placed_by": order["placed_by"] or "outside emsweb",
-    }
-
-
-def _url_with_pk(name: str):
-    """The URL named `name` for a pk, as a format: reverse() per row was a tenth of a render."""
-    return _url_format(name, get_script_prefix())
-
-
-@functools.cache
-def _url_format(name: str, script_prefix: str):
-    return reverse(name, args=[PK_MARK]).replace(str(PK_MARK), "{}").format
-
-
-PK_MARK = 918273645
 
 
 def blotter_rows(request):
@@ -313,7 +232,9 @@ def blotter_rows(request):
 
 @desk_view
 def _blotter_rows_changed(request):
-    context = _blotter_context(request) | {"settled": selectors.recently_settled(user=request.user)}
+    context = pages.blotter_rows_context(
+        user=request.user, show_all=request.GET.get("all") == "1", csrf_input=csrf_input(request)
+    )
     return render(request, "orders/blotter.html#rows", context)
 
 
@@ -374,16 +295,13 @@ def _back_to_blotter(request):
 
 @desk_view
 def order_detail(request, pk: int):
-    access = _order_for(request, pk)
-    order = access.order
-    order.reconciling = selectors.is_reconciling(order)
-    context = {
-        "order": order,
-        "events": order.events.all(),
-        "fills": order.fills.all(),
-        "fees": selectors.fees_by_asset(order),
-        "may_cancel": access.may_trade,
-    }
+    """The order's facts, timeline and fills; an htmx poll (the page's fallback while its stream
+    is down) gets the live part alone."""
+    context = pages.order_detail_context(user=request.user, pk=pk)
+    if context is None:
+        raise Http404
+    if request.htmx:
+        return render(request, "orders/detail.html#detail", context)
     return render(request, "orders/detail.html", context)
 
 
@@ -410,7 +328,7 @@ def history(request):
     context = {
         "form": form,
         "page": page,
-        "rows": [_order_row(order) for order in page.orders],
+        "rows": [pages.order_row(order) for order in page.orders],
         "query": query.urlencode(),
     }
     if request.htmx:

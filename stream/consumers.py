@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -26,6 +27,9 @@ from accounts.audit import client_address
 from emsweb.api.auth import api_key_authenticate, api_key_presented
 from stream import protocol
 from stream.hub import Subscription, process_hub
+from stream.pages import page_fragments, page_params
+
+logger = logging.getLogger(__name__)
 
 # Requests wait on the order path (an order's routing): in threads of their own, many at once,
 # never on channels' one shared thread (its thread_sensitive default).
@@ -36,6 +40,8 @@ in_request_thread = partial(
 in_thread = partial(database_sync_to_async, thread_sensitive=False)
 
 HEARTBEAT_EVERY = 1.0  # SERVER_INFO, as the hosted EMS sends it
+# A page's push gathers the events of this long after the first: one render for a burst.
+PAGE_BATCH_SECONDS = 0.05
 CLOSE_WAIT = 10.0  # for a close frame to get past a client that stopped reading
 
 # Close codes: RFC 6455's, and 4000-4999 (the application's) for what the client must fix.
@@ -44,6 +50,7 @@ ACCESS_REVOKED = (4401, "access revoked")
 SERVER_STOPPING = (1012, "server restarting")
 BAD_SINCE = (4400, "since: must be a whole number, the last seq received")
 NOT_TEXT = (1003, "frames must be JSON text")
+PAGE_FAILED = (1011, "page update failed")
 
 
 def _query(scope) -> dict[str, str]:
@@ -183,7 +190,13 @@ class ApiStreamConsumer(StreamConsumer):
 class PageStreamConsumer(StreamConsumer):
     """/stream: the desk's pages, signed in by their session cookie, from the site's own origin
     only (emsweb.asgi wraps this in channels' AllowedHostsOriginValidator; this checks, also,
-    that the Origin is the very host the page was served from). Sends each event as it is."""
+    that the Origin is the very host the page was served from). The query names the page and
+    its parameters (its `data-stream`); what it gets is HTML: on connecting, all of the page's
+    live parts, then, for each batch of events (those of PAGE_BATCH_SECONDS after the first),
+    the parts they touch (stream.pages)."""
+
+    page = ""
+    params: dict = {}
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -196,9 +209,43 @@ class PageStreamConsumer(StreamConsumer):
             await self.close()  # before accept: an HTTP 403
             return
         await self.accept()
-        since = _query(self.scope).get("since")
-        since = int(since) if since and since.isascii() and since.isdigit() else None
-        await self.stream_start(since=since, user_id=user.pk)
+        self.page, self.params = page_params(
+            query=_query(self.scope), cookies=self.scope.get("cookies", {})
+        )
+        # No resume: a page that (re)connects is sent all of its live parts as they are now.
+        await self.stream_start(since=None, user_id=user.pk)
+
+    async def opening_messages(self, subscription: Subscription) -> list[str]:
+        html = await self._fragments(None)
+        return [html] if html else []
+
+    async def _pump(self, subscription: Subscription) -> None:
+        loop = asyncio.get_running_loop()
+        while (event := await subscription.next()) is not None:
+            batch, deadline = [event], loop.time() + PAGE_BATCH_SECONDS
+            while (left := deadline - loop.time()) > 0:
+                try:
+                    event = await asyncio.wait_for(subscription.next(), left)
+                except TimeoutError:
+                    break
+                if event is None:
+                    return
+                batch.append(event)
+            try:
+                html = await self._fragments(batch)
+            except Exception:
+                # A page that missed an update must not show "live": closed, it polls and
+                # reconnects, and is sent all of its parts afresh.
+                logger.exception("stream: a page's update failed to render; closing it")
+                await self.close(code=PAGE_FAILED[0], reason=PAGE_FAILED[1])
+                return
+            if html:
+                await self.send(html)
+
+    async def _fragments(self, events) -> str | None:
+        return await in_thread(page_fragments)(
+            user=self.scope["user"], page=self.page, params=self.params, events=events
+        )
 
     def _same_origin(self) -> bool:
         headers = _headers(self.scope)

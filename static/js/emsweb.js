@@ -51,7 +51,89 @@
     });
   }
 
+  // The page's stream. A page with live parts names them in data-stream ("page=blotter&all=1"):
+  // it opens /stream with that query and the server pushes each part that changed as HTML,
+  // swapped by htmx out of band (by id). While the stream is up, the parts' polling (the
+  // elements marked data-poll) sends nothing; while it is down they poll, it reconnects with
+  // backoff, and the badge in the top bar says which. Our own few lines rather than htmx's ws
+  // extension: the polling switch, the badge, the heartbeat watchdog and following a page whose
+  // live parts change (the ticket's outcome) would be this code anyway, and the extension would
+  // try to swap every heartbeat (JSON) as HTML.
+  var STALE_AFTER = 5000; // the server beats every second: this long silent is a dead stream
+  var stream = { socket: null, query: null, live: false, delay: 0, timer: null, heard: 0 };
+
+  function streamBadge() {
+    var badge = document.getElementById("stream-state");
+    if (!badge) return;
+    badge.hidden = stream.query === null;
+    badge.textContent = stream.live ? "live" : "polling";
+    badge.className = "stream-state " + (stream.live ? "live" : "polling");
+    badge.title = stream.live
+      ? "Updates arrive as they happen"
+      : "No live stream: the page polls until it reconnects";
+  }
+
+  function streamOpen() {
+    clearTimeout(stream.timer);
+    var scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    var socket = new WebSocket(scheme + "//" + location.host + "/stream?" + stream.query);
+    stream.socket = socket;
+    socket.onopen = function () {
+      if (stream.socket !== socket) return;
+      stream.live = true;
+      stream.delay = 0;
+      stream.heard = Date.now();
+      streamBadge();
+    };
+    socket.onmessage = function (message) {
+      if (stream.socket !== socket) return;
+      stream.heard = Date.now();
+      if (typeof message.data === "string" && message.data.charAt(0) === "<") {
+        htmx.swap(document.body, message.data, { swapStyle: "none" });
+      }
+    };
+    socket.onclose = function () { streamLost(socket); };
+  }
+
+  function streamLost(socket) {
+    if (stream.socket !== socket) return;
+    stream.socket = null;
+    stream.live = false;
+    streamBadge();
+    socket.close();
+    // 1 s, 2 s, 4 s … up to 30 s, with jitter, so that a restarted server is not stampeded.
+    stream.delay = Math.min(stream.delay ? stream.delay * 2 : 1000, 30000);
+    stream.timer = setTimeout(streamOpen, stream.delay * (0.5 + Math.random() / 2));
+  }
+
+  // After the page loads and after every swap: follow what the page names (none: no stream).
+  function streamFollow() {
+    var named = document.querySelector("[data-stream]");
+    var query = named ? named.getAttribute("data-stream") : null;
+    if (query === stream.query) return;
+    var socket = stream.socket;
+    clearTimeout(stream.timer);
+    stream.socket = null;
+    stream.live = false;
+    stream.delay = 0;
+    stream.query = query;
+    if (socket) socket.close();
+    if (query !== null) streamOpen();
+    streamBadge();
+  }
+
+  setInterval(function () {
+    if (stream.live && Date.now() - stream.heard > STALE_AFTER) streamLost(stream.socket);
+  }, 1000);
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (stream.live && event.detail.elt.hasAttribute("data-poll")) event.preventDefault();
+  });
+
   function enhance(root) { localTimes(root); toasts(root); charts(root); }
-  document.addEventListener("DOMContentLoaded", function () { enhance(document); });
-  document.addEventListener("htmx:afterSettle", function (event) { enhance(event.target); });
+  document.addEventListener("DOMContentLoaded", function () { enhance(document); streamFollow(); });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    enhance(event.target);
+    streamFollow();
+  });
 })();

@@ -251,14 +251,27 @@ def session_cookie(user) -> str:
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
 
-def test_the_pages_stream_sends_events_to_a_signed_in_page_of_the_site(web_server, user, account):
+def next_html(ws) -> str:
+    """The next HTML the pages' stream pushes, past its heartbeats (JSON)."""
+    deadline = time.monotonic() + TIMEOUT
+    while not (text := ws.recv(timeout=TIMEOUT)).startswith("<"):
+        assert time.monotonic() < deadline, "no HTML pushed"
+    return text
+
+
+def test_the_pages_stream_pushes_a_signed_in_pages_live_parts_as_html(web_server, user, account):
+    """All of them on connecting, then those the events touch (stream.pages says which)."""
     headers = {"Cookie": session_cookie(user)}
     with connect(
-        f"{web_server.ws_url}/stream", origin=web_server.origin, additional_headers=headers
+        f"{web_server.ws_url}/stream?page=overview",
+        origin=web_server.origin,
+        additional_headers=headers,
     ) as ws:
-        receive(ws)
+        assert receive(ws)["type"] == "SERVER_INFO"
+        assert next_html(ws).startswith('<div id="overview-live" ')
         account_events(account, 3)
-        assert events_until(ws, 3) == [1, 2, 3]
+        pushed = next_html(ws)
+        assert pushed.startswith('<div id="overview-live" ') and account.exchange_id in pushed
 
 
 @pytest.mark.parametrize("origin", [None, "http://evil.example", "http://127.0.0.1:1"])

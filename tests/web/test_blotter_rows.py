@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from orders import views
+from orders import pages
 from tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def three_rows(monkeypatch):
-    monkeypatch.setattr(views, "BLOTTER_ROWS", 3)
+    monkeypatch.setattr(pages, "BLOTTER_ROWS", 3)
 
 
 def test_past_its_row_limit_the_blotter_counts_the_rest_and_links_to_all(
