@@ -13,23 +13,27 @@ import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from django.conf import settings
 from django.db import transaction
 from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.sync.client import connect
 
 from accounts.services import api_key_create
 from orders.models import Order
+from orders.services import orders_sweep_received
 from orders.statuses import TERMINAL_STATUSES
 from stream.models import StreamEvent
 from stream.outbox import events_record
 from stream.reader import latest_seq
-from tests.conftest import wait_for
+from tests.conftest import ROOT, test_database_url, wait_for
 from tests.faults_table import note_verdict
 from tests.reliability.conftest import ACCOUNT, assert_invariants, settle, submit, wait_status
 from tests.reliability.test_broker import (  # noqa: F401 - the broker scenarios' fixtures
@@ -314,6 +318,70 @@ def test_the_event_of_a_commit_reaches_a_connected_client_though_its_worker_was_
         wait_for(all_numbered, what="the reconciler's events numbered")
         client.wait_until_seen(latest_seq())
         wait_for(lambda: client.last_status(order.client_order_id) == S.REJECTED, timeout=WAIT)
+        client.assert_every_event_once(until=latest_seq())
+        assert_invariants(account)
+    finally:
+        server.stop()
+
+
+# The order path's writer as the API runs it (order_submit), in a process that SIGKILLs itself the
+# moment its transaction commits: before the poke that wakes the sequencer, and before the routing
+# task is queued (on_commit callbacks run in the order they were added; this one is first).
+WRITER_KILLED_ON_COMMIT = """
+import os, signal, sys
+import django
+django.setup()
+from django.conf import settings
+from django.db import transaction
+from accounts.models import ExchangeAccount
+from orders.services import OrderTicket, order_submit
+account = ExchangeAccount.objects.get(pk=int(sys.argv[1]))
+ticket = OrderTicket(
+    client_order_id=sys.argv[2], symbol="BTCUSD", side="BUY", amount="0.1", price="49000"
+)
+with transaction.atomic():
+    transaction.on_commit(lambda: os.kill(os.getpid(), signal.SIGKILL))
+    order_submit(account=account, ticket=ticket)
+"""
+
+
+@pytest.mark.fault(3, "writer SIGKILLed between its commit and its poke, a client connected")
+def test_the_event_of_a_writer_killed_before_it_could_poke_reaches_a_connected_client(
+    account, pipeline, key, client_factory
+):
+    server = WebServer("faults-writer")
+    try:
+        client = client_factory(server.ws_url, key)
+        writer = subprocess.run(
+            [sys.executable, "-c", WRITER_KILLED_ON_COMMIT, str(account.pk), "killed-on-commit"],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "tests.settings",
+                "DATABASE_URL": test_database_url(),
+                "REDIS_URL": settings.REDIS_URL,
+            },
+            capture_output=True,
+            timeout=WAIT,
+        )
+        assert writer.returncode == -signal.SIGKILL, writer.stderr.decode()[-3000:]
+        order = Order.objects.get(client_order_id="killed-on-commit")
+        assert order.status == S.RECEIVED  # committed; its routing task was never queued
+
+        event = StreamEvent.objects.get(kind="order", ref_id=order.pk)
+        wait_for(lambda: StreamEvent.objects.get(pk=event.pk).seq, what="its event numbered")
+        event.refresh_from_db()
+        client.wait_until_seen(event.seq)
+        assert client.last_status("killed-on-commit") == S.RECEIVED
+
+        def routed() -> bool:
+            orders_sweep_received()  # as beat does: the order is queued again, and routed
+            order.refresh_from_db()
+            return order.status == S.NEW or time.sleep(0.5)
+
+        wait_for(routed, timeout=WAIT, what="the order swept and routed")
+        wait_for(all_numbered, what="the routing's events numbered")
+        wait_for(lambda: client.last_status("killed-on-commit") == S.NEW, timeout=WAIT)
         client.assert_every_event_once(until=latest_seq())
         assert_invariants(account)
     finally:
