@@ -159,6 +159,27 @@ def key(django_user_model, transactional_db):
 
 
 @pytest.fixture
+def web_servers():
+    """Web servers (tests.stream.live), started on the test database, stopped after the test."""
+    servers: list[WebServer] = []
+
+    def start(name: str, **env: str) -> WebServer:
+        servers.append(WebServer(name, env=env or None))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def numbered(event: StreamEvent) -> int:
+    """The event's seq, once the server's sequencer has numbered it."""
+    return wait_for(
+        lambda: StreamEvent.objects.get(pk=event.pk).seq, what=f"event {event.pk} numbered"
+    )
+
+
+@pytest.fixture
 def client_factory():
     """StreamClients, started, and stopped after the test."""
     clients: list[StreamClient] = []
@@ -293,35 +314,26 @@ INVARIANTS = (
 
 @pytest.mark.fault(3, "SIGKILL pool process right after the claim's commit, a client connected")
 def test_the_event_of_a_commit_reaches_a_connected_client_though_its_worker_was_killed_right_after(
-    account, pipeline, key, client_factory
+    account, pipeline, key, web_servers, client_factory
 ):
-    server = WebServer("faults-worker")
-    try:
-        client = client_factory(server.ws_url, key)
-        engine.set_knobs(ACCOUNT, latency_ms=15000)  # the worker waits on the venue, claimed
-        order = wait_status(submit(account, "killed-after-commit"), S.ROUTING)
-        pipeline.kill_pool_process()
-        engine.set_knobs(ACCOUNT, latency_ms=0)
+    client = client_factory(web_servers("faults-worker").ws_url, key)
+    engine.set_knobs(ACCOUNT, latency_ms=15000)  # the worker waits on the venue, claimed
+    order = wait_status(submit(account, "killed-after-commit"), S.ROUTING)
+    pipeline.kill_pool_process()
+    engine.set_knobs(ACCOUNT, latency_ms=0)
 
-        # The claim's event: the order's second row (its first is the order received).
-        claim = StreamEvent.objects.filter(kind="order", ref_id=order.pk).order_by("id")[1]
-        wait_for(lambda: StreamEvent.objects.get(pk=claim.pk).seq, what="the claim numbered")
-        claim.refresh_from_db()
-        client.wait_until_seen(claim.seq)
-        assert claim.seq in client.seqs
-        reports = client.reports["killed-after-commit"]
-        assert any(
-            status == S.ROUTING for report in reports for status, _ in report["status_history"]
-        )
+    # The claim's event: the order's second row (its first is the order received).
+    claim = StreamEvent.objects.filter(kind="order", ref_id=order.pk).order_by("id")[1]
+    client.wait_until_seen(numbered(claim))
+    assert StreamEvent.objects.get(pk=claim.pk).seq in client.seqs
+    reports = client.reports[order.client_order_id]
+    assert S.ROUTING in {status for report in reports for status, _ in report["status_history"]}
 
-        order = settle(account, order, S.REJECTED)  # never placed: reconciled, then streamed
-        wait_for(all_numbered, what="the reconciler's events numbered")
-        client.wait_until_seen(latest_seq())
-        wait_for(lambda: client.last_status(order.client_order_id) == S.REJECTED, timeout=WAIT)
-        client.assert_every_event_once(until=latest_seq())
-        assert_invariants(account)
-    finally:
-        server.stop()
+    order = settle(account, order, S.REJECTED)  # never placed: reconciled, then streamed
+    wait_for(all_numbered, what="the reconciler's events numbered")
+    wait_for(lambda: client.last_status(order.client_order_id) == S.REJECTED, timeout=WAIT)
+    client.assert_every_event_once(until=latest_seq())
+    assert_invariants(account)
 
 
 # The order path's writer as the API runs it (order_submit), in a process that SIGKILLs itself the
@@ -331,7 +343,6 @@ WRITER_KILLED_ON_COMMIT = """
 import os, signal, sys
 import django
 django.setup()
-from django.conf import settings
 from django.db import transaction
 from accounts.models import ExchangeAccount
 from orders.services import OrderTicket, order_submit
@@ -345,47 +356,44 @@ with transaction.atomic():
 """
 
 
+def writer_killed_on_commit(account, client_order_id: str) -> None:
+    writer = subprocess.run(
+        [sys.executable, "-c", WRITER_KILLED_ON_COMMIT, str(account.pk), client_order_id],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": test_database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+        },
+        capture_output=True,
+        timeout=WAIT,
+    )
+    assert writer.returncode == -signal.SIGKILL, writer.stderr.decode()[-3000:]
+
+
 @pytest.mark.fault(3, "writer SIGKILLed between its commit and its poke, a client connected")
 def test_the_event_of_a_writer_killed_before_it_could_poke_reaches_a_connected_client(
-    account, pipeline, key, client_factory
+    account, pipeline, key, web_servers, client_factory
 ):
-    server = WebServer("faults-writer")
-    try:
-        client = client_factory(server.ws_url, key)
-        writer = subprocess.run(
-            [sys.executable, "-c", WRITER_KILLED_ON_COMMIT, str(account.pk), "killed-on-commit"],
-            cwd=ROOT,
-            env={
-                **os.environ,
-                "DJANGO_SETTINGS_MODULE": "tests.settings",
-                "DATABASE_URL": test_database_url(),
-                "REDIS_URL": settings.REDIS_URL,
-            },
-            capture_output=True,
-            timeout=WAIT,
-        )
-        assert writer.returncode == -signal.SIGKILL, writer.stderr.decode()[-3000:]
-        order = Order.objects.get(client_order_id="killed-on-commit")
-        assert order.status == S.RECEIVED  # committed; its routing task was never queued
+    client = client_factory(web_servers("faults-writer").ws_url, key)
+    writer_killed_on_commit(account, "killed-on-commit")
+    order = Order.objects.get(client_order_id="killed-on-commit")
+    assert order.status == S.RECEIVED  # committed; its routing task was never queued
 
-        event = StreamEvent.objects.get(kind="order", ref_id=order.pk)
-        wait_for(lambda: StreamEvent.objects.get(pk=event.pk).seq, what="its event numbered")
-        event.refresh_from_db()
-        client.wait_until_seen(event.seq)
-        assert client.last_status("killed-on-commit") == S.RECEIVED
+    client.wait_until_seen(numbered(StreamEvent.objects.get(kind="order", ref_id=order.pk)))
+    assert client.last_status(order.client_order_id) == S.RECEIVED
 
-        def routed() -> bool:
-            orders_sweep_received()  # as beat does: the order is queued again, and routed
-            order.refresh_from_db()
-            return order.status == S.NEW or time.sleep(0.5)
+    def routed() -> bool:
+        orders_sweep_received()  # as beat does: the order is queued again, and routed
+        order.refresh_from_db()
+        return order.status == S.NEW or time.sleep(0.5)
 
-        wait_for(routed, timeout=WAIT, what="the order swept and routed")
-        wait_for(all_numbered, what="the routing's events numbered")
-        wait_for(lambda: client.last_status("killed-on-commit") == S.NEW, timeout=WAIT)
-        client.assert_every_event_once(until=latest_seq())
-        assert_invariants(account)
-    finally:
-        server.stop()
+    wait_for(routed, timeout=WAIT, what="the order swept and routed")
+    wait_for(all_numbered, what="the routing's events numbered")
+    wait_for(lambda: client.last_status(order.client_order_id) == S.NEW, timeout=WAIT)
+    client.assert_every_event_once(until=latest_seq())
+    assert_invariants(account)
 
 
 # --- 3. Redis restarted while a client is connected ---------------------------------------------
@@ -407,30 +415,26 @@ def restart(redis_server) -> None:
 
 @pytest.mark.fault(14, "Redis restarted (no persistence) mid-burst, a client connected")
 def test_a_client_connected_while_redis_restarts_mid_burst_keeps_every_event_and_none_twice(
-    broker, key, client_factory
+    broker, key, web_servers, client_factory
 ):
     redis_server, worker, paper = broker
-    server = WebServer("faults-redis", env={"REDIS_URL": redis_server.url})
-    try:
-        client = client_factory(server.ws_url, key)
+    client = client_factory(web_servers("faults-redis", REDIS_URL=redis_server.url).ws_url, key)
 
-        restarting = threading.Thread(target=restart, args=(redis_server,))
-        accepted, refused = burst(paper, restarting.start)
-        restarting.join()
-        sweep_until_routed(paper, worker)
-        engine.set_knobs(ACCOUNT, latency_ms=0)
+    restarting = threading.Thread(target=restart, args=(redis_server,))
+    accepted, refused = burst(paper, restarting.start)
+    restarting.join()
+    sweep_until_routed(paper, worker)
+    engine.set_knobs(ACCOUNT, latency_ms=0)
 
-        wait_for(all_numbered, timeout=WAIT, what="every event numbered")
-        latest = latest_seq()
-        client.wait_until_seen(latest)
-        client.assert_every_event_once(until=latest)
-        orders = Order.objects.filter(client_order_id__in=accepted + refused)
-        assert orders.count() >= len(accepted)
-        for order in orders:
-            assert client.last_status(order.client_order_id) == order.status, order
-        assert_invariants(paper)
-    finally:
-        server.stop()
+    wait_for(all_numbered, timeout=WAIT, what="every event numbered")
+    latest = latest_seq()
+    client.wait_until_seen(latest)
+    client.assert_every_event_once(until=latest)
+    orders = Order.objects.filter(client_order_id__in=accepted + refused)
+    assert orders.count() >= len(accepted)
+    for order in orders:
+        assert client.last_status(order.client_order_id) == order.status, order
+    assert_invariants(paper)
 
 
 # --- 4. a client that stops reading -------------------------------------------------------------
@@ -446,46 +450,43 @@ def small_window(port: int) -> socket.socket:
 
 @pytest.mark.fault(16, "a client stops reading mid-stream; another on the desk reads on")
 def test_a_client_that_stops_reading_is_cut_off_as_slow_while_another_keeps_receiving_orders(
-    account, pipeline, key, client_factory
+    account, pipeline, key, web_servers, client_factory
 ):
-    server = WebServer("faults-slow", env={"EMSWEB_STREAM_CLIENT_BUFFER": "1500"})
-    small = small_window(server.port)
-    try:
-        headers = {"X-CoinAPI-Key": key}
-        with connect(
-            f"{server.ws_url}/v1/ws", sock=small, additional_headers=headers, max_queue=4
-        ) as stalled:
-            stalled_from = json.loads(stalled.recv(timeout=WAIT))["seq"]
-            reader = client_factory(server.ws_url, key)
-            with transaction.atomic():  # a flood of events the stalled client never reads
-                events_record(kind="account", account_id=account.pk, ref_ids=[account.pk] * 20_000)
-            orders = [submit(account, f"read-on-{n}") for n in range(10)]
-            for order in orders:
-                wait_status(order, S.NEW)
-            wait_for(all_numbered, timeout=WAIT, what="every event numbered")
-            latest = latest_seq()
-            reader.wait_until_seen(latest)
-
-            stalled_seqs = []
-            with pytest.raises(ConnectionClosed) as closed:
-                while True:  # what it was sent before it was cut off, then the close
-                    message = json.loads(stalled.recv(timeout=WAIT))
-                    if is_event(message):
-                        stalled_seqs.append(message["seq"])
-        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1013, "slow consumer")
-
-        reader.assert_every_event_once(until=latest)
-        assert reader.connections == 1 and reader.closes == [], "the reader was cut off too"
+    server = web_servers("faults-slow", EMSWEB_STREAM_CLIENT_BUFFER="1500")
+    headers = {"X-CoinAPI-Key": key}
+    with connect(
+        f"{server.ws_url}/v1/ws",
+        sock=small_window(server.port),
+        additional_headers=headers,
+        max_queue=4,
+    ) as stalled:
+        stalled_from = json.loads(stalled.recv(timeout=WAIT))["seq"]
+        reader = client_factory(server.ws_url, key)
+        with transaction.atomic():  # a flood of events the stalled client does not read
+            events_record(kind="account", account_id=account.pk, ref_ids=[account.pk] * 20_000)
+        orders = [submit(account, f"read-on-{n}") for n in range(10)]
         for order in orders:
-            assert reader.last_status(order.client_order_id) == S.NEW
-        assert len(stalled_seqs) < latest - stalled_from, "the stalled client was sent it all"
+            wait_status(order, S.NEW)
+        wait_for(all_numbered, timeout=WAIT, what="every event numbered")
+        latest = latest_seq()
+        reader.wait_until_seen(latest)
 
-        # Cut off, it resumes from the last seq it read, and misses nothing.
-        assert stalled_seqs == list(range(stalled_from + 1, stalled_from + 1 + len(stalled_seqs)))
-        resumed_from = stalled_seqs[-1] if stalled_seqs else stalled_from
-        resumed = client_factory(server.ws_url, key, since=resumed_from)
-        resumed.wait_until_seen(latest)
-        resumed.assert_every_event_once(until=latest)
-    finally:
-        small.close()
-        server.stop()
+        stalled_seqs = []
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:  # what it was sent before it was cut off, then the close
+                message = json.loads(stalled.recv(timeout=WAIT))
+                if is_event(message):
+                    stalled_seqs.append(message["seq"])
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1013, "slow consumer")
+
+    reader.assert_every_event_once(until=latest)
+    assert reader.connections == 1 and reader.closes == [], "the reader was cut off too"
+    for order in orders:
+        assert reader.last_status(order.client_order_id) == S.NEW
+    assert len(stalled_seqs) < latest - stalled_from, "the stalled client was sent it all"
+
+    # Cut off, it resumes from the last seq it read, and misses nothing.
+    assert stalled_seqs == list(range(stalled_from + 1, stalled_from + 1 + len(stalled_seqs)))
+    resumed = client_factory(server.ws_url, key, since=(stalled_seqs or [stalled_from])[-1])
+    resumed.wait_until_seen(latest)
+    resumed.assert_every_event_once(until=latest)
