@@ -256,7 +256,8 @@ def place(desk: Desk, client_order_id: str) -> None:
 
 
 def desk_state(desk: Desk, since: int) -> dict:
-    return json.loads(desk.manage("shell", "--no-imports", "-c", DESK_STATE.format(since=since)))
+    output = desk.manage("shell", "--no-imports", "-c", DESK_STATE.format(since=since))
+    return json.loads(output.splitlines()[-1])
 
 
 @pytest.mark.fault(16, "the stream server SIGKILLed under make run mid-burst of 200 orders")
@@ -273,20 +274,20 @@ def test_a_client_resumes_after_the_stream_server_is_killed_mid_burst_missing_no
         placed.append(client_order_id)
 
     with ThreadPoolExecutor(4) as traders:
-        done = traders.map(place_one, ids)
+        placing = traders.map(place_one, ids)
         wait_for(lambda: len(placed) >= BURST // 4, timeout=WAIT, what="orders before the kill")
         restarted = desk.log().count("web restarted")
         connections = client.connections
         os.killpg(desk.pid_of("web"), signal.SIGKILL)  # gunicorn and its workers, at once
         wait_for(lambda: desk.log().count("web restarted") > restarted, what="web restarted")
-        list(done)  # every order accepted (an exception in a trader is raised here)
+        list(placing)  # every order accepted (an exception in a trader is raised here)
     assert "web exited with code -9" in desk.log()
 
     def settled() -> dict | None:
         state = desk_state(desk, client.started_at)
         statuses = set(state["orders"].values())
-        done = len(state["orders"]) == BURST and statuses <= TERMINAL_STATUSES
-        return state if done and not state["unnumbered"] else None
+        ended = len(state["orders"]) == BURST and statuses <= TERMINAL_STATUSES
+        return state if ended and not state["unnumbered"] else None
 
     state = wait_for(settled, timeout=WAIT, what="every order of the burst to end, numbered")
     client.wait_until_seen(state["seqs"][-1])
