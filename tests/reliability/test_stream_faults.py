@@ -33,7 +33,8 @@ from orders.statuses import TERMINAL_STATUSES
 from stream.models import StreamEvent
 from stream.outbox import events_record
 from stream.reader import latest_seq
-from tests.conftest import ROOT, test_database_url, wait_for
+from tests.conftest import ROOT, wait_for
+from tests.conftest import test_database_url as database_url  # not collected as a test
 from tests.faults_table import note_verdict
 from tests.reliability.conftest import ACCOUNT, assert_invariants, settle, submit, wait_status
 from tests.reliability.test_broker import (  # noqa: F401 - the broker scenarios' fixtures
@@ -364,7 +365,7 @@ def writer_killed_on_commit(account, client_order_id: str) -> None:
         env={
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "DATABASE_URL": test_database_url(),
+            "DATABASE_URL": database_url(),
             "REDIS_URL": settings.REDIS_URL,
         },
         capture_output=True,
