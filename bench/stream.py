@@ -1,0 +1,383 @@
+"""The event stream on the web port (gunicorn's uvicorn workers, as production runs them): from
+the lifecycle's commit to a `websockets` client's receipt of the order's update on /v1/ws, with
+1, 100 and 1,000 connected clients, beside a bare Redis publish-to-subscriber (redis-py, the
+same Redis) measured in the same run; the server's memory per idle connection; and whether the
+idle connections stay open, each with its SERVER_INFO every second.
+
+The changes are status changes the harness makes through the lifecycle (orders.lifecycle.
+transition: NEW -> PENDING_CANCEL and back) on resting orders of an account of its own, at a
+steady EVENT_RATE; the moment of each is taken by an on_commit callback registered before the
+write, which runs right after the COMMIT (before the sequencer's poke). The clients
+(bench.streamclients) are asyncio tasks on one event loop in one other process, on the same
+2 cores as the server: their own reading is in the figures. They open with ?since=<the latest
+seq>, as a client resuming does, so no snapshot is read on open. The connections are opened
+once: first held idle (memory, heartbeats, the server's CPU), then the events with all of them,
+then with 100 of them, then with 1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from django.db import transaction
+
+from accounts.models import DeskRole, ExchangeAccount
+from emsweb.redis import redis_client
+from orders.lifecycle import transition
+from orders.models import EventCause, Order
+from stream.models import EventKind, StreamEvent
+from stream.reader import latest_seq
+from venues.base import OrdStatus
+
+from . import fixtures, stack
+from .report import Figure
+from .stack import CpuMeter, wait_until
+from .stats import summary
+
+CLIENTS = (1, 100, 1000)
+IDLE = 1000  # the idle connections opened (and the most clients measured)
+EVENT_RATE = 10.0  # order changes per second
+EVENTS = 300  # per client count
+ORDERS = 30  # resting orders the changes go round
+FLOOR_MESSAGES = 300
+FLOOR_WARM_UP = 20
+HOLD = 10.0  # seconds the idle connections are held, heartbeats counted
+SETTLE = 3.0  # seconds after opening before the server's memory is read
+BEAT_GAP = 2.0  # a connection whose SERVER_INFOs came further apart than this has lost them
+FLOOR_CHANNEL = "bench:stream:floor"
+TARGET_CLIENTS = 100
+TARGET_OVER_FLOOR_P50 = 5.0
+TARGET_P99 = 50.0
+S = OrdStatus
+
+
+class ClientsProcess:
+    """bench.streamclients in clients mode: one JSON command a line, one JSON answer."""
+
+    def __init__(self, ctx, key: str):
+        log = open(stack.WORK / "streamclients.log", "w")  # noqa: SIM115 - the child holds it
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.streamclients", "clients", str(ctx.port)],
+            cwd=stack.ROOT,
+            env={**ctx.stack.env, "BENCH_STREAM_KEY": key},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+        self.read()
+
+    def read(self) -> dict:
+        line = self.process.stdout.readline()
+        if not line:
+            log = (stack.WORK / "streamclients.log").read_text(errors="replace")
+            raise RuntimeError(f"the stream clients exited:\n{log[-3000:]}")
+        return json.loads(line)
+
+    def ask(self, do: str, **arguments) -> dict:
+        self.process.stdin.write(json.dumps({"do": do, **arguments}) + "\n")
+        self.process.stdin.flush()
+        return self.read()
+
+    def collect(self) -> dict:
+        with tempfile.NamedTemporaryFile(suffix=".json", dir=stack.WORK) as file:
+            self.ask("collect", path=file.name)
+            return json.loads(Path(file.name).read_text())
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(OSError, RuntimeError, ValueError):
+                self.ask("quit")
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def floor_latencies(env: dict[str, str], count: int, rate: float) -> list[float]:
+    """A bare redis-py PUBLISH from this process to a redis-py subscriber in another, at `rate`
+    per second: sent (just before the PUBLISH) to received, in ms."""
+    subscriber = subprocess.Popen(
+        [sys.executable, "-m", "bench.streamclients", "floor", FLOOR_CHANNEL],
+        cwd=stack.ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        subscriber.stdout.readline()  # subscribed
+        client = redis_client()
+        for k in range(-FLOOR_WARM_UP, 0):  # not counted
+            client.publish(FLOOR_CHANNEL, f"{k} {time.time():.6f}")
+        began = time.perf_counter()
+        for k in range(count):
+            pause = began + k / rate - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            client.publish(FLOOR_CHANNEL, f"{k} {time.time():.6f}")
+        client.publish(FLOOR_CHANNEL, "stop")
+        received = json.loads(subscriber.communicate(timeout=60)[0])
+    finally:
+        if subscriber.poll() is None:
+            subscriber.kill()
+            subscriber.wait()
+    return [(now - sent) * 1000 for k, sent, now in received if k >= 0]
+
+
+def resting_orders(ctx) -> tuple[ExchangeAccount, list[int]]:
+    """An account of this benchmark's with resting orders, NEW at the venue, then disabled so
+    that no sync touches them while the harness moves them."""
+    account = ctx.paper_account(f"STREAM-{ctx.run}")
+    ids = fixtures.submit_many(account, f"{ctx.run}-stream", ctx.n(ORDERS, least=5), ctx.trader)
+    ExchangeAccount.objects.filter(pk=account.pk).update(enabled=False)
+    fixtures.broker_idle()
+    resting = Order.objects.filter(pk__in=ids, status=S.NEW).values_list("pk", flat=True)
+    return account, list(resting)
+
+
+def change(order_id: int, to: str) -> tuple[float, int] | None:
+    """One lifecycle transition: when it committed (epoch seconds) and its outbox row's id."""
+    committed: list[float] = []
+    with transaction.atomic():
+        # Registered first, so it runs first after the COMMIT: before the sequencer's poke.
+        transaction.on_commit(lambda: committed.append(time.time()))
+        back = S.PENDING_CANCEL if to == S.NEW else S.NEW
+        moved = transition(order_id, to=to, cause=EventCause.CANCEL, allowed_from={back})
+    if not moved:
+        return None
+    row = (
+        StreamEvent.objects.filter(kind=EventKind.ORDER, ref_id=order_id)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return committed[0], row
+
+
+def changes_made(order_ids: list[int], count: int, rate: float) -> list[tuple[float, int]]:
+    """`count` transitions at `rate` per second, round the orders (each to PENDING_CANCEL, then
+    back to NEW): (committed at, outbox row id) of each that moved."""
+    made = []
+    began = time.perf_counter()
+    for n in range(count):
+        pause = began + n / rate - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        order_id = order_ids[(n // 2) % len(order_ids)]
+        outcome = change(order_id, S.PENDING_CANCEL if n % 2 == 0 else S.NEW)
+        if outcome is not None:
+            made.append(outcome)
+    if count % 2:  # leave every order NEW
+        change(order_ids[(count // 2) % len(order_ids)], S.NEW)
+    return made
+
+
+def receipt_latencies(made: list[tuple[float, int]], received: dict) -> dict:
+    """Commit-to-receipt of each change at each client, ms; what no client received is counted."""
+    seqs = dict(
+        StreamEvent.objects.filter(pk__in=[row for _, row in made]).values_list("id", "seq")
+    )
+    latencies, missed, spreads = [], 0, []
+    arrivals = [dict(updates) for updates in received["updates"]]
+    for committed, row in made:
+        seq = seqs.get(row)
+        times = [client[seq] for client in arrivals if seq in client]
+        missed += len(arrivals) - len(times)
+        latencies += [(at - committed) * 1000 for at in times]
+        if times:
+            spreads.append((max(times) - min(times)) * 1000)
+    return {
+        "latency_ms": summary(latencies) if latencies else None,
+        "missed": missed,
+        "first_to_last_client_ms": summary(spreads) if spreads else None,
+        "closed_by_server": received["closed"],
+    }
+
+
+def measure_events(ctx, clients: ClientsProcess, order_ids: list[int], count: int) -> dict:
+    clients.collect()  # forget what came before
+    with CpuMeter(ctx.stack) as cpu:
+        made = changes_made(order_ids, ctx.n(EVENTS, least=20), EVENT_RATE)
+        wait_until(
+            "the stream to number the bench's changes",
+            lambda: not StreamEvent.objects.filter(seq__isnull=True).exists(),
+            timeout=30,
+        )
+        behind = clients.ask("wait", seq=latest_seq(), timeout=30)["behind"]
+    measured = receipt_latencies(made, clients.collect())
+    if measured["latency_ms"] is None:
+        raise RuntimeError(f"no client received any of {len(made)} changes ({count} clients)")
+    return {
+        "clients": count,
+        "changes": len(made),
+        "rate_per_s": EVENT_RATE,
+        "clients_behind_at_the_end": behind,
+        "cores_used": cpu.cores_used(),
+        **measured,
+    }
+
+
+def server_memory(ctx) -> dict[str, int]:
+    """The web server's processes (gunicorn's and its workers): RSS and USS in bytes, summed."""
+    rss = uss = 0
+    for process in ctx.stack.services["web"].tree():
+        info = process.memory_full_info()
+        rss, uss = rss + info.rss, uss + info.uss
+    return {"rss": rss, "uss": uss}
+
+
+def connections_per_worker(ctx) -> list[int]:
+    """Connections to the web port held open by each web worker process."""
+    _, *workers = ctx.stack.services["web"].tree()
+    return [
+        sum(
+            c.status == "ESTABLISHED" and c.laddr.port == ctx.port
+            for c in worker.net_connections(kind="tcp")
+        )
+        for worker in workers
+    ]
+
+
+def beat_gaps(beats: list[float], start: float, end: float) -> list[float]:
+    """The gaps between heartbeats over [start, end], its edges included, in seconds."""
+    inside = [at for at in beats if start <= at <= end]
+    edges = [start, *inside, end]
+    return [later - earlier for earlier, later in zip(edges, edges[1:], strict=False)]
+
+
+def hold_idle(ctx, clients: ClientsProcess, count: int) -> dict:
+    """Open `count` idle connections: the server's memory before and after, then `HOLD` seconds
+    of heartbeats and the server's CPU meanwhile."""
+    clients.ask("open", count=1, since=latest_seq())  # the first connection's imports and pools
+    clients.ask("keep", count=0)
+    time.sleep(SETTLE)
+    before = server_memory(ctx)
+    opened = clients.ask("open", count=count, since=latest_seq())
+    time.sleep(SETTLE)
+    after = server_memory(ctx)
+    per_worker = connections_per_worker(ctx)
+    clients.collect()
+    with CpuMeter(ctx.stack) as cpu:
+        start = time.time()
+        time.sleep(HOLD)
+        end = time.time()
+    received = clients.collect()
+    gaps = [beat_gaps(beats, start, end) for beats in received["beats"]]
+    beating = sum(max(each) <= BEAT_GAP for each in gaps)
+    held = len(received["beats"])
+    return {
+        "opened": opened["open"],
+        "failed": opened["failed"],
+        "errors": opened["errors"],
+        "open_seconds": round(opened["seconds"], 2),
+        "held": held,
+        "with_heartbeats": beating,
+        "closed_by_server": received["closed"],
+        "heartbeat_gap_ms": summary([gap * 1000 for each in gaps for gap in each])
+        if gaps
+        else None,
+        "server_memory_before": before,
+        "server_memory_after": after,
+        "connections_per_worker": per_worker,
+        "hold_seconds": HOLD,
+        "cores_used": cpu.cores_used(),
+    }
+
+
+def run(ctx) -> list[Figure]:
+    counts = sorted(
+        {ctx.n(CLIENTS[0], least=1), ctx.n(CLIENTS[1], least=5), ctx.n(CLIENTS[2], least=10)}
+    )
+    idle = ctx.n(IDLE, least=10)
+    floor_summary = summary(
+        floor_latencies(ctx.stack.env, ctx.n(FLOOR_MESSAGES, least=50), EVENT_RATE)
+    )
+    account, order_ids = resting_orders(ctx)
+    viewer = ctx.trading_user(f"bench-stream-{ctx.run}", DeskRole.VIEWER)
+    clients = ClientsProcess(ctx, fixtures.api_key(viewer))
+    try:
+        held = hold_idle(ctx, clients, idle)
+        events = {}
+        for count in sorted(counts, reverse=True):
+            clients.ask("keep", count=count)
+            events[count] = measure_events(ctx, clients, order_ids, count)
+    finally:
+        clients.stop()
+        fixtures.retire([account])
+    ctx.details["stream"] = {
+        "server": "gunicorn, deploy/gunicorn.conf.py (uvicorn workers, emsweb.asgi)",
+        "clients": "asyncio tasks on one uvloop event loop, in one process (bench.streamclients)",
+        "floor_redis_publish_to_subscriber_ms": floor_summary,
+        "idle": held,
+        "events": events,
+    }
+    return figures(floor_summary, held, events, idle)
+
+
+def figures(floor_summary: dict, held: dict, events: dict, idle: int) -> list[Figure]:
+    result = []
+    middle = sorted(events)[len(events) // 2] if len(events) > 1 else None
+    for count, measured in sorted(events.items()):
+        stats = measured["latency_ms"]
+        clients = f"{count:,} client{'' if count == 1 else 's'}"
+        note = f"{stats['n']} receipts of {measured['changes']} changes at {EVENT_RATE:g}/s"
+        if measured["missed"]:
+            note += f"; {measured['missed']} NOT received"
+        targeted = count == middle
+        for key in ("p50", "p99"):
+            result.append(
+                Figure(
+                    bench="stream",
+                    name=f"commit→client receipt, {clients} {key}",
+                    value=stats[key],
+                    unit="ms",
+                    floor=floor_summary[key],
+                    floor_name=f"Redis publish→subscriber {key}",
+                    target=("<=", TARGET_P99) if targeted and key == "p99" else None,
+                    target_over_floor=("<=", TARGET_OVER_FLOOR_P50)
+                    if targeted and key == "p50"
+                    else None,
+                    note=note,
+                )
+            )
+    grown = held["server_memory_after"]["rss"] - held["server_memory_before"]["rss"]
+    result += [
+        Figure(
+            bench="stream",
+            name=f"memory per idle connection ({held['opened']:,} open), server RSS",
+            value=grown / max(held["opened"], 1) / 1024,
+            unit="KiB",
+            note=f"web processes' RSS {held['server_memory_before']['rss'] / 2**20:.0f} → "
+            f"{held['server_memory_after']['rss'] / 2**20:.0f} MiB",
+        ),
+        Figure(
+            bench="stream",
+            name=f"idle connections held, SERVER_INFO each second (of {idle:,})",
+            value=held["with_heartbeats"],
+            unit="connections",
+            target=(">=", idle),
+            note=f"{held['opened']:,} opened, {held['held']:,} open after {HOLD:g} s, "
+            f"{held['with_heartbeats']:,} never {BEAT_GAP:g} s without a SERVER_INFO",
+        ),
+        Figure(
+            bench="stream",
+            name=f"SERVER_INFO gap, {held['held']:,} idle connections, max",
+            value=(held["heartbeat_gap_ms"] or {"max": HOLD * 1000})["max"],
+            unit="ms",
+            note="sent every 1,000 ms",
+        ),
+        Figure(
+            bench="stream",
+            name=f"web server CPU holding {held['held']:,} idle connections",
+            value=held["cores_used"].get("web", 0.0),
+            unit="cores",
+        ),
+    ]
+    return result
