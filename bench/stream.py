@@ -305,8 +305,8 @@ def run(ctx) -> list[Figure]:
     try:
         held = hold_idle(ctx, clients, idle)
         events = {}
-        for count in sorted(counts, reverse=True):
-            clients.ask("keep", count=count)
+        for wanted in sorted(counts, reverse=True):
+            count = clients.ask("keep", count=wanted)["open"]  # fewer, if some were closed
             events[count] = measure_events(ctx, clients, order_ids, count)
     finally:
         clients.stop()
