@@ -70,6 +70,18 @@ def serve(argv: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
     return process
 
 
+def prepare() -> None:
+    """The database (made if missing) migrated: the stream's hub reads it in every candidate."""
+    env = environment(0, 1)
+    stack.database_ensure(env["DATABASE_URL"], fresh=False)
+    subprocess.run(
+        [str(stack.BIN / "python"), "manage.py", "migrate", "--verbosity", "0"],
+        cwd=stack.ROOT,
+        env=env,
+        check=True,
+    )
+
+
 def constant(k, n):
     return "GET", "/bench/constant", None
 
@@ -89,6 +101,7 @@ def main() -> int:
     parser.add_argument("--daphne", help="a directory daphne was pip-installed into (--target)")
     args = parser.parse_args()
     stack.WORK.mkdir(parents=True, exist_ok=True)
+    prepare()
     candidates = {name: [stack.BIN / argv[0], *argv[1:]] for name, argv in CANDIDATES.items()}
     if args.daphne:
         candidates["daphne, one process, a2wsgi threads (emsweb.asgi)"] = [

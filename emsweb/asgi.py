@@ -17,10 +17,17 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.urls import path  # noqa: E402
+from django.urls import path, re_path  # noqa: E402
 
 from stream.consumers import ApiStreamConsumer, PageStreamConsumer  # noqa: E402
 from stream.hub import process_hub  # noqa: E402
+
+
+async def no_such_stream(scope, receive, send) -> None:
+    """A WebSocket to any other path: refused at the handshake (HTTP 403)."""
+    await receive()  # websocket.connect
+    await send({"type": "websocket.close"})
+
 
 http = WSGIMiddleware(django_wsgi, workers=settings.EMSWEB_HTTP_THREADS)
 websocket = URLRouter(
@@ -30,6 +37,7 @@ websocket = URLRouter(
             "stream",
             AllowedHostsOriginValidator(AuthMiddlewareStack(PageStreamConsumer.as_asgi())),
         ),
+        re_path(r"", no_such_stream),
     ]
 )
 

@@ -295,3 +295,9 @@ def test_with_redis_down_and_back_the_stream_goes_on_from_the_table_in_order(
     finally:
         server.stop()
         own_redis.stop()
+
+
+def test_a_websocket_to_any_other_path_is_refused_with_403(web_server, key):
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"{web_server.ws_url}/ws", additional_headers={"X-CoinAPI-Key": key})
+    assert refused.value.response.status_code == 403
