@@ -33,6 +33,7 @@ from orders.lifecycle import transition
 from orders.models import EventCause, Order
 from stream.models import EventKind, StreamEvent
 from stream.reader import latest_seq
+from stream.sequencer import EVENTS_CHANNEL
 from venues.base import OrdStatus
 
 from . import fixtures, stack
@@ -101,18 +102,25 @@ class ClientsProcess:
                 self.process.wait()
 
 
-def floor_latencies(env: dict[str, str], count: int, rate: float) -> list[float]:
-    """A bare redis-py PUBLISH from this process to a redis-py subscriber in another, at `rate`
-    per second: sent (just before the PUBLISH) to received, in ms."""
-    subscriber = subprocess.Popen(
-        [sys.executable, "-m", "bench.streamclients", "floor", FLOOR_CHANNEL],
-        cwd=stack.ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        subscriber.stdout.readline()  # subscribed
+class Subscriber:
+    """bench.streamclients in subscriber mode, for the whole benchmark: the floor's messages,
+    and when each of the stream's events was published (EVENTS_CHANNEL)."""
+
+    def __init__(self, env: dict[str, str]):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.streamclients", "subscriber"]
+            + [FLOOR_CHANNEL, EVENTS_CHANNEL],
+            cwd=stack.ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.process.stdout.readline()  # subscribed
+
+    def send_floor(self, count: int, rate: float) -> None:
+        """A bare redis-py PUBLISH from this process at `rate` per second, "k sent_at", sent_at
+        taken just before the PUBLISH."""
         client = redis_client()
         for k in range(-FLOOR_WARM_UP, 0):  # not counted
             client.publish(FLOOR_CHANNEL, f"{k} {time.time():.6f}")
@@ -122,13 +130,21 @@ def floor_latencies(env: dict[str, str], count: int, rate: float) -> list[float]
             if pause > 0:
                 time.sleep(pause)
             client.publish(FLOOR_CHANNEL, f"{k} {time.time():.6f}")
-        client.publish(FLOOR_CHANNEL, "stop")
-        received = json.loads(subscriber.communicate(timeout=60)[0])
-    finally:
-        if subscriber.poll() is None:
-            subscriber.kill()
-            subscriber.wait()
-    return [(now - sent) * 1000 for k, sent, now in received if k >= 0]
+
+    def finish(self) -> tuple[list[float], dict[int, float]]:
+        """The floor's latencies (ms), and when each seq was published (epoch seconds)."""
+        try:
+            redis_client().publish(FLOOR_CHANNEL, "stop")
+            received = json.loads(self.process.communicate(timeout=60)[0])
+        finally:
+            self.stop()
+        floor = [(now - sent) * 1000 for k, sent, now in received["floor"] if k >= 0]
+        return floor, dict(received["published"])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
 
 def resting_orders(ctx) -> tuple[ExchangeAccount, list[int]]:
@@ -180,14 +196,16 @@ def changes_made(order_ids: list[int], count: int, rate: float) -> list[tuple[fl
 
 
 def receipt_latencies(made: list[tuple[float, int]], received: dict) -> dict:
-    """Commit-to-receipt of each change at each client, ms; what no client received is counted."""
+    """Commit-to-receipt of each change at each client, ms; what no client received is counted.
+    Also each change's (commit, seq), for commit-to-publish once the subscriber has finished."""
     seqs = dict(
         StreamEvent.objects.filter(pk__in=[row for _, row in made]).values_list("id", "seq")
     )
-    latencies, missed, spreads = [], 0, []
+    latencies, missed, spreads, committed_seqs = [], 0, [], []
     arrivals = [dict(updates) for updates in received["updates"]]
     for committed, row in made:
         seq = seqs.get(row)
+        committed_seqs.append((committed, seq))
         times = [client[seq] for client in arrivals if seq in client]
         missed += len(arrivals) - len(times)
         latencies += [(at - committed) * 1000 for at in times]
@@ -198,7 +216,19 @@ def receipt_latencies(made: list[tuple[float, int]], received: dict) -> dict:
         "missed": missed,
         "first_to_last_client_ms": summary(spreads) if spreads else None,
         "closed_by_server": received["closed"],
+        "committed_seqs": committed_seqs,
     }
+
+
+def commit_to_publish(measured: dict, published: dict[int, float]) -> dict | None:
+    """Commit to the sequencer's publish of each change (the stream's part before the hub's
+    fan-out), ms, from the subscriber's notes; the pairs it came from are dropped."""
+    spans = [
+        (published[seq] - committed) * 1000
+        for committed, seq in measured.pop("committed_seqs")
+        if seq in published
+    ]
+    return summary(spans) if spans else None
 
 
 def measure_events(ctx, clients: ClientsProcess, order_ids: list[int], count: int) -> dict:
@@ -296,21 +326,27 @@ def run(ctx) -> list[Figure]:
         {ctx.n(CLIENTS[0], least=1), ctx.n(CLIENTS[1], least=5), ctx.n(CLIENTS[2], least=10)}
     )
     idle = ctx.n(IDLE, least=10)
-    floor_summary = summary(
-        floor_latencies(ctx.stack.env, ctx.n(FLOOR_MESSAGES, least=50), EVENT_RATE)
-    )
     account, order_ids = resting_orders(ctx)
     viewer = ctx.trading_user(f"bench-stream-{ctx.run}", DeskRole.VIEWER)
-    clients = ClientsProcess(ctx, fixtures.api_key(viewer))
+    subscriber = Subscriber(ctx.stack.env)
+    clients = None
     try:
+        subscriber.send_floor(ctx.n(FLOOR_MESSAGES, least=50), EVENT_RATE)
+        clients = ClientsProcess(ctx, fixtures.api_key(viewer))
         held = hold_idle(ctx, clients, idle)
         events = {}
         for wanted in sorted(counts, reverse=True):
             count = clients.ask("keep", count=wanted)["open"]  # fewer, if some were closed
             events[count] = measure_events(ctx, clients, order_ids, count)
+        floor, published = subscriber.finish()
     finally:
-        clients.stop()
+        subscriber.stop()
+        if clients is not None:
+            clients.stop()
         fixtures.retire([account])
+    floor_summary = summary(floor)
+    for measured in events.values():
+        measured["commit_to_publish_ms"] = commit_to_publish(measured, published)
     ctx.details["stream"] = {
         "server": "gunicorn, deploy/gunicorn.conf.py (uvicorn workers, emsweb.asgi)",
         "clients": "asyncio tasks on one uvloop event loop, in one process (bench.streamclients)",
@@ -330,6 +366,9 @@ def figures(floor_summary: dict, held: dict, events: dict, idle: int) -> list[Fi
         note = f"{stats['n']} receipts of {measured['changes']} changes at {EVENT_RATE:g}/s"
         if measured["missed"]:
             note += f"; {measured['missed']} NOT received"
+        if measured["commit_to_publish_ms"]:
+            published = measured["commit_to_publish_ms"]
+            note += f"; commit→publish p50 {published['p50']:.1f} ms, p99 {published['p99']:.1f}"
         targeted = count == middle
         for key in ("p50", "p99"):
             result.append(

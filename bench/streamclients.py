@@ -1,8 +1,9 @@
-"""The stream benchmark's other process: its `websockets` clients of /v1/ws, or the floor's bare
-Redis subscriber. No Django here; bench/stream.py starts it and drives it.
+"""The stream benchmark's other processes: its `websockets` clients of /v1/ws, and a bare Redis
+subscriber (the floor's, which also notes when the stream's batches are published). No Django
+here; bench/stream.py starts them and drives them.
 
     python -m bench.streamclients clients PORT     (the API key in BENCH_STREAM_KEY)
-    python -m bench.streamclients floor CHANNEL    (REDIS_URL)
+    python -m bench.streamclients subscriber CHANNEL EVENTS_CHANNEL    (REDIS_URL)
 
 The clients are asyncio tasks on one event loop (uvloop), one connection each, as a script
 would hold one. The harness sends a command per line on stdin, as JSON, and reads one JSON line
@@ -154,33 +155,44 @@ async def serve_clients(port: int) -> None:
     await clients.do_keep(0)
 
 
-def serve_floor(channel: str) -> None:
-    """Subscribe, say so, then note when each message ("k sent_at") arrives, until "stop"; print
-    [[k, sent_at, received_at], ...]."""
+def serve_subscriber(channel: str, events_channel: str) -> None:
+    """Subscribe to `channel` (the floor's) and `events_channel` (the stream's batches), say so,
+    then note when each message arrives, until "stop" on `channel`; print {"floor": [[k,
+    sent_at, received_at], ...] of the floor's messages ("k sent_at"), "published": [[seq,
+    received_at], ...] of the stream's events}."""
     import redis
 
     pubsub = redis.Redis.from_url(os.environ["REDIS_URL"]).pubsub()
-    pubsub.subscribe(channel)
-    while (message := pubsub.get_message(timeout=10)) is None or message["type"] != "subscribe":
-        pass
+    pubsub.subscribe(channel, events_channel)
+    confirmed = 0
+    while confirmed < 2:
+        message = pubsub.get_message(timeout=10)
+        confirmed += message is not None and message["type"] == "subscribe"
     print(json.dumps({"ready": True}), flush=True)
-    received = []
+    floor, published = [], []
+    events = events_channel.encode()
     for message in pubsub.listen():
         now = time.time()
         if message["type"] != "message":
             continue
+        if message["channel"] == events:
+            for line in message["data"].split(b"\n"):
+                if line:
+                    published.append((int(line.split(b"\t", 1)[0]), now))
+            continue
         if message["data"] == b"stop":
             break
         k, sent_at = message["data"].split()
-        received.append((int(k), float(sent_at), now))
-    print(json.dumps(received), flush=True)
+        floor.append((int(k), float(sent_at), now))
+    print(json.dumps({"floor": floor, "published": published}), flush=True)
 
 
 def main(argv: list[str]) -> None:
-    mode, argument = argv
-    if mode == "floor":
-        serve_floor(argument)
+    mode, *arguments = argv
+    if mode == "subscriber":
+        serve_subscriber(*arguments)
         return
+    [argument] = arguments
     try:
         import uvloop
     except ImportError:
