@@ -8,11 +8,11 @@ The changes are status changes the harness makes through the lifecycle (orders.l
 transition: NEW -> PENDING_CANCEL and back) on resting orders of an account of its own, at a
 steady EVENT_RATE; the moment of each is taken by an on_commit callback registered before the
 write, which runs right after the COMMIT (before the sequencer's poke). The clients
-(bench.streamclients) are asyncio tasks on one event loop in one other process, on the same
-2 cores as the server: their own reading is in the figures. They open with ?since=<the latest
-seq>, as a client resuming does, so no snapshot is read on open. The connections are opened
-once: first held idle (memory, heartbeats, the server's CPU), then the events with all of them,
-then with 100 of them, then with 1.
+(bench.streamclients) are asyncio tasks on an event loop in each of CLIENT_PROCESSES other
+processes, on the same 2 cores as the server: their own reading is in the figures. They open
+with ?since=<the latest seq>, as a client resuming does, so no snapshot is read on open. The
+connections are opened once: first held idle (memory, heartbeats, the server's CPU), then
+the changes with all of them, then with 100 of them, then with 1.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ HOLD = 10.0  # seconds the idle connections are held, heartbeats counted
 SETTLE = 3.0  # seconds after opening before the server's memory is read
 BEAT_GAP = 2.0  # a connection whose SERVER_INFOs came further apart than this has lost them
 FLOOR_CHANNEL = "bench:stream:floor"
-TARGET_CLIENTS = 100
+CLIENT_PROCESSES = 2
 TARGET_OVER_FLOOR_P50 = 5.0
 TARGET_P99 = 50.0
 S = OrdStatus
@@ -61,45 +61,92 @@ S = OrdStatus
 class ClientsProcess:
     """bench.streamclients in clients mode: one JSON command a line, one JSON answer."""
 
-    def __init__(self, ctx, key: str):
-        log = open(stack.WORK / "streamclients.log", "w")  # noqa: SIM115 - the child holds it
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.streamclients", "clients", str(ctx.port)],
-            cwd=stack.ROOT,
-            env={**ctx.stack.env, "BENCH_STREAM_KEY": key},
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-        )
-        self.read()
+    def __init__(self, ctx, key: str, number: int):
+        self.log = stack.WORK / f"streamclients-{number}.log"
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bench.streamclients", "clients", str(ctx.port)],
+                cwd=stack.ROOT,
+                env={**ctx.stack.env, "BENCH_STREAM_KEY": key},
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
+
+    def send(self, do: str, **arguments) -> None:
+        self.process.stdin.write(json.dumps({"do": do, **arguments}) + "\n")
+        self.process.stdin.flush()
 
     def read(self) -> dict:
         line = self.process.stdout.readline()
         if not line:
-            log = (stack.WORK / "streamclients.log").read_text(errors="replace")
+            log = self.log.read_text(errors="replace")
             raise RuntimeError(f"the stream clients exited:\n{log[-3000:]}")
         return json.loads(line)
-
-    def ask(self, do: str, **arguments) -> dict:
-        self.process.stdin.write(json.dumps({"do": do, **arguments}) + "\n")
-        self.process.stdin.flush()
-        return self.read()
-
-    def collect(self) -> dict:
-        with tempfile.NamedTemporaryFile(suffix=".json", dir=stack.WORK) as file:
-            self.ask("collect", path=file.name)
-            return json.loads(Path(file.name).read_text())
 
     def stop(self) -> None:
         if self.process.poll() is None:
             with contextlib.suppress(OSError, RuntimeError, ValueError):
-                self.ask("quit")
+                self.send("quit")
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+class Clients:
+    """The clients, spread over CLIENT_PROCESSES processes (as many as the server's workers),
+    each command sent to all of them at once and their answers added up."""
+
+    def __init__(self, ctx, key: str):
+        self.processes = [ClientsProcess(ctx, key, n) for n in range(CLIENT_PROCESSES)]
+        try:
+            for process in self.processes:
+                process.read()  # ready
+        except Exception:
+            self.stop()
+            raise
+
+    def _shares(self, count: int) -> list[int]:
+        many = len(self.processes)
+        return [count // many + (n < count % many) for n in range(many)]
+
+    def _each(self, do: str, arguments: list[dict]) -> list[dict]:
+        for process, given in zip(self.processes, arguments, strict=True):
+            process.send(do, **given)
+        return [process.read() for process in self.processes]
+
+    def open(self, count: int, since: int) -> dict:
+        answers = self._each("open", [{"count": n, "since": since} for n in self._shares(count)])
+        return {
+            "open": sum(answer["open"] for answer in answers),
+            "failed": sum(answer["failed"] for answer in answers),
+            "errors": sorted({error for answer in answers for error in answer["errors"]}),
+            "seconds": max(answer["seconds"] for answer in answers),
+        }
+
+    def keep(self, count: int) -> int:
+        answers = self._each("keep", [{"count": n} for n in self._shares(count)])
+        return sum(answer["open"] for answer in answers)
+
+    def wait(self, seq: int, timeout: float) -> int:
+        """How many connections had not received `seq` after `timeout` seconds."""
+        answers = self._each("wait", [{"seq": seq, "timeout": timeout}] * len(self.processes))
+        return sum(answer["behind"] for answer in answers)
+
+    def collect(self) -> dict:
+        """What arrived on each connection since the last collect (and which were closed)."""
+        with tempfile.TemporaryDirectory(dir=stack.WORK) as folder:
+            paths = [str(Path(folder) / f"{n}.json") for n in range(len(self.processes))]
+            self._each("collect", [{"path": path} for path in paths])
+            parts = [json.loads(Path(path).read_text()) for path in paths]
+        return {key: [item for part in parts for item in part[key]] for key in parts[0]}
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.stop()
 
 
 class Subscriber:
@@ -231,7 +278,7 @@ def commit_to_publish(measured: dict, published: dict[int, float]) -> dict | Non
     return summary(spans) if spans else None
 
 
-def measure_events(ctx, clients: ClientsProcess, order_ids: list[int], count: int) -> dict:
+def measure_events(ctx, clients: Clients, order_ids: list[int], count: int) -> dict:
     clients.collect()  # forget what came before
     with CpuMeter(ctx.stack) as cpu:
         made = changes_made(order_ids, ctx.n(EVENTS, least=20), EVENT_RATE)
@@ -240,7 +287,7 @@ def measure_events(ctx, clients: ClientsProcess, order_ids: list[int], count: in
             lambda: not StreamEvent.objects.filter(seq__isnull=True).exists(),
             timeout=30,
         )
-        behind = clients.ask("wait", seq=latest_seq(), timeout=30)["behind"]
+        behind = clients.wait(latest_seq(), timeout=30)
     measured = receipt_latencies(made, clients.collect())
     if measured["latency_ms"] is None:
         raise RuntimeError(f"no client received any of {len(made)} changes ({count} clients)")
@@ -282,14 +329,14 @@ def beat_gaps(beats: list[float], start: float, end: float) -> list[float]:
     return [later - earlier for earlier, later in zip(edges, edges[1:], strict=False)]
 
 
-def hold_idle(ctx, clients: ClientsProcess, count: int) -> dict:
+def hold_idle(ctx, clients: Clients, count: int) -> dict:
     """Open `count` idle connections: the server's memory before and after, then `HOLD` seconds
     of heartbeats and the server's CPU meanwhile."""
-    clients.ask("open", count=1, since=latest_seq())  # the first connection's imports and pools
-    clients.ask("keep", count=0)
+    clients.open(len(clients.processes), latest_seq())  # the first connections' imports, pools
+    clients.keep(0)
     time.sleep(SETTLE)
     before = server_memory(ctx)
-    opened = clients.ask("open", count=count, since=latest_seq())
+    opened = clients.open(count, latest_seq())
     time.sleep(SETTLE)
     after = server_memory(ctx)
     per_worker = connections_per_worker(ctx)
@@ -332,11 +379,11 @@ def run(ctx) -> list[Figure]:
     clients = None
     try:
         subscriber.send_floor(ctx.n(FLOOR_MESSAGES, least=50), EVENT_RATE)
-        clients = ClientsProcess(ctx, fixtures.api_key(viewer))
+        clients = Clients(ctx, fixtures.api_key(viewer))
         held = hold_idle(ctx, clients, idle)
         events = {}
         for wanted in sorted(counts, reverse=True):
-            count = clients.ask("keep", count=wanted)["open"]  # fewer, if some were closed
+            count = clients.keep(wanted)  # fewer, if some were closed
             events[count] = measure_events(ctx, clients, order_ids, count)
         floor, published = subscriber.finish()
     finally:
@@ -349,7 +396,8 @@ def run(ctx) -> list[Figure]:
         measured["commit_to_publish_ms"] = commit_to_publish(measured, published)
     ctx.details["stream"] = {
         "server": "gunicorn, deploy/gunicorn.conf.py (uvicorn workers, emsweb.asgi)",
-        "clients": "asyncio tasks on one uvloop event loop, in one process (bench.streamclients)",
+        "clients": f"asyncio tasks on a uvloop event loop in each of {CLIENT_PROCESSES} processes "
+        "(bench.streamclients)",
         "floor_redis_publish_to_subscriber_ms": floor_summary,
         "idle": held,
         "events": events,
