@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import report, stack
 
-BENCHMARKS = ("routing", "sync", "throughput", "api", "blotter", "history")
+BENCHMARKS = ("routing", "sync", "throughput", "api", "blotter", "history", "stream")
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 # More than this many cores busy outside the bench during a benchmark: its figures are suspect.
 NOISY = 0.15
@@ -270,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from . import fixtures
 
+    open_files = stack.open_files_raise()
     services = stack.Stack(env)
     figures: list[report.Figure] = []
     context = None
@@ -277,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         port = stack.free_port()
         start(services, port)
         context = Context(services, port, fixtures.run_id(), args.scale, args.risk_limits)
+        context.details["open_files_limit"] = {"soft": open_files[0], "hard": open_files[1]}
         if args.risk_limits:
             from . import limits
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 COMPARE = {"<=": operator.le, ">=": operator.ge, "==": operator.eq}
+SIGNS = {"<=": "≤", ">=": "≥", "==": "=="}
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Figure:
     floor_name: str = ""
     target: tuple[str, float] | None = None  # ("<=", 3.0): value <= 3
     target_ratio: tuple[str, float] | None = None  # (">=", 0.4): value / floor >= 0.4
+    target_over_floor: tuple[str, float] | None = None  # ("<=", 5.0): value - floor <= 5
     note: str = ""
     extra: dict = field(default_factory=dict)
 
@@ -46,16 +48,22 @@ class Figure:
         if self.target_ratio is not None and self.ratio is not None:
             op, bound = self.target_ratio
             checks.append(COMPARE[op](self.ratio, bound))
+        if self.target_over_floor is not None and self.floor is not None:
+            op, bound = self.target_over_floor
+            checks.append(COMPARE[op](self.value - self.floor, bound))
         return all(checks) if checks else None
 
     def target_text(self) -> str:
         parts = []
         if self.target is not None:
             op, bound = self.target
-            parts.append(f"{op.replace('<=', '≤').replace('>=', '≥')} {number(bound)}")
+            parts.append(f"{SIGNS[op]} {number(bound)}")
         if self.target_ratio is not None:
             op, bound = self.target_ratio
-            parts.append(f"{op.replace('<=', '≤').replace('>=', '≥')} {number(bound)}× floor")
+            parts.append(f"{SIGNS[op]} {number(bound)}× floor")
+        if self.target_over_floor is not None:
+            op, bound = self.target_over_floor
+            parts.append(f"{SIGNS[op]} floor + {number(bound)}")
         return ", ".join(parts)
 
     def as_dict(self) -> dict:

@@ -9,9 +9,11 @@ from bench import report, stats
 from bench.__main__ import BENCHMARKS, parse
 from bench.report import Figure
 
+HARNESS = ("stack", "fixtures", "floor", "client", "inprocess", "tasks", "streamclients")
+
 
 def test_every_benchmark_module_and_the_harness_import():
-    for name in (*BENCHMARKS, "stack", "fixtures", "floor", "client", "inprocess", "tasks"):
+    for name in (*BENCHMARKS, *HARNESS):
         importlib.import_module(f"bench.{name}")
     assert callable(importlib.import_module("bench.submitter").submit_until)
 
