@@ -93,11 +93,19 @@ def dying_with_the_launcher(signum: int) -> Callable[[], None] | None:
     launcher = os.getpid()
 
     def in_the_child() -> None:
-        LIBC.prctl(PR_SET_PDEATHSIG, signum)
-        if os.getppid() != launcher:  # the launcher died before the prctl took effect
-            os.kill(os.getpid(), signum)
+        dying_with_parent(signum, parent=launcher)
 
     return in_the_child
+
+
+def dying_with_parent(signum: int, *, parent: int) -> None:
+    """In this process: have the kernel send it `signum` when `parent` (its parent's thread
+    that started it) dies, and send it now if that already happened. Linux only."""
+    if LIBC is None:
+        return
+    LIBC.prctl(PR_SET_PDEATHSIG, signum)
+    if os.getppid() != parent:  # the parent died before the prctl took effect
+        os.kill(os.getpid(), signum)
 
 
 def copy_lines(name: str, stream, log: Log) -> None:

@@ -2,10 +2,12 @@
 management (and `make run`'s held socket, fd://); uvicorn serves HTTP and WebSockets."""
 
 import logging
+import signal
 
 from uvicorn_worker import UvicornWorker
 
 from emsweb.logging import QueryMask
+from emsweb.supervisor import dying_with_parent
 
 
 class WebWorker(UvicornWorker):
@@ -30,3 +32,11 @@ class WebWorker(UvicornWorker):
         # uvicorn's access and WebSocket lines carry the query string, where ?apikey= may ride.
         for name in ("uvicorn.access", "uvicorn.error"):
             logging.getLogger(name).addFilter(QueryMask())
+
+    def init_process(self) -> None:
+        # gunicorn's own workers notice a dead master within a second (they compare their
+        # parent's pid in their loop); uvicorn's checks only when it notifies, every
+        # timeout / 2 seconds. A master killed with `make run`'s launcher (kill -9) would leave
+        # this worker serving on: the kernel stops it instead, as gracefully as a SIGTERM.
+        dying_with_parent(signal.SIGTERM, parent=self.ppid)
+        super().init_process()
