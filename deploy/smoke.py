@@ -231,7 +231,8 @@ class Http:
         try:
             connection.request(method, path, body=body, headers=all_headers)
             response = connection.getresponse()
-            return response.status, dict(response.getheaders()), response.read().decode()
+            # Its headers as sent, read case-insensitively: uvicorn names them in lower case.
+            return response.status, response.headers, response.read().decode()
         finally:
             connection.close()
 
@@ -295,15 +296,15 @@ def smoke(stack: Stack, http: Http) -> None:
 def check_hardening(http: Http) -> None:
     status, headers, _ = http.request("GET", "/admin/login/", proxied=False)
     if status != 301 or not headers.get("Location", "").startswith("https://"):
-        raise SmokeFailed(f"plain http was not redirected to https: {status} {headers}")
+        raise SmokeFailed(f"plain http was not redirected to https: {status} {dict(headers)}")
     status, headers, _ = http.request("GET", "/admin/login/")
     csp = headers.get("Content-Security-Policy", "")
     for needed in ("script-src 'self'", "frame-ancestors 'none'"):
         if needed not in csp:
             raise SmokeFailed(f"/admin/login/ Content-Security-Policy lacks {needed}: {csp!r}")
     if "unsafe-inline" in csp or "max-age=" not in headers.get("Strict-Transport-Security", ""):
-        raise SmokeFailed(f"weak headers on /admin/login/: {headers}")
-    cookies = headers.get("Set-Cookie", "")
+        raise SmokeFailed(f"weak headers on /admin/login/: {dict(headers)}")
+    cookies = "; ".join(headers.get_all("Set-Cookie") or [])
     if "csrftoken" in cookies and "Secure" not in cookies:
         raise SmokeFailed(f"a cookie without Secure: {cookies}")
     status, headers, _ = http.request("GET", "/v1/docs")
