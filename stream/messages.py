@@ -14,16 +14,14 @@ from collections.abc import Iterable
 from django.db.models import F
 
 from accounts.models import Balance, ExchangeAccount
+from accounts.reports import BALANCE_FIELDS, balance_fields, without_unknown
 from emsweb.api import wire
 from orders.models import Order
 from orders.reports import execution_report, report_data
 
 from .models import EventKind
 
-BALANCE_VALUES = (
-    *("id", "asset_id_exchange", "asset_id_coinapi", "balance", "available", "locked"),
-    *("last_updated_by", "rate_usd"),
-)
+BALANCE_VALUES = ("id", *BALANCE_FIELDS)
 ACCOUNT_VALUES = ("id", "exchange_id", "enabled", "last_sync_at", "last_sync_error", "alert")
 
 
@@ -70,21 +68,11 @@ BUILDERS = {EventKind.ORDER: _orders, EventKind.BALANCE: _balances, EventKind.AC
 
 
 def balance_update(row: dict) -> dict:
-    """BALANCE_UPDATE of a balance row's values (BALANCE_VALUES and its exchange_id): an asset
-    emsweb cannot map has no asset_id_coinapi, and a rate it does not know is null, as REST's
-    balances show them."""
-    item = {
-        "type": "BALANCE_UPDATE",
-        "exchange_id": row["exchange_id"],
-        "asset_id_exchange": row["asset_id_exchange"],
-        "asset_id_coinapi": row["asset_id_coinapi"] or None,
-        "balance": row["balance"],
-        "available": row["available"],
-        "locked": row["locked"],
-        "last_updated_by": row["last_updated_by"],
-        "rate_usd": row["rate_usd"],
-    }
-    return wire.without_nulls(item, keep={"rate_usd"})
+    """BALANCE_UPDATE of a balance row's values (BALANCE_VALUES and its exchange_id), with the
+    fields REST's balances show."""
+    return without_unknown(
+        {"type": "BALANCE_UPDATE", "exchange_id": row["exchange_id"], **balance_fields(row)}
+    )
 
 
 def balance_removed_message(*, balance: Balance, exchange_id: str) -> str:
