@@ -6,6 +6,10 @@ Read as values, in three queries whatever the number of orders: building model i
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from functools import lru_cache
+
+from django.db import connection
 from django.db.models import F, QuerySet
 
 from .models import Fill, Order, OrderEvent
@@ -43,6 +47,76 @@ def report_data(orders: QuerySet[Order]) -> list[dict]:
     for order_id, *fill in fills.values_list("order_id", "time", "price", "amount"):
         by_id[order_id]["fills"].append(fill)
     return rows
+
+
+def reports_of(ids: Collection[int]) -> list[dict]:
+    """report_data of the orders with these ids (in no particular order), for the readers of a
+    few orders many times a second (the stream's sequencer). On PostgreSQL the three statements
+    are compiled once per process and count of ids, and sent in one round trip: compiling them
+    cost twice what running them does."""
+    ids = sorted(set(ids))
+    if connection.vendor != "postgresql" or not ids:
+        return report_data(Order.objects.filter(pk__in=ids).order_by())
+    orders, events, fills = _report_queries(len(ids))
+    with connection.cursor() as cursor:
+        # One client-side bound batch (Django's cursor on PostgreSQL binds on the client).
+        cursor.execute(f"{orders.sql}; {events.sql}; {fills.sql}", ids * 3)
+        columns = [column.name for column in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in orders.rows(cursor)]
+        by_id = {row["id"]: row for row in rows}
+        for row in rows:
+            row["events"], row["fills"] = [], []
+        cursor.nextset()
+        for order_id, status, at in events.rows(cursor):
+            by_id[order_id]["events"].append((status, at))
+        cursor.nextset()
+        for order_id, *fill in fills.rows(cursor):
+            by_id[order_id]["fills"].append(fill)
+    return rows
+
+
+class _Compiled:
+    """A values() query's SQL and its columns' converters (a JSON field's parsing, say), as the
+    ORM would apply them; its only parameters are the ids of its `pk__in` or `order_id__in`."""
+
+    def __init__(self, query: QuerySet, ids: range):
+        compiler = query.query.get_compiler(connection=connection)
+        self.sql, params = compiler.as_sql()
+        assert list(params) == list(ids), params
+        fields = [select[0] for select in compiler.select[: compiler.col_count]]
+        self.converters = compiler.get_converters(fields)
+
+    def rows(self, cursor) -> list[list]:
+        rows = [list(row) for row in cursor.fetchall()]
+        for position, (functions, expression) in self.converters.items():
+            for row in rows:
+                for function in functions:
+                    row[position] = function(row[position], expression, connection)
+        return rows
+
+
+@lru_cache(maxsize=64)
+def _report_queries(count: int) -> tuple[_Compiled, _Compiled, _Compiled]:
+    """report_data's three queries for `count` ids (the ids compiled in are placeholders)."""
+    ids = range(count)
+    return (
+        _Compiled(
+            Order.objects.filter(pk__in=ids).order_by().values(*ORDER_VALUES, **RELATED_VALUES),
+            ids,
+        ),
+        _Compiled(
+            OrderEvent.objects.filter(order_id__in=ids)
+            .order_by("at", "id")
+            .values_list("order_id", "status", "at"),
+            ids,
+        ),
+        _Compiled(
+            Fill.objects.filter(order_id__in=ids)
+            .order_by("time", "id")
+            .values_list("order_id", "time", "price", "amount"),
+            ids,
+        ),
+    )
 
 
 def execution_report(order: dict) -> dict:

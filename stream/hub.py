@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,13 +32,14 @@ from accounts.selectors import api_keys_usable, users_active
 from stream.outbox import POKE_CHANNEL
 from stream.protocol import ConnectionInfo, connections_alive
 from stream.reader import Event, decode_batch, events_since, latest_seq, oldest_seq
-from stream.sequencer import EVENTS_CHANNEL, sequence_pending
+from stream.sequencer import EVENTS_CHANNEL, SequencePass, sequence_pass
 
 logger = logging.getLogger(__name__)
 
 CHECK_EVERY = 1.0  # the safety net and the access check, in seconds
 REDIS_RETRY_AFTER = 0.5
 READ_LIMIT = 1000
+CONNECTION_CHECK_EVERY = 5.0  # the sequencer thread's, in seconds
 
 
 class Subscription:
@@ -133,6 +135,7 @@ class Hub:
         # read never waits behind it, and the reads on another. One connection each.
         self._sequencer_thread = ThreadPoolExecutor(1, thread_name_prefix="stream-sequencer")
         self._reader_thread = ThreadPoolExecutor(1, thread_name_prefix="stream-reader")
+        self._connection_checked_at: float | None = None
 
     async def start(self) -> None:
         if self.started:
@@ -282,17 +285,32 @@ class Hub:
                 await asyncio.wait_for(self._poked.wait(), timeout=every)
             self._poked.clear()
             try:
-                events = await loop.run_in_executor(
-                    self._sequencer_thread, _with_fresh_connection(sequence_pending)
-                )
+                done = await loop.run_in_executor(self._sequencer_thread, self._sequence)
             except Exception:  # noqa: BLE001 - the next pass tries again
                 logger.warning("stream: sequencing failed; retrying", exc_info=True)
                 await asyncio.sleep(REDIS_RETRY_AFTER)
                 continue
-            if events and self._ready.is_set():
-                await self.deliver(events)
-            if len(events) >= READ_LIMIT:
-                self._poked.set()  # more may be waiting
+            if done.events and self._ready.is_set():
+                await self.deliver(done.events)
+            if done.locked:
+                self._poked.set()  # what a pass that skipped meanwhile was poked for
+
+    def _sequence(self) -> SequencePass:
+        """One pass, on the sequencer's thread. Its connection is checked as Django checks a
+        request's (close_old_connections) after a failure and every CONNECTION_CHECK_EVERY
+        seconds, not on every pass: each check costs a round trip (CONN_HEALTH_CHECKS) on the
+        path of every event."""
+        now = time.monotonic()
+        if self._connection_checked_at is None or now - self._connection_checked_at > (
+            CONNECTION_CHECK_EVERY
+        ):
+            close_old_connections()
+            self._connection_checked_at = now
+        try:
+            return sequence_pass(busy_skips=True)
+        except Exception:
+            self._connection_checked_at = None
+            raise
 
     async def _check_loop(self) -> None:
         """Each second: the table's latest seq against ours, the connections' access, and

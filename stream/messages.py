@@ -16,8 +16,7 @@ from django.db.models import F
 from accounts.models import Balance, ExchangeAccount
 from accounts.reports import BALANCE_FIELDS, balance_fields, without_unknown
 from emsweb.api import wire
-from orders.models import Order
-from orders.reports import execution_report, report_data
+from orders.reports import execution_report, reports_of
 
 from .models import EventKind
 
@@ -48,7 +47,7 @@ def messages_build(kinds_and_ids: Iterable[tuple[str, int]]) -> dict[tuple[str, 
 
 
 def _orders(ids: set[int]) -> dict[int, str]:
-    rows = report_data(Order.objects.filter(pk__in=ids).order_by())
+    rows = reports_of(ids)
     return {row["id"]: wire.dumps(execution_report(row)) for row in rows}
 
 

@@ -6,13 +6,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from orders import lifecycle
 from orders.models import EventCause
+from stream import sequencer
 from stream.models import StreamEvent
 from stream.reader import events_since, latest_seq
-from stream.sequencer import sequence_pending
+from stream.sequencer import sequence_pass, sequence_pending
 from venues.base import OrdStatus as S
 
 from .conftest import submit
@@ -37,13 +38,15 @@ def write_orders(account, writer: int) -> int:
         connection.close()
 
 
-def sequence_until(done: threading.Event) -> list[int]:
+def sequence_until(done: threading.Event, *, busy_skips: bool = False) -> list[int]:
+    """Passes as a hub runs them: with busy_skips, one that skips numbers nothing, and one
+    that held the cursor is followed by another at once."""
     seqs = []
     try:
         while not done.is_set():
-            numbered = [event.seq for event in sequence_pending(limit=7)]
-            seqs += numbered
-            if not numbered:
+            done_pass = sequence_pass(limit=7, busy_skips=busy_skips)
+            seqs += [event.seq for event in done_pass.events]
+            if not done_pass.locked:
                 time.sleep(0.002)
         return seqs
     finally:
@@ -52,11 +55,14 @@ def sequence_until(done: threading.Event) -> list[int]:
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers: PostgreSQL")
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_writers_and_two_sequencers_number_every_event_once_without_gaps(account):
+@pytest.mark.parametrize("busy_skips", [False, True], ids=["waiting", "skipping"])
+def test_concurrent_writers_and_two_sequencers_number_every_event_once_without_gaps(
+    account, busy_skips
+):
     start = latest_seq()
     done = threading.Event()
     with ThreadPoolExecutor(max_workers=WRITERS + 2) as pool:
-        sequencers = [pool.submit(sequence_until, done) for _ in range(2)]
+        sequencers = [pool.submit(sequence_until, done, busy_skips=busy_skips) for _ in range(2)]
         writers = [pool.submit(write_orders, account, n) for n in range(WRITERS)]
         written = sum(writer.result() for writer in writers)
         done.set()
@@ -67,3 +73,31 @@ def test_concurrent_writers_and_two_sequencers_number_every_event_once_without_g
     assert not StreamEvent.objects.filter(seq__isnull=True).exists()
     assert [event.seq for event in events_since(start, limit=10_000)] == sorted(seen)
     assert latest_seq() == start + written
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the advisory lock: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_a_skipping_pass_does_not_wait_for_one_in_progress_and_numbers_nothing(account):
+    submit(account, "pending")
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_cursor():
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [sequencer.ADVISORY_KEY])
+                    cursor.execute("UPDATE stream_streamcursor SET last_seq = last_seq")
+                holding.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        holder = pool.submit(hold_the_cursor)
+        assert holding.wait(30)
+        skipped = sequence_pass(busy_skips=True)
+        release.set()
+        holder.result()
+    assert skipped == sequencer.SequencePass([], locked=False)
+    numbered = sequence_pass(busy_skips=True)
+    assert numbered.locked and len(numbered.events) == 1
