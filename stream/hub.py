@@ -319,15 +319,22 @@ class Hub:
         while not self.stopped:
             await asyncio.sleep(CHECK_EVERY)
             try:
-                latest = await self.read(latest_seq)
-                if latest > self.last_seq:
-                    await self.catch_up()
-                elif latest < self.last_seq:
-                    self._restart_at(latest)
+                await self.check_position()
                 await self._check_access()
                 await self._touch_connections()
             except Exception:  # noqa: BLE001 - the database is away: next second
                 logger.warning("stream: check failed", exc_info=True)
+
+    async def check_position(self) -> None:
+        """Deliver what the table has and we missed; start again if it went back."""
+        # Only what was delivered before the read began must be in the table: a pass may
+        # commit and deliver more while the read runs.
+        delivered = self.last_seq
+        latest = await self.read(latest_seq)
+        if latest > self.last_seq:
+            await self.catch_up()
+        elif latest < delivered:
+            self._restart_at(latest)
 
     async def _touch_connections(self) -> None:
         """The /v1/ws connections are alive (CANCEL_ON_DISCONNECT's presence): one Redis
