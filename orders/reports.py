@@ -51,38 +51,69 @@ def report_data(orders: QuerySet[Order]) -> list[dict]:
 
 def reports_of(ids: Collection[int]) -> list[dict]:
     """report_data of the orders with these ids (in no particular order), for the readers of a
-    few orders many times a second (the stream's sequencer). On PostgreSQL the three statements
-    are compiled once per process and count of ids, and sent in one round trip: compiling them
-    cost twice what running them does."""
+    few orders many times a second. On PostgreSQL the three statements are compiled once per
+    process and count of ids, and sent in one round trip: compiling them cost twice what
+    running them does."""
     ids = sorted(set(ids))
     if connection.vendor != "postgresql" or not ids:
         return report_data(Order.objects.filter(pk__in=ids).order_by())
-    orders, events, fills = _report_queries(len(ids))
+    statements = _statements_for(len(ids))
     with connection.cursor() as cursor:
-        # One client-side bound batch (Django's cursor on PostgreSQL binds on the client).
-        cursor.execute(f"{orders.sql}; {events.sql}; {fills.sql}", ids * 3)
+        cursor.execute(statements.sql, ids * 3)
+        return statements.read(cursor)
+
+
+class ReportStatements:
+    """report_data's three statements for the orders whose ids `ids` gives (a collection, or a
+    values() query of ids), compiled once, to send as one batch on a PostgreSQL cursor (Django's
+    binds on the client, which allows several statements in one execute) and read back."""
+
+    def __init__(self, ids):
+        self.orders = _Compiled(
+            Order.objects.filter(pk__in=ids).order_by().values(*ORDER_VALUES, **RELATED_VALUES)
+        )
+        self.events = _Compiled(
+            OrderEvent.objects.filter(order_id__in=ids)
+            .order_by("at", "id")
+            .values_list("order_id", "status", "at")
+        )
+        self.fills = _Compiled(
+            Fill.objects.filter(order_id__in=ids)
+            .order_by("time", "id")
+            .values_list("order_id", "time", "price", "amount")
+        )
+        parts = (self.orders, self.events, self.fills)
+        self.sql = "; ".join(part.sql for part in parts)
+        self.params = [param for part in parts for param in part.params]
+
+    def read(self, cursor) -> list[dict]:
+        """The reports, from a cursor whose current result is the first statement's; it is left
+        on the last one's."""
         columns = [column.name for column in cursor.description]
-        rows = [dict(zip(columns, row, strict=True)) for row in orders.rows(cursor)]
+        rows = [dict(zip(columns, row, strict=True)) for row in self.orders.rows(cursor)]
         by_id = {row["id"]: row for row in rows}
         for row in rows:
             row["events"], row["fills"] = [], []
         cursor.nextset()
-        for order_id, status, at in events.rows(cursor):
-            by_id[order_id]["events"].append((status, at))
+        # Each statement reads as of its own start: an order the first did not see yet may
+        # have events or fills in the next ones.
+        for order_id, status, at in self.events.rows(cursor):
+            if order_id in by_id:
+                by_id[order_id]["events"].append((status, at))
         cursor.nextset()
-        for order_id, *fill in fills.rows(cursor):
-            by_id[order_id]["fills"].append(fill)
-    return rows
+        for order_id, *fill in self.fills.rows(cursor):
+            if order_id in by_id:
+                by_id[order_id]["fills"].append(fill)
+        return rows
 
 
 class _Compiled:
-    """A values() query's SQL and its columns' converters (a JSON field's parsing, say), as the
-    ORM would apply them; its only parameters are the ids of its `pk__in` or `order_id__in`."""
+    """A values() query's SQL and parameters, and its columns' converters (a JSON field's
+    parsing, say), as the ORM would apply them."""
 
-    def __init__(self, query: QuerySet, ids: range):
+    def __init__(self, query: QuerySet):
         compiler = query.query.get_compiler(connection=connection)
-        self.sql, params = compiler.as_sql()
-        assert list(params) == list(ids), params
+        self.sql, self.params = compiler.as_sql()
         fields = [select[0] for select in compiler.select[: compiler.col_count]]
         self.converters = compiler.get_converters(fields)
 
@@ -96,27 +127,11 @@ class _Compiled:
 
 
 @lru_cache(maxsize=64)
-def _report_queries(count: int) -> tuple[_Compiled, _Compiled, _Compiled]:
-    """report_data's three queries for `count` ids (the ids compiled in are placeholders)."""
-    ids = range(count)
-    return (
-        _Compiled(
-            Order.objects.filter(pk__in=ids).order_by().values(*ORDER_VALUES, **RELATED_VALUES),
-            ids,
-        ),
-        _Compiled(
-            OrderEvent.objects.filter(order_id__in=ids)
-            .order_by("at", "id")
-            .values_list("order_id", "status", "at"),
-            ids,
-        ),
-        _Compiled(
-            Fill.objects.filter(order_id__in=ids)
-            .order_by("time", "id")
-            .values_list("order_id", "time", "price", "amount"),
-            ids,
-        ),
-    )
+def _statements_for(count: int) -> ReportStatements:
+    """For `count` ids: the ids compiled in are placeholders, each statement's only parameters."""
+    statements = ReportStatements(range(count))
+    assert statements.params == list(range(count)) * 3, statements.params
+    return statements
 
 
 def execution_report(order: dict) -> dict:

@@ -136,6 +136,7 @@ class Hub:
         self._sequencer_thread = ThreadPoolExecutor(1, thread_name_prefix="stream-sequencer")
         self._reader_thread = ThreadPoolExecutor(1, thread_name_prefix="stream-reader")
         self._connection_checked_at: float | None = None
+        self._writer_poked = False
 
     async def start(self) -> None:
         if self.started:
@@ -273,6 +274,7 @@ class Hub:
             return
         channel = message["channel"]
         if channel in (POKE_CHANNEL, POKE_CHANNEL.encode()):
+            self._writer_poked = True
             self._poked.set()
         else:
             await self.deliver(decode_batch(message["data"]))
@@ -284,8 +286,12 @@ class Hub:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._poked.wait(), timeout=every)
             self._poked.clear()
+            # A writer's poke means something is pending: no need to look before the lock.
+            check_first, self._writer_poked = not self._writer_poked, False
             try:
-                done = await loop.run_in_executor(self._sequencer_thread, self._sequence)
+                done = await loop.run_in_executor(
+                    self._sequencer_thread, self._sequence, check_first
+                )
             except Exception:  # noqa: BLE001 - the next pass tries again
                 logger.warning("stream: sequencing failed; retrying", exc_info=True)
                 await asyncio.sleep(REDIS_RETRY_AFTER)
@@ -295,7 +301,7 @@ class Hub:
             if done.locked:
                 self._poked.set()  # what a pass that skipped meanwhile was poked for
 
-    def _sequence(self) -> SequencePass:
+    def _sequence(self, check_first: bool) -> SequencePass:
         """One pass, on the sequencer's thread. Its connection is checked as Django checks a
         request's (close_old_connections) after a failure and every CONNECTION_CHECK_EVERY
         seconds, not on every pass: each check costs a round trip (CONN_HEALTH_CHECKS) on the
@@ -307,7 +313,7 @@ class Hub:
             close_old_connections()
             self._connection_checked_at = now
         try:
-            return sequence_pass(busy_skips=True)
+            return sequence_pass(busy_skips=True, check_first=check_first)
         except Exception:
             self._connection_checked_at = None
             raise

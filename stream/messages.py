@@ -47,8 +47,12 @@ def messages_build(kinds_and_ids: Iterable[tuple[str, int]]) -> dict[tuple[str, 
 
 
 def _orders(ids: set[int]) -> dict[int, str]:
-    rows = reports_of(ids)
-    return {row["id"]: wire.dumps(execution_report(row)) for row in rows}
+    return order_messages(reports_of(ids))
+
+
+def order_messages(reports: list[dict]) -> dict[int, str]:
+    """Order id -> its ORDER_EXEC_REPORT_UPDATE, of orders.reports' report rows."""
+    return {row["id"]: wire.dumps(execution_report(row)) for row in reports}
 
 
 def _balances(ids: set[int]) -> dict[int, str]:

@@ -19,7 +19,8 @@ from stream.retention import events_prune
 from stream.sequencer import EVENTS_CHANNEL, sequence_pending
 from tests.factories import AccountFactory
 
-pytestmark = pytest.mark.django_db
+# Transactional: on PostgreSQL a pass outside an atomic block is the batched one the hubs run.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
@@ -101,6 +102,7 @@ def test_the_cursor_row_is_made_again_when_it_is_missing(account):
     assert [event.seq for event in sequence_pending()] == [2]
 
 
+@pytest.mark.django_db  # the on_commit callbacks, captured
 def test_a_transaction_of_several_events_pokes_the_sequencer_once_when_it_commits(
     account, redis_broker, django_capture_on_commit_callbacks
 ):
