@@ -21,7 +21,7 @@ class StreamEvent(models.Model):
     """One committed change of an order, a balance or an account: the outbox and the log."""
 
     id = models.BigAutoField(primary_key=True)
-    seq = models.BigIntegerField(null=True, unique=True)
+    seq = models.BigIntegerField(null=True)
     kind = models.CharField(max_length=16, choices=EventKind.choices)
     # Not foreign keys: an account or a balance removed keeps its past events.
     account_id = models.IntegerField()
@@ -36,6 +36,14 @@ class StreamEvent(models.Model):
             # The sequencer's search for what is not numbered yet stays small however long
             # the log grows.
             models.Index(fields=["id"], condition=Q(seq__isnull=True), name="streamevent_pending"),
+        ]
+        constraints = [
+            # Partial, so that the search for unnumbered rows can only use the index above:
+            # in order, and skipping the entries of rows numbered since (an index over every
+            # seq, NULLs included, had the planner re-read each numbered row's page).
+            models.UniqueConstraint(
+                fields=["seq"], condition=Q(seq__isnull=False), name="streamevent_seq_unique"
+            ),
         ]
 
     def __str__(self) -> str:
