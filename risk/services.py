@@ -1,6 +1,8 @@
 """Every change to the risk controls: trading states (halt, reducing, resume) and limits. Each is
 audited here, whichever door it came through (the kill switch, the admin site, the shell), and
-replaces the copy of the rules that submits read (risk.rules), in the same transaction."""
+replaces the copy of the rules that submits read (risk.rules), in the same transaction; in it
+too, each account it bears on gets its stream event (its SERVER_INFO tells its `trading` state),
+which pushes the change to open risk pages."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.models import ApiKey, AuditAction, ExchangeAccount
 from accounts.selectors import may_manage_risk
+from accounts.services import account_streamed
 
 from .models import RiskLimits, ScopeState, TradingState
 from .rules import rules_changed
@@ -87,6 +90,7 @@ def _state_set(state, accounts, user, api_key, ip, reason) -> None:
             reason=reason,
         )
         rules_changed()
+        _accounts_streamed(accounts)
 
 
 def _authorize(state, user, api_key) -> None:
@@ -129,6 +133,7 @@ def risk_limits_save(
             **{name: _shown(getattr(limits, name)) for name in changed},
         )
         rules_changed()
+        _accounts_streamed(_accounts_of(limits))
     return limits
 
 
@@ -140,13 +145,31 @@ def risk_limits_delete(*, limits: RiskLimits, user: AbstractBaseUser, ip: str | 
             action=AuditAction.RISK_LIMITS, actor=user, ip=ip, target=limits.scope_label,
             removed="all limits",
         )  # fmt: skip
+        accounts = _accounts_of(limits)
         limits.delete()
         rules_changed()
+        _accounts_streamed(accounts)
 
 
 def _authorize_limits(user: AbstractBaseUser) -> None:
     if not may_manage_risk(user=user):
         raise PermissionDenied("Only a desk admin sets risk limits.")
+
+
+def _accounts_of(limits: RiskLimits) -> list[ExchangeAccount] | None:
+    """The accounts whose orders a scope's limits bear on: its account, or (None) every one."""
+    return None if limits.account_id is None else [limits.account]
+
+
+def _accounts_streamed(accounts: list[ExchangeAccount] | None) -> None:
+    """An event for each account (None: every account on the desk), in the caller's transaction.
+    A trader's limits bear on their orders on any account: every account's event then."""
+    if accounts is None:
+        ids = list(ExchangeAccount.objects.values_list("pk", flat=True))
+    else:
+        ids = [account.pk for account in accounts]
+    for account_id in ids:
+        account_streamed(account_id=account_id)
 
 
 def _shown(value: object) -> object:

@@ -1,9 +1,8 @@
-"""The risk page: every scope's usage against its limits and its trading state, polled; a desk
-admin halts and resumes from it. Thin: risk.selectors read, risk.services write (and audit)."""
+"""The risk page: every scope's usage against its limits and its trading state, pushed by the
+stream (polled while it is down); a desk admin halts and resumes from it. Thin: risk.pages
+reads, risk.services writes (and audits)."""
 
 from __future__ import annotations
-
-import hashlib
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -16,7 +15,7 @@ from accounts.audit import client_ip
 from accounts.models import ExchangeAccount
 from accounts.selectors import accounts_visible, may_manage_risk
 
-from .selectors import LABELS, NEAR_SHARE, risk_overview
+from .pages import risk_context
 from .services import trading_halt, trading_resume
 
 REASON = "Risk page"
@@ -26,18 +25,9 @@ REASON = "Risk page"
 def risk_page(request):
     """Every desk member reads it. A poll (htmx) that finds nothing changed since the `seen`
     digest it carries is answered 204, so that its buttons are not swapped under the pointer."""
-    scopes = risk_overview()
-    can_act = may_manage_risk(user=request.user)
-    seen = hashlib.sha256(repr((scopes, can_act)).encode()).hexdigest()[:16]
-    if request.htmx and request.GET.get("seen") == seen:
+    context = risk_context(user=request.user)
+    if request.htmx and request.GET.get("seen") == context["seen"]:
         return HttpResponse(status=204)
-    context = {
-        "scopes": scopes,
-        "labels": LABELS.values(),
-        "can_act": can_act,
-        "seen": seen,
-        "near_percent": int(NEAR_SHARE * 100),
-    }
     template = "risk/risk.html#scopes" if request.htmx else "risk/risk.html"
     return render(request, template, context)
 

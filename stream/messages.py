@@ -3,7 +3,7 @@
 Each message is JSON text without "seq" (stream.reader puts it first when the event is read):
 - an order: ORDER_EXEC_REPORT_UPDATE, the execution report exactly as REST returns it;
 - a balance: BALANCE_UPDATE, flat, its fields as REST's balances show them;
-- an account: SERVER_INFO for that account, with emsweb's `connection` and `alert`.
+- an account: SERVER_INFO for that account, with emsweb's `connection`, `alert` and `trading`.
 A few queries per batch whatever its size: one per kind (three for orders, as report_data).
 """
 
@@ -11,17 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import F
+from django.db.models import F, Q
 
 from accounts.models import Balance, ExchangeAccount
 from accounts.reports import BALANCE_FIELDS, balance_fields, without_unknown
 from emsweb.api import wire
 from orders.reports import execution_report, reports_of
+from risk.models import ScopeState, TradingState
 
 from .models import EventKind
 
 BALANCE_VALUES = ("id", *BALANCE_FIELDS)
 ACCOUNT_VALUES = ("id", "exchange_id", "enabled", "last_sync_at", "last_sync_error", "alert")
+# From the least restrictive to the most: an account trades under the stricter of its own
+# state and the desk's.
+RESTRICTION = (TradingState.ACTIVE, TradingState.REDUCING, TradingState.HALTED)
 
 
 class Connection:
@@ -64,7 +68,11 @@ def _balances(ids: set[int]) -> dict[int, str]:
 
 def _accounts(ids: set[int]) -> dict[int, str]:
     rows = ExchangeAccount.objects.filter(pk__in=ids).values(*ACCOUNT_VALUES)
-    return {row["id"]: wire.dumps(account_server_info(row)) for row in rows}
+    trading = trading_states(ids)
+    return {
+        row["id"]: wire.dumps(account_server_info(row) | {"trading": trading[row["id"]]})
+        for row in rows
+    }
 
 
 BUILDERS = {EventKind.ORDER: _orders, EventKind.BALANCE: _balances, EventKind.ACCOUNT: _accounts}
@@ -97,6 +105,18 @@ def account_server_info(row: dict) -> dict:
         "connection": connection,
         "error": row["last_sync_error"] or None,
         "alert": row["alert"] or None,
+    }
+
+
+def trading_states(account_ids: set[int]) -> dict[int, str]:
+    """Each account's trading state in force (ACTIVE, REDUCING, HALTED): the stricter of its own
+    and the desk's."""
+    rows = ScopeState.objects.filter(Q(account__isnull=True) | Q(account__in=account_ids))
+    states = dict(rows.values_list("account_id", "state"))
+    desk = states.get(None, TradingState.ACTIVE)
+    return {
+        pk: max(desk, states.get(pk, TradingState.ACTIVE), key=RESTRICTION.index)
+        for pk in account_ids
     }
 
 

@@ -3,7 +3,7 @@
 A page names its live parts in `data-stream` (e.g. "page=blotter&all=1"), which becomes the
 query of its /stream connection. For a batch of events, `page_fragments` renders the parts of
 that page the events touch, with the same partials and the same context functions as the views
-that poll them (orders.pages, accounts.pages), each root element marked
+that poll them (orders.pages, accounts.pages, risk.pages), each root element marked
 `hx-swap-oob="outerHTML"` so that htmx swaps it by id (static/js/emsweb.js). Who may see and
 trade what is decided there, exactly as for the views.
 """
@@ -22,20 +22,24 @@ from django.utils.html import format_html
 from accounts.pages import balances_context, overview_context
 from accounts.selectors import accounts_visible
 from orders.pages import blotter_rows_context, order_detail_context, order_outcome_context
+from risk.pages import risk_context
 
 from .reader import Event
 
-PAGES = frozenset({"blotter", "overview", "balances", "order", "ticket"})
+PAGES = frozenset({"blotter", "overview", "balances", "order", "ticket", "risk"})
 CSRF_PARAM = "csrf_cookie"  # set by the consumer from the connection's cookie, never the query
 
 # What each page shows, by event kind: the blotter its working orders (and, through an account's
-# state, whether it may cancel them), the overview everything, the balances balances and syncs.
+# state, whether it may cancel them), the overview everything, the balances balances and syncs,
+# the risk page the usage orders make and the trading states and limits (risk.services writes an
+# account's event for those).
 KINDS = {
     "blotter": {"order", "account"},
     "overview": {"order", "balance", "account"},
     "balances": {"balance", "account"},
     "order": {"order"},
     "ticket": {"order"},
+    "risk": {"order", "account"},
 }
 
 
@@ -72,6 +76,9 @@ def _fragments(user, page: str, params: dict, events: list[Event] | None) -> str
     if page == "balances":
         context = balances_context(user=user, refresh_requested=params.get("refresh") or None)
         return render_to_string("accounts/balances.html#tables", _oob(context))
+    if page == "risk":
+        context = risk_context(user=user) | {"csrf_token": _csrf_token(params)}
+        return render_to_string("risk/risk.html#scopes", _oob(context))
     return _one_order(user, page, params, relevant)
 
 

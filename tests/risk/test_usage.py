@@ -1,7 +1,7 @@
 """The selectors the risk page reads: each scope's state and its usage against each limit, the
 same figures the submit's check counts."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -9,6 +9,7 @@ import time_machine
 
 from orders.services import order_submit
 from risk.models import ScopeState
+from risk.pages import usage_lapse
 from risk.selectors import StateChange, risk_overview, risk_usage
 from risk.services import trading_halt, trading_resume
 from tests.factories import AccountFactory, OrderFactory
@@ -88,3 +89,14 @@ def test_a_limit_mostly_used_shows_as_near_and_a_halt_says_who_set_it_and_why(
     assert (working.near, working.reached) == (False, True)
     assert (usage.state, usage.change) == ("ACTIVE", None)
     assert risk_usage().account_id is None
+
+
+def test_the_usage_lapses_as_orders_leave_the_last_second_then_the_minute_and_at_utc_midnight(
+    account,
+):
+    accepted = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
+    OrderFactory(account=account, status=S.NEW, created_at=accepted)
+    OrderFactory(account=account, status=S.NEW, created_at=accepted, origin="EXTERNAL")
+    assert usage_lapse(accepted + timedelta(milliseconds=300)) == accepted + timedelta(seconds=1)
+    assert usage_lapse(accepted + timedelta(seconds=2)) == accepted + timedelta(minutes=1)
+    assert usage_lapse(accepted + timedelta(minutes=2)) == datetime(2026, 12, 4, tzinfo=UTC)

@@ -78,6 +78,7 @@ def test_an_accounts_connection_is_an_event_when_it_changes_not_on_every_sync():
         "connection": "CONNECTED",
         "error": None,
         "alert": None,
+        "trading": "ACTIVE",
     }
     account_sync_record(account=account, error=None)
     assert messages() == []

@@ -5,20 +5,24 @@ import re
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Balance, ExchangeAccount
+from risk.services import trading_halt
 from stream.messages import messages_build
 from stream.pages import CSRF_PARAM, page_fragments, page_params
 from stream.reader import Event, event_of
+from stream.sequencer import sequence_pending
 from tests.factories import BalanceFactory, OrderFactory
 from tests.web import conftest as web
+from tests.web.test_risk_page import HTMX
 
 pytestmark = pytest.mark.django_db
 
 # The web pages' fixtures: a desk of two accounts and one user per role.
-desk, trader_web = web.desk, web.trader_web
+desk, trader_web, admin_web = web.desk, web.trader_web, web.admin_web
 
 CSRF_COOKIE = "a" * 32  # a CSRF secret as the browser's cookie holds it
 
@@ -178,3 +182,48 @@ def test_a_connection_names_its_page_and_brings_its_csrf_cookie_never_the_querys
     )
     assert page == "blotter" and params == {"all": "1", CSRF_PARAM: CSRF_COOKIE}
     assert page_params(query={}, cookies={}) == ("", {CSRF_PARAM: ""})
+
+
+def risk_row(html: str, account) -> str:
+    """One account's row of the risk page, its tags left in (its tokens blanked)."""
+    row = re.search(rf'<tr id="scope-account{account.pk}".*?</tr>', html, re.S).group(0)
+    return without_tokens(row)
+
+
+def test_an_order_event_pushes_the_risk_page_with_the_usage_it_makes(desk):
+    admin = desk["users"]["ADMIN"]
+    before = push(admin, "risk", None)
+    order = OrderFactory(account=desk["account"], status="NEW")
+    html = push(admin, "risk", events_of(("order", order)))
+    assert html.startswith('<section id="risk" data-stream="page=risk" hx-swap-oob="outerHTML"')
+    assert "data-poll" in html
+    assert risk_row(html, desk["account"]) != risk_row(before, desk["account"])
+    assert risk_row(html, desk["other"]) == risk_row(before, desk["other"])
+
+
+def test_the_pushed_risk_page_is_what_a_poll_returns(desk, admin_web):
+    with time_machine.travel(timezone.now(), tick=False):
+        OrderFactory(account=desk["account"], status="NEW")
+        trading_halt(accounts=[desk["other"]], user=desk["users"]["ADMIN"])
+        pushed = push(desk["users"]["ADMIN"], "risk", None)
+        polled = admin_web.get("/risk/", headers=HTMX).content.decode().strip()
+    assert without_tokens(pushed.replace(' hx-swap-oob="outerHTML"', "")) == without_tokens(polled)
+
+
+def test_a_halt_pushes_the_risk_page_with_a_resume_form_for_an_admin_and_none_for_a_viewer(desk):
+    sequence_pending()
+    trading_halt(accounts=[desk["other"]], user=desk["users"]["ADMIN"], reason="venue incident")
+    events = sequence_pending()
+    html = push(desk["users"]["ADMIN"], "risk", events)
+    admin = risk_row(html, desk["other"])
+    assert 'data-state="HALTED"' in admin and "venue incident" in admin
+    assert f'action="/risk/resume/{desk["other"].pk}/"' in admin
+    # Every form (the desk's halt, each account's halt or resume) carries its token.
+    assert html.count('name="csrfmiddlewaretoken" value="') == html.count("<form") == 3
+    viewer = risk_row(push(desk["users"]["VIEWER"], "risk", events), desk["other"])
+    assert 'data-state="HALTED"' in viewer and "<form" not in viewer
+
+
+def test_a_balance_event_is_not_pushed_to_the_risk_page(desk):
+    balance = Balance.objects.get(account=desk["account"])
+    assert push(desk["users"]["ADMIN"], "risk", events_of(("balance", balance))) is None

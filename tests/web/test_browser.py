@@ -341,6 +341,8 @@ def test_a_desk_admin_resumes_from_the_risk_page_an_account_a_traders_kill_switc
     assert not ScopeState.objects.exclude(state=TradingState.ACTIVE).exists()
 
     # The page is live: an order placed now shows among the working orders without a reload.
+    # Django's test server serves no stream: the page polls, and says so.
+    assert page.locator("#stream-state").inner_text() == "polling"
     place(desk, user=tom, client_order_id="after-resume")
     # The fourth cell, after the scope, its state and one order's notional.
     row.locator("td:nth-child(4):text-is('1')").wait_for()

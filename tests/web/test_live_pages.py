@@ -13,6 +13,7 @@ from orders.models import Order
 from orders.quotes import quotes_refresh
 from orders.services import OrderTicket, order_submit
 from orders.sync import account_sync
+from risk.services import trading_halt
 from tests.conftest import wait_for
 from tests.stream.live import WebServer
 from tests.web import test_browser
@@ -49,6 +50,19 @@ def place(account, *, client_order_id: str, amount: str = "0.9", price: str = "4
 
 def watch_polls(page, polls: list[str]) -> None:
     page.on("request", lambda request: POLLS.search(request.url) and polls.append(request.url))
+
+
+def watch_risk_polls(page, polls: list[str]) -> None:
+    """The risk page's polls: the requests its #risk section makes (htmx names the element that
+    asks in HX-Trigger), not the one it makes when its figures lapse (#risk-lapse)."""
+    page.on(
+        "request",
+        lambda request: (
+            "/risk/" in request.url
+            and request.headers.get("hx-trigger") == "risk"
+            and polls.append(request.url)
+        ),
+    )
 
 
 def cross_the_market(account) -> None:
@@ -132,3 +146,59 @@ def test_without_its_stream_the_blotter_polls_and_says_so(desk, live_server, bro
     order = place(desk, client_order_id="polled")
     page.locator(f"#order-{order.pk} .status-new").wait_for(timeout=5000)
     shoot(page, "blotter-polling")
+
+
+@pytest.fixture
+def risk_page(desk, web_server, browser):
+    """ann's risk page with its stream live: the page, its polls (watch_risk_polls) from now on,
+    and its problems."""
+    page = browser.new_page()
+    problems = Problems()
+    problems.watch(page)
+    sign_in(page, web_server.origin, "ann", "ann-password-1")
+    page.goto(f"{web_server.origin}/risk/")
+    page.locator("#stream-state.live").wait_for()
+    polls: list[str] = []
+    watch_risk_polls(page, polls)
+    return page, polls, problems
+
+
+def test_a_halt_reaches_an_open_risk_page_over_its_stream_with_no_poll_request(desk, risk_page):
+    page, polls, problems = risk_page
+    ann = get_user_model().objects.get(username="ann")
+
+    trading_halt(accounts=[desk], user=ann, reason="venue incident")
+    row = page.locator(f"#scope-account{desk.pk}")
+    row.locator(".state-halted").wait_for(timeout=5000)
+    assert "venue incident" in row.inner_text()
+    trading_halt(user=ann, reason="Kill switch")
+    page.locator("#scope-desk .state-halted").wait_for(timeout=5000)
+    page.get_by_text("The desk is halted").wait_for()
+    shoot(page, "risk-live")
+
+    assert page.locator("#stream-state").inner_text() == "live"
+    assert polls == []
+    assert problems == []
+
+
+def test_an_order_reaches_an_open_risk_page_over_its_stream_and_its_rate_lapses_unpolled(
+    desk, risk_page
+):
+    page, polls, problems = risk_page
+    desk_row = page.locator("#scope-desk")
+    # The cells after the scope, its state and one order's notional: working orders, orders in
+    # the last second, in the last minute.
+    working, last_minute = (desk_row.locator(f"td:nth-child({n})") for n in (4, 6))
+    assert (working.inner_text(), last_minute.inner_text()) == ("0", "0")
+
+    quotes_refresh(venue="PAPER")
+    place(desk, client_order_id="counted")
+    page.locator(f"#scope-account{desk.pk} td:nth-child(4):text-is('1')").wait_for(timeout=5000)
+    assert working.inner_text() == "1" and last_minute.inner_text() == "1"
+    # Nothing is written when the order leaves the last second: the page asks once, then.
+    desk_row.locator("td:nth-child(5):text-is('0')").wait_for(timeout=5000)
+    assert last_minute.inner_text() == "1"
+
+    assert page.locator("#stream-state").inner_text() == "live"
+    assert polls == []
+    assert problems == []

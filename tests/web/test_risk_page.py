@@ -3,7 +3,7 @@ state, polled; only a desk admin halts and resumes from it, through risk.service
 resuming asks for a fresh code where the desk asks for codes."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -225,3 +225,15 @@ def test_the_page_costs_the_same_queries_whatever_the_number_of_accounts(desk, a
         page = admin_web.get("/risk/")
     assert len(many) == len(few)
     assert page.content.decode().count('<tr id="scope-account') == 12
+
+
+def test_the_page_asks_again_once_when_its_figures_lapse_with_nothing_written(desk, admin_web):
+    """An order leaves the last second: no write tells the stream, so the page asks, once."""
+    accepted = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
+    OrderFactory(account=desk["account"], status="NEW", created_at=accepted)
+    with time_machine.travel(accepted + timedelta(milliseconds=300), tick=False):
+        html = admin_web.get("/risk/", headers=HTMX).content.decode()
+    # 700 ms left of the second, and the margin that keeps it from asking early.
+    assert re.search(
+        r'<span id="risk-lapse" hidden hx-get="/risk/" hx-trigger="load delay:800ms"', html
+    )
