@@ -419,9 +419,16 @@ EMSWEB_HOSTED_EMS_TIMEOUT = env.float("EMSWEB_HOSTED_EMS_TIMEOUT", default=8.0)
 EMSWEB_HOSTED_EMS_VENUES = env.dict("EMSWEB_HOSTED_EMS_VENUES", default={})
 
 # --- the web port's stream (stream.hub, stream.consumers: /v1/ws and /stream) -----------------
-# Events a connection may fall behind by before it is closed as a slow consumer (1013). Only
-# references to events every connection shares: 80 KB at most per connection.
+# A client that falls behind is closed as a slow consumer (1013 "slow consumer"), when either
+# bound is passed. How far: this many events waiting for it beyond what its connection holds
+# unread (the kernel's 128 KiB and the server's 64 KiB, emsweb.web_worker); only references to
+# events every connection shares, 80 KB at most per connection. At least one sequencer batch
+# (1,000), since a batch reaches every connection at once.
 EMSWEB_STREAM_CLIENT_BUFFER = env.int("EMSWEB_STREAM_CLIENT_BUFFER", default=10000)
+# How long: seconds a message may wait for the client to make room for it. Once closed, the
+# client has as long again to read what it was sent and the close frame; then the connection is
+# dropped, so that a client that never reads holds nothing.
+EMSWEB_STREAM_CLIENT_WAIT = env.float("EMSWEB_STREAM_CLIENT_WAIT", default=10.0)
 # The web port's HTTP requests run Django's WSGI application in this many threads per process
 # (emsweb.asgi), as gunicorn's gthread workers did.
 EMSWEB_HTTP_THREADS = env.int("GUNICORN_THREADS", default=8)

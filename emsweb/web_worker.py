@@ -3,18 +3,59 @@ management (and `make run`'s held socket, fd://); uvicorn serves HTTP and WebSoc
 
 import logging
 import signal
+import socket
 
+from django.conf import settings
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn_worker import UvicornWorker
 
 from emsweb.logging import QueryMask
 from emsweb.supervisor import dying_with_parent
+
+# The kernel's share of what a client has not read yet (Linux doubles it for its bookkeeping).
+# Left to autotuning it grows to net.ipv4.tcp_wmem's maximum, megabytes, and a client that stops
+# reading would be far behind before its sends ever waited (stream.consumers).
+SEND_BUFFER_BYTES = 64 * 1024
+
+
+class StreamProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol, bounded for a client that stops reading: a small kernel send
+    buffer; a close frame that is written behind what the client has not read yet instead of
+    waiting, as uvicorn's does, for room that may never come; and a connection that is dropped
+    (aborted) when the client has not completed the close within EMSWEB_STREAM_CLIENT_WAIT
+    seconds, where uvicorn's would wait for its unread data to drain, forever if it never reads.
+    """
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self.close_timeout = settings.EMSWEB_STREAM_CLIENT_WAIT
+        connection = transport.get_extra_info("socket")
+        if connection is not None:
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
+
+    async def send(self, message) -> None:
+        closing = message["type"] == "websocket.close" and self.handshake_complete
+        if closing:
+            self.writable.set()  # super().send() waits on it first; nothing runs in between
+        await super().send(message)
+        if closing and self.close_timer is not None:
+            self.close_timer.cancel()
+            self.close_timer = self.loop.call_later(self.close_timeout, self.drop)
+
+    def keepalive_timeout(self) -> None:
+        super().keepalive_timeout()  # closes the transport, which waits for its data to drain
+        self.loop.call_later(self.close_timeout, self.drop)
+
+    def drop(self) -> None:
+        if not self.disconnected:
+            self.transport.abort()
 
 
 class WebWorker(UvicornWorker):
     CONFIG_KWARGS = {
         "loop": "uvloop",
         "http": "httptools",
-        "ws": "websockets-sansio",
+        "ws": StreamProtocol,
         # The hosted EMS pings every minute and closes a connection that does not answer.
         "ws_ping_interval": 60.0,
         "ws_ping_timeout": 20.0,

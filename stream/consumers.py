@@ -42,7 +42,6 @@ in_thread = partial(database_sync_to_async, thread_sensitive=False)
 HEARTBEAT_EVERY = 1.0  # SERVER_INFO, as the hosted EMS sends it
 # A page's push gathers the events of this long after the first: one render for a burst.
 PAGE_BATCH_SECONDS = 0.05
-CLOSE_WAIT = 10.0  # for a close frame to get past a client that stopped reading
 
 # Close codes: RFC 6455's, and 4000-4999 (the application's) for what the client must fix.
 SLOW_CONSUMER = (1013, "slow consumer")
@@ -65,7 +64,10 @@ def _headers(scope) -> dict[str, str]:
 
 class StreamConsumer(AsyncWebsocketConsumer):
     """What both doors share: a subscription pumped to the client, a heartbeat, and a close
-    when the subscription ends (slow, access revoked, server stopping)."""
+    when the subscription ends (slow, access revoked, server stopping).
+
+    A client falls behind by so much (its subscription's buffer) or for so long (a message that
+    waits EMSWEB_STREAM_CLIENT_WAIT seconds for room) at most: then it is slow, and closed."""
 
     subscription: Subscription | None = None
     running: tuple[asyncio.Task, ...] = ()  # the pump and the heartbeat
@@ -94,6 +96,17 @@ class StreamConsumer(AsyncWebsocketConsumer):
     async def opening_messages(self, subscription: Subscription) -> list[str]:
         return []
 
+    async def send(self, text_data=None, bytes_data=None, close=False) -> None:
+        """To the client, unless its subscription has ended (its close is on its way)."""
+        subscription = self.subscription
+        if subscription.finished:
+            return
+        try:
+            async with asyncio.timeout(settings.EMSWEB_STREAM_CLIENT_WAIT):
+                await super().send(text_data, bytes_data, close)
+        except TimeoutError:
+            subscription.end(slow=True)
+
     async def _pump(self, subscription: Subscription) -> None:
         while (event := await subscription.next()) is not None:
             await self.send(event.message)
@@ -116,9 +129,10 @@ class StreamConsumer(AsyncWebsocketConsumer):
     async def _close_for(self, code: tuple[int, str]) -> None:
         for task in self.running:
             task.cancel()
-        # The close frame queues behind what the client has not read yet.
-        with contextlib.suppress(TimeoutError, Exception):
-            await asyncio.wait_for(self.close(code=code[0], reason=code[1]), CLOSE_WAIT)
+        # Behind what the client has not read yet, without waiting for it to read, and dropped
+        # if it does not read it in time (emsweb.web_worker.StreamProtocol).
+        with contextlib.suppress(Exception):  # the client went first
+            await self.close(code=code[0], reason=code[1])
 
     async def disconnect(self, code) -> None:
         current = asyncio.current_task()

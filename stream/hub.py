@@ -69,7 +69,6 @@ class Subscription:
         if self.ended or event.seq <= self.last_seq:
             return
         if len(self._queue) >= self.buffer:
-            self._queue.clear()
             self.end(slow=True)
             return
         self._queue.append(event)
@@ -79,6 +78,7 @@ class Subscription:
         if self.finished:
             return
         self.finished, self.slow, self.revoked = True, slow, revoked
+        self._queue.clear()
         self._wake.set()
         if self.on_end is not None:
             self.on_end()

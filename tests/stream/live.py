@@ -12,10 +12,33 @@ import sys
 from pathlib import Path
 
 from django.conf import settings
+from websockets.sync.client import ClientConnection, connect
 
 from tests.conftest import ROOT, VAR, test_database_url, wait_for
 
 BIN = Path(sys.executable).parent
+
+
+# A client that stops reading (the slow-consumer tests): the server's buffer for them, in events,
+# more than one sequencer batch (1,000), which reaches every client at once; and the events they
+# are sent, in waves that a reading client keeps up with. All of them are beyond the buffer and
+# all that a connection holds unread (about 200 KiB, some 1,000 of these small events), so a
+# client that does not read cannot have been sent them all.
+SLOW_CLIENT_BUFFER = 1500
+WAVE, WAVES = 500, 8
+
+
+def stalled_client(url: str, *, port: int, headers: dict) -> ClientConnection:
+    """A WebSocket client for one that stops reading: a small receive window, so that its kernel
+    holds little of what it does not read (the server bounds its own side, emsweb.web_worker);
+    and no pings of its own, whose answers would wait behind what it does not read and make it
+    close the connection itself."""
+    connection = socket.socket()
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    connection.connect(("127.0.0.1", port))
+    return connect(
+        url, sock=connection, additional_headers=headers, max_queue=4, ping_interval=None
+    )
 
 
 def free_port() -> int:

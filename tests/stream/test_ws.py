@@ -5,9 +5,9 @@ a revoked key's connection closed, and frames that are too big, binary or not JS
 from __future__ import annotations
 
 import json
-import socket
 import time
 
+import psutil
 import pytest
 from django.conf import settings
 from django.db import transaction
@@ -23,7 +23,7 @@ from stream.outbox import events_record
 from stream.reader import latest_seq
 from tests.conftest import VAR, RedisServer, wait_for
 from tests.factories import AccountFactory
-from tests.stream.live import WebServer
+from tests.stream.live import SLOW_CLIENT_BUFFER, WAVE, WAVES, WebServer, stalled_client
 
 TIMEOUT = 10
 
@@ -173,31 +173,88 @@ def test_a_since_that_is_not_a_number_is_closed_naming_since(web_server, key):
     assert "since" in closed.value.rcvd.reason
 
 
-@pytest.mark.skip(reason="its first run hung past 4 minutes (SQLite, 20,000 events)")
+def events_until_closed(ws, latest: int) -> tuple[list[int], ConnectionClosed]:
+    """The seqs of the events received until the connection closed, and how it closed; it must
+    close before it is sent `latest`."""
+    seen: list[int] = []
+    try:
+        while True:
+            message = receive(ws)
+            assert message["seq"] < latest, "it was sent every event, and not closed"
+            if is_event(message):
+                seen.append(message["seq"])
+    except ConnectionClosed as closed:
+        return seen, closed
+
+
+def assert_resumes_missing_none(url: str, headers: dict, seen: list[int], latest: int) -> None:
+    """A client cut off after `seen` (from seq 1) resumes and is sent every event after them."""
+    assert seen == list(range(1, len(seen) + 1))
+    since = seen[-1] if seen else 0
+    with connect(f"{url}?since={since}", additional_headers=headers) as resumed:
+        assert receive(resumed)["type"] == "SERVER_INFO"
+        assert events_until(resumed, latest) == list(range(since + 1, latest + 1))
+
+
 def test_a_client_that_stops_reading_is_closed_as_slow_while_another_keeps_receiving(
     transactional_db, key, account
 ):
-    server = WebServer("slow", env={"EMSWEB_STREAM_CLIENT_BUFFER": "1500"})
-    # A small receive window, so that the kernel's buffers hold little of what is not read.
-    small = socket.socket()
-    small.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    small.connect(("127.0.0.1", server.port))
+    # Time enough, after the cut-off, for the test to read the stalled client's backlog.
+    env = {"EMSWEB_STREAM_CLIENT_BUFFER": str(SLOW_CLIENT_BUFFER)}
+    server = WebServer("slow", env={**env, "EMSWEB_STREAM_CLIENT_WAIT": "60"})
     try:
         headers = {"X-CoinAPI-Key": key}
         url = f"{server.ws_url}/v1/ws"
         with (
-            connect(url, sock=small, additional_headers=headers, max_queue=4) as stalled,
+            stalled_client(url, port=server.port, headers=headers) as stalled,
             connect(url, additional_headers=headers) as reader,
         ):
-            receive(stalled)
-            receive(reader)
-            account_events(account, 20_000)
-            assert events_until(reader, 20_000)[-1] == 20_000
-            with pytest.raises(ConnectionClosed) as closed:
-                while True:
-                    stalled.recv(timeout=TIMEOUT)
-        assert closed.value.rcvd.code == 1013
-        assert closed.value.rcvd.reason == "slow consumer"
+            assert receive(stalled)["seq"] == receive(reader)["seq"] == 0
+            # In waves the reader keeps up with: only the stalled client falls behind.
+            for wave in range(1, WAVES + 1):
+                account_events(account, WAVE)
+                seen = events_until(reader, wave * WAVE)
+                assert seen == list(range((wave - 1) * WAVE + 1, wave * WAVE + 1))
+            latest = WAVES * WAVE
+            stalled_seqs, closed = events_until_closed(stalled, latest)  # its backlog, the close
+        assert (closed.rcvd.code, closed.rcvd.reason) == (1013, "slow consumer")
+        assert len(stalled_seqs) < latest - SLOW_CLIENT_BUFFER
+        assert_resumes_missing_none(url, headers, stalled_seqs, latest)
+    finally:
+        server.stop()
+
+
+def server_end_open(server_port: int, client_address: tuple[str, int]) -> bool:
+    """Whether the server still holds its end of the client's connection open."""
+    ends = (("127.0.0.1", server_port), client_address)
+    return any(
+        (c.laddr, c.raddr) == ends and c.status == psutil.CONN_ESTABLISHED
+        for c in psutil.net_connections(kind="tcp4")
+    )
+
+
+def test_a_client_that_never_reads_is_cut_off_within_its_wait_and_its_connection_dropped(
+    transactional_db, key, account
+):
+    server = WebServer("never-reads", env={"EMSWEB_STREAM_CLIENT_WAIT": "1"})
+    try:
+        headers = {"X-CoinAPI-Key": key}
+        url = f"{server.ws_url}/v1/ws"
+        with stalled_client(url, port=server.port, headers=headers) as stalled:
+            assert receive(stalled)["seq"] == 0
+            address = stalled.local_address
+            # More than the connection holds unread, far fewer than the buffer (10,000): only
+            # the time it waits cuts it off. It reads neither its backlog nor its close frame,
+            # and the server drops the connection.
+            account_events(account, 2000)
+            wait_for(
+                lambda: not server_end_open(server.port, address),
+                timeout=30,
+                what="the server to drop the connection",
+            )
+            stalled_seqs, closed = events_until_closed(stalled, 2000)
+        assert closed.rcvd is None, "dropped: its close frame was never sent in full"
+        assert_resumes_missing_none(url, headers, stalled_seqs, 2000)
     finally:
         server.stop()
 
