@@ -68,6 +68,10 @@ class Limits:
         )
 
     @property
+    def counts_rate(self) -> bool:
+        return self.max_orders_per_second is not None or self.max_orders_per_minute is not None
+
+    @property
     def needs_notional(self) -> bool:
         return self.max_order_notional_usd is not None or self.max_daily_notional_usd is not None
 

@@ -2,6 +2,7 @@
 and the attempted figure, writes nothing but an audit entry and a metric, and lets through
 what fits."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -14,11 +15,12 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import AuditEvent, Balance
 from emsweb.metrics import RISK_REFUSALS_KEY
 from orders import lifecycle
-from orders.models import EventCause, Order
+from orders.models import EventCause, Order, OrderOrigin
 from orders.services import OrderInvalid, order_cancel, order_submit
 from risk.models import RiskUsage
+from risk.selectors import risk_usage
 from risk.services import trading_halt, trading_state_set
-from tests.factories import InstrumentFactory, OrderFactory
+from tests.factories import AccountFactory, InstrumentFactory, OrderFactory
 from venues.base import OrdStatus as S
 
 from .conftest import ticket
@@ -136,6 +138,56 @@ def test_orders_per_second_and_per_minute_count_a_traders_accepted_orders(
         ]
         clock.shift(58)  # a and b are more than a minute old
         accepted(account, trader, client_order_id="f")
+
+
+def test_each_scope_counts_what_the_risk_page_shows_it_using(account, trader, set_limits):
+    other = AccountFactory(exchange_id="PAPER/OTHER", tag="OTHER")
+    now = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
+    for where, status, age, fields in [
+        (account, S.NEW, 0.5, {"created_by": trader}),
+        (account, S.ROUTING, 2, {"created_by": trader}),
+        (account, S.FILLED, 30, {}),
+        (account, S.CANCELED, 61, {"created_by": trader}),
+        (other, S.PARTIALLY_FILLED, 7200, {"created_by": trader}),
+        (other, S.NEW, 10, {"origin": OrderOrigin.EXTERNAL}),  # working, never accepted here
+    ]:
+        OrderFactory(
+            account=where, status=status, created_at=now - timedelta(seconds=age), **fields
+        )
+    nothing = dict.fromkeys(COUNTED.values(), 0)
+    for scope in ({}, {"account": account}, {"user": trader}):
+        set_limits(**scope, **nothing)
+    with time_machine.travel(now, tick=False):
+        figures = refused_figures(refused(account, trader)["exchange_id"])
+        page = {
+            usage.label: {
+                row.name: row.used for row in usage.limits if row.name in COUNTED.values()
+            }
+            for usage in (risk_usage(), risk_usage(account=account), risk_usage(user=trader))
+        }
+    assert figures == page
+    # working, in the last second, in the last minute
+    assert {label: tuple(used.values()) for label, used in page.items()} == {
+        "the desk": (4, 1, 3),
+        "account PAPER/TEST": (2, 1, 3),
+        "trader tess": (3, 1, 2),
+    }
+
+
+COUNTED = {
+    "working orders": "max_working_orders",
+    "orders per second": "max_orders_per_second",
+    "orders per minute": "max_orders_per_minute",
+}
+
+
+def refused_figures(messages: list[str]) -> dict[str, dict[str, int]]:
+    """'Max working orders for the desk: 0; 4 working already, …' -> {the desk: {name: 4}}."""
+    figures: dict[str, dict[str, int]] = {}
+    for message in messages:
+        found = re.match(r"Max (.+) for (.+): \d+; (\d+) ", message)
+        figures.setdefault(found[2], {})[COUNTED[found[1]]] = int(found[3])
+    return figures
 
 
 def test_the_daily_notional_counts_accepted_orders_until_the_utc_day_ends(account, set_limits):
