@@ -98,13 +98,15 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def send(self, text_data=None, bytes_data=None, close=False) -> None:
         """To the client, unless its subscription has ended (its close is on its way)."""
-        subscription = self.subscription
-        if subscription.finished:
+        subscription = self.subscription  # None while it opens (a request's reply may come)
+        if subscription is not None and subscription.finished:
             return
         try:
             async with asyncio.timeout(settings.EMSWEB_STREAM_CLIENT_WAIT):
                 await super().send(text_data, bytes_data, close)
         except TimeoutError:
+            if subscription is None:
+                raise
             subscription.end(slow=True)
 
     async def _pump(self, subscription: Subscription) -> None:
