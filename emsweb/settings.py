@@ -170,7 +170,7 @@ CELERY_TASK_ROUTES = {
     # The trading screen's books and candles: a worker of their own (emsweb.launcher, compose).
     "market.tasks.refresh_market_data": {"queue": "market"},
 }
-CELERY_TASK_QUEUES_CONSUMED = "orders,default"
+CELERY_TASK_QUEUES_CONSUMED = "orders,default,market"
 
 EMSWEB_SYNC_INTERVAL = env.float("EMSWEB_SYNC_INTERVAL", default=2.0)
 EMSWEB_SWEEP_INTERVAL = env.float("EMSWEB_SWEEP_INTERVAL", default=5.0)

@@ -1,0 +1,45 @@
+import json
+
+import pytest
+
+from emsweb.redis import redis_client
+from market import interest
+from market.wire import PREFIX
+from tests.venues.conftest import ccxt_settings, fake  # noqa: F401 - the ccxt tests' fixtures
+
+
+def forget_market_data() -> None:
+    client = redis_client()
+    for key in client.scan_iter(f"{PREFIX}:*"):
+        client.delete(key)
+
+
+@pytest.fixture(autouse=True)
+def no_market_data_left():
+    """Rolled-back tests give their ids out again: no interest, book or claim is inherited."""
+    forget_market_data()
+    yield
+    forget_market_data()
+
+
+def on_screen(account, symbol: str) -> None:
+    """A screen somewhere shows this account and instrument."""
+    client = redis_client()
+    client.zadd(interest.WATCH_KEY, {interest.member(account.pk, symbol): 4e9})
+
+
+class Listener:
+    """A Redis subscriber to some channels, as a web process is (market.hub)."""
+
+    def __init__(self, *channels: str):
+        self.pubsub = redis_client().pubsub(ignore_subscribe_messages=True)
+        self.pubsub.subscribe(*channels)
+
+    def messages(self) -> list[dict]:
+        found = []
+        while (message := self.pubsub.get_message(timeout=0.2)) is not None:
+            found.append(json.loads(message["data"]))
+        return found
+
+    def close(self) -> None:
+        self.pubsub.close()
