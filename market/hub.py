@@ -222,7 +222,7 @@ class MarketHub:
         account = json.loads(self.accounts.get(screen.account_id) or "{}")
         account_state = account.get("state", State.LIVE)
         if account_state in (State.KEY_REFUSED, State.ACCOUNT_ALERT, State.DISABLED):
-            return status_message(account_state, account["message"], read_at=state.read_at)
+            return status_message(account_state, account["message"])
         feed_state, feed_words = state.status
         age = None if state.read_at is None else max(0.0, now - state.read_at)
         shown = "" if age is None else f" The book shown was read {_age(age)} ago."
@@ -236,8 +236,8 @@ class MarketHub:
             words = f"Prices are stale: the book shown was read {_age(age)} ago.{why}"
             return status_message(State.STALE, words, read_at=state.read_at)
         if account_state == State.SYNC_FAILED:
-            return status_message(account_state, account["message"], read_at=state.read_at)
-        return status_message(State.LIVE, "Live.", read_at=state.read_at)
+            return status_message(account_state, account["message"])
+        return status_message(State.LIVE, "Live.")  # its time is the book's: no news each book
 
     # --- the loops ----------------------------------------------------------------------------
 

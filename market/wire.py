@@ -6,7 +6,8 @@ Every message is JSON text with a "type"; prices and sizes are decimal strings (
   the whole history, oldest first (t: the bar's start, epoch s);
 - {"type": "candle", "timeframe": "1m", "candle": [t, o, h, l, c, v], "read_at": ...}: the last
   bar changed, or a new one began;
-- {"type": "status", "state": <STATE>, "message": <words for a trader>, "read_at": ... | null}.
+- {"type": "status", "state": <STATE>, "message": <words for a trader>, "read_at": ... | null}:
+  read_at is the book's when the status is about its age (stale, unreachable).
 Workers publish the first three as they read them, ready to send; the web process adds status.
 """
 

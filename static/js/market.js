@@ -16,6 +16,7 @@
 //   {"type": "candle", "timeframe": "1m", "candle": [t, "o", "h", "l", "c", "v"], "read_at": ...}
 //       the last bar changed, or a new one began (t tells which).
 //   {"type": "status", "state": "...", "message": "words for a trader", "read_at": ... | null}
+//       read_at: the book's time when the status is about its age (stale, unreachable).
 //       state: live, waiting, stale, throttled, venue_unreachable, refused, no_market_data,
 //       key_refused, account_alert, sync_failed, disabled; and from this client itself:
 //       stream_down (the connection is lost; it reconnects with back-off).

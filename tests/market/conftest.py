@@ -32,13 +32,15 @@ class Listener:
     """A Redis subscriber to some channels, as a web process is (market.hub)."""
 
     def __init__(self, *channels: str):
-        self.pubsub = redis_client().pubsub(ignore_subscribe_messages=True)
+        self.pubsub = redis_client().pubsub()
         self.pubsub.subscribe(*channels)
 
     def messages(self) -> list[dict]:
+        """What was published since the last call (all of it: Redis delivers in order)."""
         found = []
         while (message := self.pubsub.get_message(timeout=0.2)) is not None:
-            found.append(json.loads(message["data"]))
+            if message["type"] == "message":
+                found.append(json.loads(message["data"]))
         return found
 
     def close(self) -> None:

@@ -97,7 +97,7 @@ def spend_public_budget(public, units: float) -> None:
 
 
 def test_market_data_is_not_read_when_it_would_eat_into_what_other_calls_need(
-    fake, public, short_budget
+    short_budget, fake, public
 ):
     Kraken().balance(fake)  # answers the ticker
     fake.on("GET", "/0/public/Depth", DEPTH)
@@ -113,7 +113,7 @@ def test_market_data_is_not_read_when_it_would_eat_into_what_other_calls_need(
 
 
 def test_market_data_gives_up_at_once_during_a_back_off_where_other_calls_would_wait(
-    fake, public, short_budget
+    short_budget, fake, public
 ):
     fake.on("GET", "/0/public/Depth", DEPTH)
     short_budget.EMSWEB_CCXT_BACKOFF_BASE = short_budget.EMSWEB_CCXT_BACKOFF_MAX = 0.5

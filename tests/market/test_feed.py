@@ -115,3 +115,10 @@ def test_market_data_held_back_for_orders_says_so(fake, kraken, settings):
     assert "orders, cancels and syncs first" in status["message"]
     assert not fake.requests_to("/0/public/Depth")
     listener.close()
+
+
+def test_beat_runs_the_pass_every_second_on_a_queue_of_its_own(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["refresh-market-data"]
+    assert entry["task"] == "market.tasks.refresh_market_data"
+    assert entry["schedule"].total_seconds() == 1 and entry["options"]["expires"] == 1
+    assert settings.CELERY_TASK_ROUTES[entry["task"]] == {"queue": "market"}

@@ -4,6 +4,7 @@ books is coalesced to the latest, at most the push rate, with no database query 
 import asyncio
 import json
 import time
+from decimal import Decimal
 
 import pytest
 import redis.asyncio as aioredis
@@ -17,10 +18,12 @@ from venues.base import MarketBook
 
 FEED = Feed("PAPER", False, "BTCUSD")
 BURST = 200
+ONE = Decimal(1)
 
 
 def book(n: int) -> str:
-    return book_message(MarketBook(bids=((n, 1),), asks=((n + 1, 1),)), read_at=time.time())
+    levels = MarketBook(bids=((Decimal(n), ONE),), asks=((Decimal(n + 1), ONE),))
+    return book_message(levels, read_at=time.time())
 
 
 @pytest.fixture

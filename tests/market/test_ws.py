@@ -61,29 +61,36 @@ def screen(server, user, account_id, instrument: str = "BTCUSD", **kwargs):
 
 def until(ws, predicate, *, refresh=None) -> dict:
     """The first message that satisfies `predicate`, running a worker's pass meanwhile."""
+    return gather(ws, predicate, refresh=refresh)[-1]
+
+
+def gather(ws, done, *, refresh=None) -> list[dict]:
+    """The messages received until `done(message)`, running a worker's pass meanwhile."""
     deadline = time.monotonic() + TIMEOUT
+    received = []
     while time.monotonic() < deadline:
         if refresh is not None:
             refresh()
         try:
-            message = json.loads(ws.recv(timeout=0.5))
+            received.append(json.loads(ws.recv(timeout=0.5)))
         except TimeoutError:
             continue
-        if predicate(message):
-            return message
-    raise AssertionError("no such message")
+        if done(received[-1]):
+            return received
+    raise AssertionError(f"not received; received: {received[-5:]}")
 
 
 def test_a_signed_in_screen_is_pushed_the_book_and_candles_a_worker_read(web_server, user, account):
     with screen(web_server, user, account.pk) as ws:
         first = json.loads(ws.recv(timeout=TIMEOUT))
         assert first["type"] == "status" and first["state"] == "waiting"
-        book = until(ws, lambda m: m["type"] == "book", refresh=market_refresh)
+        # A worker's pass: the status, the candles and the book come in one push.
+        received = gather(ws, lambda m: m["type"] == "book", refresh=market_refresh)
+        pushed = {message["type"]: message for message in received}
+        book, candles = pushed["book"], pushed["candles"]
         assert book["bids"][0] == ["49990", "0.5"] and book["asks"][0] == ["50010", "0.5"]
-        candles = until(ws, lambda m: m["type"] == "candles", refresh=market_refresh)
         assert candles["candles"][-1][1:5] == ["50000"] * 4
-        live = until(ws, lambda m: m["type"] == "status")
-        assert live["state"] == "live"
+        assert pushed["status"]["state"] == "live"
         # Nothing read since: the screen is told, in words, with the age.
         stale = until(ws, lambda m: m["type"] == "status")
         assert stale["state"] == "stale" and stale["message"].startswith("Prices are stale:")
