@@ -1,11 +1,16 @@
 import json
+from decimal import Decimal
 
 import pytest
 
 from emsweb.redis import redis_client
 from market import interest
 from market.wire import PREFIX
+from orders.instruments import instruments_refresh
+from tests.factories import AccountFactory
+from tests.stream.live import WebServer
 from tests.venues.conftest import ccxt_settings, fake  # noqa: F401 - the ccxt tests' fixtures
+from venues.paper import engine
 
 
 def forget_market_data() -> None:
@@ -45,3 +50,27 @@ class Listener:
 
     def close(self) -> None:
         self.pubsub.close()
+
+
+# --- a real web server, a signed-in user and a paper account on a screen --------------------
+
+
+@pytest.fixture
+def web_server(transactional_db):
+    server = WebServer("market", env={"EMSWEB_MARKET_STALE_AFTER": "2"})
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user("screen-user", password="screen-password-1")
+
+
+@pytest.fixture
+def account(transactional_db, settings):
+    settings.EMSWEB_MARKET_BOOK_EVERY = 0.001
+    settings.EMSWEB_MARKET_CANDLES_EVERY = 0.001
+    instruments_refresh(venue="PAPER")
+    engine.market_set_mid("BTCUSD", Decimal(50000))
+    return AccountFactory()

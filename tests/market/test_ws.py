@@ -17,37 +17,13 @@ from websockets.sync.client import connect
 
 from market.feed import market_refresh
 from market.wire import Feed, book_message
-from orders.instruments import instruments_refresh
 from tests.factories import AccountFactory, InstrumentFactory
-from tests.stream.live import WebServer
 from tests.stream.test_ws import session_cookie
 from tests.venues.scripts.kraken import Kraken
 from venues.base import MarketBook
-from venues.paper import engine
 
 TIMEOUT = 10
 BTCUSD = Feed("PAPER", False, "BTCUSD")
-
-
-@pytest.fixture
-def web_server(transactional_db):
-    server = WebServer("market", env={"EMSWEB_MARKET_STALE_AFTER": "2"})
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def user(django_user_model):
-    return django_user_model.objects.create_user("screen-user", password="screen-password-1")
-
-
-@pytest.fixture
-def account(transactional_db, settings):
-    settings.EMSWEB_MARKET_BOOK_EVERY = 0.001
-    settings.EMSWEB_MARKET_CANDLES_EVERY = 0.001
-    instruments_refresh(venue="PAPER")
-    engine.market_set_mid("BTCUSD", Decimal(50000))
-    return AccountFactory()
 
 
 def screen(server, user, account_id, instrument: str = "BTCUSD", **kwargs):
