@@ -5,6 +5,7 @@ who may connect; the book and candles a worker's pass read, pushed; a burst coal
 from __future__ import annotations
 
 import json
+import os
 import time
 from decimal import Decimal
 
@@ -16,7 +17,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from market.feed import market_refresh
+from market.tasks import refresh_market_data
 from market.wire import Feed, book_message
+from tests.conftest import VAR, Worker
 from tests.factories import AccountFactory, InstrumentFactory
 from tests.stream.test_ws import session_cookie
 from tests.venues.scripts.kraken import Kraken
@@ -98,6 +101,19 @@ def test_a_venue_that_cannot_be_reached_is_said_on_the_screen(web_server, user, 
     with screen(web_server, user, kraken.pk, "XXBTZUSD") as ws:
         status = until(ws, lambda m: m.get("state") == "venue_unreachable", refresh=market_refresh)
         assert status["message"].startswith("Kraken is unreachable")
+
+
+@pytest.mark.pipeline
+def test_a_worker_on_the_market_queue_reads_what_a_screen_watches(web_server, user, account):
+    """As deployed: beat's task (sent here) on the market queue, a worker of its own."""
+    log = VAR / f"test-worker-market-{os.getpid()}.log"
+    worker = Worker("market", 1, log, queues="market")
+    try:
+        with screen(web_server, user, account.pk) as ws:
+            book = until(ws, lambda m: m["type"] == "book", refresh=refresh_market_data.delay)
+            assert book["bids"][0] == ["49990", "0.5"]
+    finally:
+        worker.stop()
 
 
 # --- who may connect --------------------------------------------------------------------------
