@@ -74,11 +74,29 @@ def test_candles_are_read_oldest_first_with_the_current_minute_at_the_mid(public
     engine.market_set_mid("BTCUSD", D(50000), now=MINUTE)
     engine.market_set_mid("BTCUSD", D(50500), now=MINUTE + timedelta(minutes=2))
     candles = public.candles("BTCUSD", "1m", 300)
+    assert len(candles) == 300
     starts = [candle.start for candle in candles]
-    assert starts[:2] == [int(MINUTE.timestamp()), int(MINUTE.timestamp()) + 120]
+    first = starts.index(int(MINUTE.timestamp()))
+    assert starts[first + 1] == int(MINUTE.timestamp()) + 120
     assert starts == sorted(starts)
     now = candles[-1]  # a frozen market: no step this minute, so its mid, nothing traded
-    assert now.start > starts[1] and now.open == now.close == D(50500) and now.volume == 0
+    assert now.start > starts[first + 1] and now.open == now.close == D(50500)
+    assert now.volume == 0
+
+
+def test_before_its_first_minute_a_market_has_a_made_up_past_the_same_on_every_read(public):
+    engine.market_set_mid("BTCUSD", D(50000), now=MINUTE)
+    candles = public.candles("BTCUSD", "1m", 300)
+    assert candles == public.candles("BTCUSD", "1m", 300)
+    first = [c.start for c in candles].index(int(MINUTE.timestamp()))
+    past = candles[:first]
+    assert [c.start for c in past] == [
+        int(MINUTE.timestamp()) - 60 * n for n in range(first, 0, -1)
+    ]
+    assert past[-1].close == D(50000)  # it ends where the recorded minutes begin
+    assert all(c.close == later.open for c, later in zip(past, past[1:], strict=False))
+    assert all(c.low <= min(c.open, c.close) <= max(c.open, c.close) <= c.high for c in past)
+    assert all(c.volume == 0 and c.open % D("0.1") == 0 for c in past)
 
 
 def test_only_the_last_minutes_are_kept():
