@@ -270,6 +270,9 @@ class MarketHub:
                     await pubsub.unsubscribe(*dropped)
                 self._subscribed = wanted
                 await self._reload(added)
+            if not self._subscribed:
+                await asyncio.sleep(POLL_SECONDS)  # no screen here now
+                continue
             message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=POLL_SECONDS)
             if message is not None and message.get("type") == "message":
                 channel = message["channel"].decode()
