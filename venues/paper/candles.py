@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import F, Value
+from django.db.models.functions import Greatest, Least
 
 from venues.base import Candle
 from venues.paper.markets import MARKETS, STEP_VOLATILITY_BPS
@@ -28,26 +30,23 @@ def minute_of(moment: datetime) -> datetime:
 
 
 def candle_record(symbol: str, at: datetime, price: Decimal, volume: Decimal = ZERO) -> None:
-    """Add a price (and a traded amount) to the minute of `at`. The caller holds the market."""
+    """Add a price (and a traded amount) to the minute of `at`. The caller holds the market:
+    one statement when the minute has begun, which is nearly always."""
     start = minute_of(at)
-    candle = PaperCandle.objects.filter(symbol=symbol, start=start).first()
-    if candle is None:
-        PaperCandle.objects.create(
-            symbol=symbol,
-            start=start,
-            open=price,
-            high=price,
-            low=price,
-            close=price,
-            volume=volume,
-        )
-        old = PaperCandle.objects.filter(symbol=symbol, start__lt=start - timedelta(minutes=KEPT))
-        old.delete()
+    minute = PaperCandle.objects.filter(symbol=symbol, start=start)
+    price_value = Value(price, output_field=PaperCandle._meta.get_field("close"))
+    updated = minute.update(
+        high=Greatest(F("high"), price_value),
+        low=Least(F("low"), price_value),
+        close=price_value,
+        volume=F("volume") + volume,
+    )
+    if updated:
         return
-    candle.high, candle.low = max(candle.high, price), min(candle.low, price)
-    candle.close = price
-    candle.volume += volume
-    candle.save(update_fields=["high", "low", "close", "volume"])
+    prices = {"open": price, "high": price, "low": price, "close": price}
+    PaperCandle.objects.create(symbol=symbol, start=start, volume=volume, **prices)
+    old = PaperCandle.objects.filter(symbol=symbol, start__lt=start - timedelta(minutes=KEPT))
+    old.delete()
 
 
 def candles_get(market: PaperMarket, now: datetime, limit: int) -> list[Candle]:
