@@ -19,7 +19,7 @@ from websockets.sync.client import connect
 from market.feed import market_refresh
 from market.tasks import refresh_market_data
 from market.wire import Feed, book_message
-from tests.conftest import VAR, Worker
+from tests.conftest import VAR, Worker, wait_for
 from tests.factories import AccountFactory, InstrumentFactory
 from tests.stream.test_ws import session_cookie
 from tests.venues.scripts.kraken import Kraken
@@ -95,6 +95,24 @@ def test_a_burst_of_books_reaches_a_screen_coalesced_to_the_latest(web_server, u
             if message["type"] == "book":
                 received.append(message)
         assert len(received) < 20
+
+
+def test_screens_of_one_instrument_share_one_subscription_per_process(web_server, user, account):
+    publisher = redis.Redis.from_url(settings.REDIS_URL)
+
+    def subscribers() -> int:
+        return publisher.pubsub_numsub(BTCUSD.channel)[0][1]
+
+    with (
+        screen(web_server, user, account.pk) as first,
+        screen(web_server, user, account.pk) as second,
+    ):
+        for ws in (first, second):
+            ws.recv(timeout=TIMEOUT)
+        until(first, lambda m: m["type"] == "book", refresh=market_refresh)
+        until(second, lambda m: m["type"] == "book")
+        assert subscribers() == 1
+    wait_for(lambda: subscribers() == 0, what="the last screen's subscription to go")
 
 
 def test_a_venue_that_cannot_be_reached_is_said_on_the_screen(web_server, user, fake):
