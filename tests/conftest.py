@@ -20,6 +20,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 
+from orders.gate import reconciliations_forget
 from stream.passes import writer_passes_stop
 
 pytest_plugins = ["tests.faults_table", "pytester"]  # make faults's table; its own test
@@ -61,12 +62,14 @@ def django_db_setup(django_db_setup):
 
 
 @pytest.fixture(autouse=True)
-def risk_rules_forgotten(redis_broker):
-    """The risk rules' copy lives in Redis, which outlives a test's database: each test starts
-    without one."""
+def redis_state_forgotten(redis_broker):
+    """What lives in Redis and outlives a test's database: each test starts without the risk
+    rules' copy, and with no account reconciled (SQLite gives a new test's account the id of an
+    earlier test's, whose flag would let a route skip the reconciliation)."""
     from risk.rules import RULES_KEY
 
     redis_broker.delete(RULES_KEY)
+    reconciliations_forget()
 
 
 def redis_server_start(socket_path: Path) -> subprocess.Popen:
