@@ -61,10 +61,11 @@ PRESET_PERCENTS = (25, 50, 100)
 
 def amount_presets(
     *, side: str, available: Decimal | None, price: Decimal | None, lot: Decimal
-) -> list[tuple[int, Decimal]]:
+) -> list[tuple[int, str]]:
     """The ticket's amount presets: (percent, amount) for 25, 50 and 100 % of what is available
     for the side (a buy spends the quote asset at `price`, a sell the base asset), each rounded
-    down to the lot so that 100 % never asks for more than there is. None while unknown."""
+    down to the lot so that 100 % never asks for more than there is, written plainly. None
+    while the balance or a buy's price is unknown."""
     if available is None or available <= 0:
         return []
     if side == OrdSide.BUY:
@@ -72,7 +73,7 @@ def amount_presets(
             return []
         available = available / price
     return [
-        (percent, amount)
+        (percent, plain(amount))
         for percent in PRESET_PERCENTS
         if (amount := round_amount(available * percent / 100, lot=lot)) > 0
     ]

@@ -104,7 +104,7 @@ def screen_live_context(*, user, screen: Screen, csrf_input: str = "") -> dict:
         "fills": [_fill_row(fill, instrument=instrument) for fill in _fills(screen)],
         "balances": [_balance(account, asset) for asset in (instrument.base, instrument.quote)],
         "account_state": account_state(account),
-        "settled": selectors.recently_settled(user=user).filter(account=account),
+        "settled": selectors.recently_settled(user=user, account=account),
         "csrf_input": csrf_input,
         "screen_query": screen_query(screen),
         "rendered_at": timezone.now(),

@@ -219,8 +219,10 @@
     changed(price);
   }
 
+  // Said when the market data's status comes without words of its own.
   var MARKET_WORDS = {
     live: "Live",
+    waiting: "Waiting for the venue's first read…",
     stale: "Stale: the venue has not sent fresh data",
     venue_unreachable: "The venue is unreachable",
     key_refused: "The account's key was refused",
@@ -230,8 +232,7 @@
   function marketSay() {
     var age = book ? ageOf(book.read_at) : null;
     var state = marketStatus.state;
-    var words = MARKET_WORDS[state] || state || "";
-    if (marketStatus.message) words += (words ? ": " : "") + marketStatus.message;
+    var words = marketStatus.message || MARKET_WORDS[state] || state || "";
     var stale = state !== "live" || (age !== null && age > STALE_AFTER);
     var bookText;
     if (!window.emswebMarket) {

@@ -82,15 +82,15 @@ def presets(client, desk, **fields) -> list[tuple[str, str]]:
 def test_the_amount_presets_are_shares_of_what_is_available_for_the_side(desk, trader_web):
     # 100,000 USD at 40,000: 2.5 BTC, rounded down to the lot.
     assert presets(trader_web, desk, price="40000") == [
-        ("0.6250", "25"),
-        ("1.2500", "50"),
-        ("2.5000", "100"),
+        ("0.625", "25"),
+        ("1.25", "50"),
+        ("2.5", "100"),
     ]
     BalanceFactory(account=desk["account"], asset_id_exchange="BTC", available=Decimal("0.3"))
     assert presets(trader_web, desk, side="SELL") == [
-        ("0.0750", "25"),
-        ("0.1500", "50"),
-        ("0.3000", "100"),
+        ("0.075", "25"),
+        ("0.15", "50"),
+        ("0.3", "100"),
     ]
     assert presets(trader_web, desk, price="") == []  # a buy needs a price (or a quote)
 
@@ -114,7 +114,7 @@ def test_the_live_part_shows_the_accounts_working_orders_fills_and_both_balances
     content = trader_web.get(
         "/orders/trade/live/", {"account": account.pk, "instrument": "PAPER_SPOT_BTC_USD"}
     ).content.decode()
-    assert content.startswith('<div id="trade-live"')
+    assert content.strip().startswith('<div id="trade-live"')
     assert f'id="screen-order-{working.pk}"' in content
     assert "elsewhere" not in content and "done" not in content
     assert f"Cancel {working.client_order_id}" in content
@@ -137,7 +137,7 @@ def test_a_cancel_from_the_screen_comes_back_as_its_live_part(desk, trader_web):
     order = OrderFactory(account=desk["account"], status="NEW", client_order_id="to-cancel")
     response = trader_web.post(f"/orders/trade/cancel/{order.pk}/", HTTP_HX_REQUEST="true")
     content = response.content.decode()
-    assert content.startswith('<div id="trade-live"')
+    assert content.strip().startswith('<div id="trade-live"')
     assert "Cancel requested for to-cancel." in content
     assert Order.objects.get(pk=order.pk).status == "PENDING_CANCEL"
     again = trader_web.post(f"/orders/trade/cancel/{order.pk}/", HTTP_HX_REQUEST="true")
