@@ -43,6 +43,9 @@
       liveElement = current;
       liveSince = Date.now();
       deskChanged();
+      // The ticket's figures (what is available) follow the orders and balances: checked again.
+      var form = ticketForm();
+      if (form) form.dispatchEvent(new Event("change", { bubbles: true }));
     }
     var age = Math.round((Date.now() - liveSince) / 1000);
     var text, kind;
