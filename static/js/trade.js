@@ -129,7 +129,10 @@
     var dialog = document.getElementById("shortcuts");
     if (dialog && dialog.open) return; // the dialog closes itself on Esc
     var focused = document.activeElement;
+    var form = ticketForm();
     if (event.key === "Escape") {
+      // Esc in another text field (the instrument search) is that field's own.
+      if (typingIn(focused) && !(form && form.contains(focused))) return;
       ticketClear();
       if (focused && focused.blur) focused.blur();
       event.preventDefault();

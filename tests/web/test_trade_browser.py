@@ -158,3 +158,21 @@ def test_without_its_stream_the_screen_polls_and_says_so(desk, live_server, brow
     page.locator("#screen-state.down").get_by_text("Live updates are down").wait_for()
     shoot(page, "trade-polling")
     assert problems == []
+
+
+def test_the_instrument_search_completes_from_the_accounts_instruments_and_is_remembered(
+    desk, live_server, browser
+):
+    page, problems = screen_open(browser, live_server.url)
+    search = page.get_by_role("combobox", name="Instrument")
+    options = page.locator("#screen-instruments option").evaluate_all(
+        "options => options.map(option => option.value)"
+    )
+    assert "ETH/USD" in options and "BTC/USD" in options
+    search.fill("")
+    search.press_sequentially("ETH/USD", delay=20)
+    search.press("Enter")
+    page.locator("h1", has_text="Trade ETH/USD").wait_for()
+    page.goto(f"{live_server.url}/orders/trade/")
+    page.locator("h1", has_text="Trade ETH/USD").wait_for()
+    assert problems == []
