@@ -15,7 +15,7 @@ from tests.conftest import wait_for
 from tests.stream.live import WebServer
 from tests.web import test_browser
 from tests.web.test_browser import Problems, shoot, sign_in
-from tests.web.test_live_pages import cross_the_market
+from tests.web.test_live_pages import cross_the_market, place
 
 pytestmark = test_browser.pytestmark
 
@@ -119,6 +119,10 @@ def test_a_trader_sends_sees_fills_and_cancels_from_the_screen_with_the_keyboard
 def test_the_screen_fits_both_sizes_in_both_themes_and_lists_its_shortcuts(
     desk, web_server, browser
 ):
+    quotes_refresh(venue="PAPER")
+    place(desk, client_order_id="resting-below-the-market", amount="0.25", price="48000")
+    place(desk, client_order_id="crossed-in-part")
+    cross_the_market(desk)
     for size, viewport in SIZES.items():
         for theme in ("light", "dark"):
             page, problems = screen_open(browser, web_server.origin, viewport=viewport, theme=theme)
