@@ -111,6 +111,11 @@ def test_a_trader_sends_sees_fills_and_cancels_from_the_screen_with_the_keyboard
     assert Order.objects.get().status == "CANCELED"
     page.locator('#chart[data-price-lines=""]').wait_for()
 
+    # Esc clears the ticket, from one of its fields too.
+    page.locator("input[name=amount]").press_sequentially("0.1", delay=20)
+    page.keyboard.press("Escape")
+    assert page.locator("input[name=amount]").input_value() == ""
+
     assert polls == []  # the stream was up: nothing was polled
     no_sideways_scroll(page)
     assert problems == []
@@ -175,6 +180,8 @@ def test_the_instrument_search_completes_from_the_accounts_instruments_and_is_re
     assert "ETH/USD" in options and "BTC/USD" in options
     search.fill("")
     search.press_sequentially("ETH/USD", delay=20)
+    # Letters typed in a text field are text: the S of USD did not make the ticket a sell.
+    assert page.locator("input[name=side][value=BUY]").is_checked()
     search.press("Enter")
     page.locator("h1", has_text="Trade ETH/USD").wait_for()
     page.goto(f"{live_server.url}/orders/trade/")
