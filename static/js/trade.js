@@ -103,10 +103,20 @@
     if (amount) changed(amount);
   }
 
-  var lastSent = null; // the pk of the last order sent from this screen
+  // The pk of the last order sent from this screen, kept for the tab's life (a reload too).
+  var lastSent = null;
+  function lastSentKey() {
+    return "emsweb-last-sent:" + screen.getAttribute("data-account") + ":" +
+      screen.getAttribute("data-instrument");
+  }
   function outcomeSeen() {
     var outcome = document.querySelector("#ticket #outcome[data-order]");
-    if (outcome) lastSent = outcome.getAttribute("data-order");
+    if (outcome) {
+      lastSent = outcome.getAttribute("data-order");
+      try { sessionStorage.setItem(lastSentKey(), lastSent); } catch (e) { /* kept in memory */ }
+    } else if (lastSent === null) {
+      try { lastSent = sessionStorage.getItem(lastSentKey()); } catch (e) { /* none kept */ }
+    }
   }
 
   function cancelLast() {

@@ -104,8 +104,9 @@ def test_a_trader_sends_sees_fills_and_cancels_from_the_screen_with_the_keyboard
     )
     shoot(page, "trade-filled")
 
-    # C cancels the last order sent from this screen.
-    leave_fields(page)
+    # C cancels the last order sent from this screen, which a reload does not forget.
+    page.reload()
+    page.locator("#screen-state.live").wait_for()
     page.keyboard.press("c")
     row.wait_for(state="detached", timeout=15000)
     assert Order.objects.get().status == "CANCELED"
