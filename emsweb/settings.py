@@ -304,6 +304,9 @@ EMSWEB_HISTORY_PAGE_SIZE = env.int("EMSWEB_HISTORY_PAGE_SIZE", default=50)
 # the sequencer when no poke wakes it.
 EMSWEB_STREAM_RETENTION_SECONDS = env.int("EMSWEB_STREAM_RETENTION_SECONDS", default=86400)
 EMSWEB_STREAM_SEQUENCE_EVERY = env.float("EMSWEB_STREAM_SEQUENCE_EVERY", default=0.2)
+# On PostgreSQL a process that commits events numbers them itself, on a thread of its own, right
+# after its commit (stream.passes); off, it pokes the stream server's hubs to.
+EMSWEB_STREAM_WRITERS_SEQUENCE = env.bool("EMSWEB_STREAM_WRITERS_SEQUENCE", default=True)
 # The desk's risk rules (limits, trading states) are read from a copy in Redis that every change
 # replaces at once; this bounds how long a copy lives should a change fail to reach Redis.
 # Short, so that a halt that missed Redis still holds within seconds; a copy costs two queries.

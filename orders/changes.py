@@ -1,14 +1,16 @@
 """A desk-wide change counter: bumped after every committed order change, read by the blotter.
 
 A blotter poll carries the counter it last saw; if it has not moved, the answer is "nothing
-new" after one Redis GET and no database query. The same call pokes the stream's sequencer
-(the order's outbox row is in its write, orders.writes): one Redis round trip for both.
+new" after one Redis GET and no database query. The same call wakes the stream's sequencer
+(the order's outbox row is in its write, orders.writes): the writer's own pass (stream.passes), or
+a poke in the counter's Redis round trip.
 """
 
 from django.db import transaction
 
 from emsweb.redis import redis_client
 from stream.outbox import POKE_CHANNEL
+from stream.passes import after_commit, writers_sequence
 
 KEY = "emsweb:order-changes"
 
@@ -20,6 +22,10 @@ def changes_bump() -> None:
 
 
 def _bump() -> None:
+    if writers_sequence():
+        after_commit()
+        redis_client().incr(KEY)
+        return
     with redis_client().pipeline(transaction=False) as pipe:
         pipe.incr(KEY)
         pipe.publish(POKE_CHANNEL, b"")

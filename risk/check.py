@@ -123,9 +123,9 @@ def risk_count(attempt: Attempt, passed: Passed) -> datetime | None:
     counted = [limits for limits in passed.rules.limits if limits.counts_usage]
     if not counted:
         return None
-    day_totals = _usage_added([limits.scope for limits in counted], passed.notional_usd)
-    # After the lock: every order of the scopes accepted before this one is counted below.
-    figures = _figures(counted, attempt, timezone.now())
+    # The count follows the usage rows' lock: every order of the scopes accepted before this one
+    # is counted. One round trip for both (see _usage_and_figures).
+    day_totals, figures = _usage_and_figures(counted, attempt, passed.notional_usd)
     refusals = [
         refusal
         for limits in counted
@@ -284,10 +284,37 @@ def _no_usd_rate(rules: ScopeRules, attempt: Attempt) -> Refusal:
 # --- what depends on the scope's other orders -------------------------------------------------
 
 
-def _usage_added(scopes: list[str], notional_usd: Decimal | None) -> dict[str, Decimal]:
+def _usage_and_figures(
+    counted: list[Limits], attempt: Attempt, notional_usd: Decimal | None
+) -> tuple[dict[str, Decimal], dict[str, Figures]]:
+    """Add the order to today's usage of each scope and lock those rows (_usage_sql), then count
+    what the scopes' limits need (_figures_sql): each scope's notional of the day, this order's
+    included, and its figures. On PostgreSQL the two statements go as one batch, one round trip
+    on the path of every order; the count, a statement of its own in the batch, starts after the
+    upsert has taken the locks, so it reads what the submits before this one committed."""
+    usage_sql, usage_params = _usage_sql([limits.scope for limits in counted], notional_usd)
+    counting = _figures_sql(counted, attempt, timezone.now())
+    values = None
+    with connection.cursor() as cursor:
+        if counting is not None and connection.vendor == "postgresql":
+            cursor.execute(f"{usage_sql}; {counting.sql}", usage_params + counting.params)
+            day_totals = cursor.fetchall()
+            cursor.nextset()
+            values = cursor.fetchone()
+        else:
+            cursor.execute(usage_sql, usage_params)
+            day_totals = cursor.fetchall()
+            if counting is not None:
+                cursor.execute(counting.sql, counting.params)
+                values = cursor.fetchone()
+    totals = {scope: _decimal(total) for scope, total in day_totals}
+    return totals, _figures_read(counted, counting, values)
+
+
+def _usage_sql(scopes: list[str], notional_usd: Decimal | None) -> tuple[str, list]:
     """Add one order of `notional_usd` to today's usage of each scope (its row made if missing),
-    and keep those rows locked until the transaction ends. Returns each scope's notional of the
-    day, this order's included.
+    keeping those rows locked until the transaction ends; it returns each scope's notional of
+    the day.
 
     One statement takes every row, in scope order, whether it existed or not. Locking the rows
     found and then making the missing one took them out of order: a submit that started before
@@ -297,16 +324,14 @@ def _usage_added(scopes: list[str], notional_usd: Decimal | None) -> dict[str, D
     scopes = sorted(scopes)
     today = timezone.now().date()
     params = [value for scope in scopes for value in (scope, today, notional_usd or 0)]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (scope, day, orders, notional_usd)"
-            f" VALUES {', '.join(['(%s, %s, 1, %s)'] * len(scopes))}"
-            f" ON CONFLICT (scope, day) DO UPDATE SET orders = {table}.orders + 1,"
-            f" notional_usd = {table}.notional_usd + excluded.notional_usd"
-            " RETURNING scope, notional_usd",
-            params,
-        )
-        return {scope: _decimal(total) for scope, total in cursor.fetchall()}
+    sql = (
+        f"INSERT INTO {table} (scope, day, orders, notional_usd)"
+        f" VALUES {', '.join(['(%s, %s, 1, %s)'] * len(scopes))}"
+        f" ON CONFLICT (scope, day) DO UPDATE SET orders = {table}.orders + 1,"
+        f" notional_usd = {table}.notional_usd + excluded.notional_usd"
+        " RETURNING scope, notional_usd"
+    )
+    return sql, params
 
 
 def _decimal(value: object) -> Decimal:
@@ -334,10 +359,11 @@ class Counted:
     columns: list[tuple[str, str]]  # (scope, figure)
 
 
-def _figures(counted: list[Limits], attempt: Attempt, now: datetime) -> dict[str, Figures]:
-    """Each scope's working orders and its orders of the last second and minute, as far as its
-    limits need them, in one statement: the working orders read once (on the status index) and
-    the last minute's once (on created_at), whatever the number of scopes.
+def _figures_sql(counted: list[Limits], attempt: Attempt, now: datetime) -> Counted | None:
+    """The statement that counts each scope's working orders and its orders of the last second
+    and minute, as far as its limits need them (None when only the daily notional counts): the
+    working orders read once (on the status index) and the last minute's once (on created_at),
+    whatever the number of scopes.
 
     Written in SQL: the ORM took longer to build the statement than PostgreSQL to run it. It
     counts what WORKING and accepted_since select, as the risk page does."""
@@ -358,18 +384,23 @@ def _figures(counted: list[Limits], attempt: Attempt, now: datetime) -> dict[str
         parts.append(
             _counted(by_rate, attempt, figures, rows, [OrderOrigin.EMS, moment(now - MINUTE)])
         )
-    if not parts:  # only the daily notional counts
-        return {limits.scope: Figures() for limits in counted}
+    if not parts:
+        return None
     tables = ", ".join(f"({part.sql}) AS counted{index}" for index, part in enumerate(parts))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT * FROM {tables}", [value for part in parts for value in part.params]
-        )
-        values = cursor.fetchone()
+    return Counted(
+        f"SELECT * FROM {tables}",
+        [value for part in parts for value in part.params],
+        [column for part in parts for column in part.columns],
+    )
+
+
+def _figures_read(
+    counted: list[Limits], counting: Counted | None, values: tuple | None
+) -> dict[str, Figures]:
     found: dict[str, dict[str, int]] = {limits.scope: {} for limits in counted}
-    columns = [column for part in parts for column in part.columns]
-    for (scope, figure), value in zip(columns, values, strict=True):
-        found[scope][figure] = value
+    if counting is not None:
+        for (scope, figure), value in zip(counting.columns, values, strict=True):
+            found[scope][figure] = value
     return {scope: Figures(**counts) for scope, counts in found.items()}
 
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import redis.asyncio as aioredis
 from django.conf import settings
@@ -30,16 +30,16 @@ from django.db import close_old_connections
 
 from accounts.selectors import api_keys_usable, users_active
 from stream.outbox import POKE_CHANNEL
+from stream.passes import PassRunner
 from stream.protocol import ConnectionInfo, connections_alive
 from stream.reader import Event, decode_batch, events_since, latest_seq, oldest_seq
-from stream.sequencer import EVENTS_CHANNEL, SequencePass, sequence_pass
+from stream.sequencer import EVENTS_CHANNEL
 
 logger = logging.getLogger(__name__)
 
 CHECK_EVERY = 1.0  # the safety net and the access check, in seconds
 REDIS_RETRY_AFTER = 0.5
 READ_LIMIT = 1000
-CONNECTION_CHECK_EVERY = 5.0  # the sequencer thread's, in seconds
 
 
 class Subscription:
@@ -135,7 +135,7 @@ class Hub:
         # read never waits behind it, and the reads on another. One connection each.
         self._sequencer_thread = ThreadPoolExecutor(1, thread_name_prefix="stream-sequencer")
         self._reader_thread = ThreadPoolExecutor(1, thread_name_prefix="stream-reader")
-        self._connection_checked_at: float | None = None
+        self._passes = PassRunner()
         self._writer_poked = False
 
     async def start(self) -> None:
@@ -290,7 +290,7 @@ class Hub:
             check_first, self._writer_poked = not self._writer_poked, False
             try:
                 done = await loop.run_in_executor(
-                    self._sequencer_thread, self._sequence, check_first
+                    self._sequencer_thread, partial(self._passes.run, check_first=check_first)
                 )
             except Exception:  # noqa: BLE001 - the next pass tries again
                 logger.warning("stream: sequencing failed; retrying", exc_info=True)
@@ -300,23 +300,6 @@ class Hub:
                 await self.deliver(done.events)
             if done.locked:
                 self._poked.set()  # what a pass that skipped meanwhile was poked for
-
-    def _sequence(self, check_first: bool) -> SequencePass:
-        """One pass, on the sequencer's thread. Its connection is checked as Django checks a
-        request's (close_old_connections) after a failure and every CONNECTION_CHECK_EVERY
-        seconds, not on every pass: each check costs a round trip (CONN_HEALTH_CHECKS) on the
-        path of every event."""
-        now = time.monotonic()
-        if self._connection_checked_at is None or now - self._connection_checked_at > (
-            CONNECTION_CHECK_EVERY
-        ):
-            close_old_connections()
-            self._connection_checked_at = now
-        try:
-            return sequence_pass(busy_skips=True, check_first=check_first)
-        except Exception:
-            self._connection_checked_at = None
-            raise
 
     async def _check_loop(self) -> None:
         """Each second: the table's latest seq against ours, the connections' access, and

@@ -1,10 +1,11 @@
 """Writers' side of the event stream: one outbox row per change, in the change's transaction.
 
 The row is the event: once the writer commits, the sequencer will number it whatever happens
-to the writer next. The poke on POKE_CHANNEL only makes that sooner; the stream server also
-runs the sequencer on a timer, so a poke lost (Redis down, a writer killed after its commit)
-delays an event and never loses it. The order path writes its row in its own statement
-(orders.writes) and pokes with its change counter (orders.changes), one Redis call for both.
+to the writer next. The writer's own pass on PostgreSQL (stream.passes), or elsewhere its poke on
+POKE_CHANNEL to the hubs, only makes that sooner; the stream server also runs the sequencer on a
+timer, so a pass or a poke lost (Redis down, a writer killed after its commit) delays an event and
+never loses it. The order path writes its row in its own statement (orders.writes) and wakes the
+sequencer with its change counter (orders.changes), one Redis call for both.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.db import transaction
 from emsweb.redis import redis_client
 
 from .models import StreamEvent
+from .passes import after_commit, writers_sequence
 
 POKE_CHANNEL = "emsweb:stream:poke"
 
@@ -50,11 +52,15 @@ def poke_on_commit() -> None:
     """Wake the sequencer when the current transaction commits (now, outside one); once per
     transaction however many events it adds."""
     connection = transaction.get_connection()
-    if any(entry[1] is poke for entry in connection.run_on_commit):
+    if any(entry[1] is sequencer_wake for entry in connection.run_on_commit):
         return
     # Robust: a Redis that is down must not fail a write that committed.
-    transaction.on_commit(poke, robust=True)
+    transaction.on_commit(sequencer_wake, robust=True)
 
 
-def poke() -> None:
-    redis_client().publish(POKE_CHANNEL, b"")
+def sequencer_wake() -> None:
+    """After a commit that wrote events: this writer's own pass, or a poke to the hubs."""
+    if writers_sequence():
+        after_commit()
+    else:
+        redis_client().publish(POKE_CHANNEL, b"")

@@ -20,6 +20,8 @@ import redis
 from django.conf import settings
 from django.db import connection
 
+from stream.passes import writer_passes_stop
+
 pytest_plugins = ["tests.faults_table", "pytester"]  # make faults's table; its own test
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +49,15 @@ def redis_broker():
         process.terminate()
         process.wait(timeout=10)
         Path(socket_path).unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's, and before its teardown drops the test database: the sequencer thread
+    that the tests' own commits started on PostgreSQL (stream.passes) finished, its connection
+    closed."""
+    yield
+    writer_passes_stop()
 
 
 @pytest.fixture(autouse=True)

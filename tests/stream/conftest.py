@@ -12,6 +12,13 @@ from venues.paper import engine
 
 
 @pytest.fixture
+def hubs_sequence(settings):
+    """Writers poke and leave the numbering to passes the test runs, as the hubs would (on
+    PostgreSQL writers number their own events by default: stream.passes)."""
+    settings.EMSWEB_STREAM_WRITERS_SEQUENCE = False
+
+
+@pytest.fixture
 def account():
     """A paper account, synced (balances read, trading gate open), its events numbered."""
     instruments_refresh(venue="PAPER")

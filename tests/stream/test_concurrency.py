@@ -14,6 +14,7 @@ from stream import sequencer
 from stream.models import StreamEvent
 from stream.reader import events_since, latest_seq
 from stream.sequencer import sequence_pass, sequence_pending
+from tests.conftest import wait_for
 from venues.base import OrdStatus as S
 
 from .conftest import submit
@@ -57,8 +58,9 @@ def sequence_until(done: threading.Event, *, busy_skips: bool = False) -> list[i
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("busy_skips", [False, True], ids=["waiting", "skipping"])
 def test_concurrent_writers_and_two_sequencers_number_every_event_once_without_gaps(
-    account, busy_skips
+    account, busy_skips, settings
 ):
+    settings.EMSWEB_STREAM_WRITERS_SEQUENCE = False  # only the two sequencers number
     start = latest_seq()
     done = threading.Event()
     with ThreadPoolExecutor(max_workers=WRITERS + 2) as pool:
@@ -77,7 +79,8 @@ def test_concurrent_writers_and_two_sequencers_number_every_event_once_without_g
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the advisory lock: PostgreSQL")
 @pytest.mark.django_db(transaction=True)
-def test_a_skipping_pass_does_not_wait_for_one_in_progress_and_numbers_nothing(account):
+def test_a_skipping_pass_does_not_wait_for_one_in_progress_and_numbers_nothing(account, settings):
+    settings.EMSWEB_STREAM_WRITERS_SEQUENCE = False  # the passes here are the hubs'
     submit(account, "pending")
     holding, release = threading.Event(), threading.Event()
 
@@ -101,3 +104,27 @@ def test_a_skipping_pass_does_not_wait_for_one_in_progress_and_numbers_nothing(a
     assert skipped == sequencer.SequencePass([], locked=False)
     numbered = sequence_pass(busy_skips=True)
     assert numbered.locked and len(numbered.events) == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="writers' passes: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_writers_number_their_own_events_beside_a_hubs_passes_once_each_without_gaps(
+    account, settings
+):
+    settings.EMSWEB_STREAM_WRITERS_SEQUENCE = True
+    start = latest_seq()
+    done = threading.Event()
+    with ThreadPoolExecutor(max_workers=WRITERS + 1) as pool:
+        hub = pool.submit(sequence_until, done, busy_skips=True)
+        writers = [pool.submit(write_orders, account, n) for n in range(WRITERS)]
+        written = sum(writer.result() for writer in writers)
+        done.set()
+        hub.result()
+    while sequence_pass(busy_skips=True).locked:
+        pass  # the hub's look after a pass that held the cursor
+    wait_for(
+        lambda: not StreamEvent.objects.filter(seq__isnull=True).exists(),
+        what="the writers' passes to number every event",
+    )
+    seqs = [event.seq for event in events_since(start, limit=10_000)]
+    assert seqs == list(range(start + 1, start + written + 1))

@@ -19,7 +19,7 @@ from .conftest import submit
 
 S = OrdStatus
 # Transactional: on PostgreSQL a pass outside an atomic block is the batched one the hubs run.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("hubs_sequence")]
 
 
 def report(order: Order, status: str, filled="0", fills=(), exchange_order_id="") -> VenueOrder:

@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 import redis
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from stream import sequencer
@@ -104,8 +104,9 @@ def test_the_cursor_row_is_made_again_when_it_is_missing(account):
 
 @pytest.mark.django_db  # the on_commit callbacks, captured
 def test_a_transaction_of_several_events_pokes_the_sequencer_once_when_it_commits(
-    account, redis_broker, django_capture_on_commit_callbacks
+    account, redis_broker, django_capture_on_commit_callbacks, settings
 ):
+    settings.EMSWEB_STREAM_WRITERS_SEQUENCE = False
     subscriber = redis_broker.pubsub()
     subscriber.subscribe(POKE_CHANNEL)
     subscriber.get_message(timeout=5)
@@ -115,6 +116,26 @@ def test_a_transaction_of_several_events_pokes_the_sequencer_once_when_it_commit
         assert subscriber.get_message(timeout=0.1) is None  # not before the commit
     assert len(callbacks) == 1
     assert subscriber.get_message(timeout=5)["channel"] == POKE_CHANNEL.encode()
+    subscriber.close()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="writers' passes: PostgreSQL")
+def test_on_postgresql_a_writer_numbers_its_own_events_after_its_commit_without_a_poke(
+    account, redis_broker, settings
+):
+    settings.EMSWEB_STREAM_WRITERS_SEQUENCE = True
+    subscriber = redis_broker.pubsub()
+    subscriber.subscribe(POKE_CHANNEL, EVENTS_CHANNEL)
+    for _ in range(2):
+        subscriber.get_message(timeout=5)
+    start = latest_seq()
+    with transaction.atomic():
+        event_record(kind=EventKind.ACCOUNT, account_id=account.pk, ref_id=account.pk)
+        event_record(kind=EventKind.ACCOUNT, account_id=account.pk, ref_id=account.pk)
+    published = subscriber.get_message(timeout=5)  # no pass here: the writer's thread ran it
+    assert published["channel"] == EVENTS_CHANNEL.encode()
+    assert [event.seq for event in decode_batch(published["data"])] == [start + 1, start + 2]
+    assert subscriber.get_message(timeout=0.2) is None  # and nobody was poked
     subscriber.close()
 
 
