@@ -170,23 +170,19 @@ def _fill_row(fill: dict, *, instrument: Instrument) -> dict:
 class AssetBalance:
     asset: str
     balance: Decimal | None  # the venue's total, as of the last read; None: never read
-    locked: Decimal | None
     available: Decimal | None  # what the desk may still commit: the venue's, net of its orders
 
 
 def _balance(account: ExchangeAccount, asset: str) -> AssetBalance:
-    row = (
-        Balance.objects.filter(account=account, asset_id_exchange=asset)
-        .values("balance", "locked")
-        .first()
-    ) or Balance.objects.filter(account=account, asset_id_coinapi=asset).values(
-        "balance", "locked"
-    ).first()
-    available = selectors.balance_available(account=account, asset=asset)
-    if row is None:
-        zero = Decimal(0) if account.balances_synced_at else None
-        return AssetBalance(asset, zero, zero, available)
-    return AssetBalance(asset, row["balance"], row["locked"], available)
+    """One asset's row, by the venue's code (ZUSD) or else the common one (USD)."""
+    rows = Balance.objects.filter(account=account)
+    balance = (
+        rows.filter(asset_id_exchange=asset).values_list("balance", flat=True).first()
+        or rows.filter(asset_id_coinapi=asset).values_list("balance", flat=True).first()
+    )
+    if balance is None and account.balances_synced_at:
+        balance = Decimal(0)  # read, and the venue holds none of it
+    return AssetBalance(asset, balance, selectors.balance_available(account=account, asset=asset))
 
 
 def account_state(account: ExchangeAccount) -> list[str]:

@@ -318,7 +318,9 @@
   function deskOnChart() {
     if (!candles) return;
     var seen = {};
+    var drawn = [];
     document.querySelectorAll("#trade-live .working-order").forEach(function (row) {
+      drawn.push(row.getAttribute("data-price"));
       var pk = row.getAttribute("data-pk");
       var buy = row.getAttribute("data-side") === "BUY";
       var options = {
@@ -352,9 +354,7 @@
     markers.setMarkers(fills);
     var box = document.getElementById("chart");
     // What the chart holds, for people who cannot see it and for the browser tests.
-    box.setAttribute("data-price-lines", Object.keys(lines).map(function (pk) {
-      return lines[pk].options().price;
-    }).join(" "));
+    box.setAttribute("data-price-lines", drawn.join(" "));
     box.setAttribute("data-markers", String(fills.length));
   }
 

@@ -10,6 +10,7 @@ import re
 import pytest
 
 from orders.models import Order
+from orders.money import plain
 from orders.quotes import quotes_refresh
 from tests.conftest import wait_for
 from tests.stream.live import WebServer
@@ -187,4 +188,38 @@ def test_the_instrument_search_completes_from_the_accounts_instruments_and_is_re
     page.locator("h1", has_text="Trade ETH/USD").wait_for()
     page.goto(f"{live_server.url}/orders/trade/")
     page.locator("h1", has_text="Trade ETH/USD").wait_for()
+    assert problems == []
+
+
+def test_a_book_level_sets_the_price_and_the_order_shows_on_the_book_and_chart(
+    desk, web_server, browser, settings
+):
+    """With the market data of the i16-market branch: the book and candles a worker's pass
+    read (market.feed.market_refresh, called here as the market worker's beat does)."""
+    feed = pytest.importorskip("market.feed")
+    settings.EMSWEB_MARKET_BOOK_EVERY = settings.EMSWEB_MARKET_CANDLES_EVERY = 0.001
+    quotes_refresh(venue="PAPER")
+    page, problems = screen_open(browser, web_server.origin)
+    bids = page.locator("#book-bids button.level")
+    wait_for(lambda: feed.market_refresh() is not None and bids.count() > 0, what="the book")
+    page.locator("#chart-state", has_text="Live").wait_for()
+
+    # A click on the second best bid puts its price in the ticket; the keyboard sends.
+    level = bids.nth(1)
+    price = level.get_attribute("data-price")
+    level.click()
+    assert page.locator("input[name=price]").input_value() == price
+    page.locator("input[name=amount]").press_sequentially("0.3", delay=20)
+    leave_fields(page)
+    page.locator("#ticket-check").get_by_text("Notional").wait_for()
+    page.keyboard.press("Enter")
+    order = wait_for(lambda: Order.objects.first(), what="the order")
+    page.locator(f"#screen-order-{order.pk} .status-new").wait_for(timeout=10000)
+
+    # Its size on its book level and its line on the chart, without a reload.
+    desk_cell = page.locator(f"#book-bids tr:has(button[data-price='{price}']) td.desk")
+    desk_cell.filter(has_text="0.3").wait_for()
+    page.locator(f"#chart[data-price-lines='{plain(order.price)}']").wait_for()
+    assert page.locator("#chart canvas").count() > 0
+    shoot(page, "trade-book-chart")
     assert problems == []
