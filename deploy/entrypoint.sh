@@ -29,10 +29,10 @@ case "$command" in
   worker)
     # JSON logs: no banner on stdout (--quiet), Celery's own lines go through the JSON handler.
     # CELERY_QUEUES: `orders` for the order path's own worker, `default` for syncs and beat's
-    # tasks (docker-compose.yml runs one of each, so a sync never holds up an order); both when
-    # one worker does everything. CELERY_WORKER_NAME tells apart two workers on one host.
+    # tasks, `market` for the trading screen's books and candles (docker-compose.yml runs one of
+    # each, so a sync never holds up an order); all three when one worker does everything. CELERY_WORKER_NAME tells apart two workers on one host.
     exec celery $(json_logs && echo --quiet) -A emsweb worker \
-      --queues "${CELERY_QUEUES:-orders,default}" \
+      --queues "${CELERY_QUEUES:-orders,default,market}" \
       --concurrency "${CELERY_CONCURRENCY:-2}" \
       --loglevel "${LOG_LEVEL:-INFO}" \
       --without-gossip --without-mingle \

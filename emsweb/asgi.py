@@ -1,6 +1,7 @@
 """The web port's one application, as gunicorn's uvicorn workers serve it (emsweb.web_worker):
 HTTP to Django's WSGI application, run in threads (a2wsgi); WebSockets to the stream's
-consumers (/v1/ws for scripts, /stream for the pages); the lifespan starts and stops the
+consumers (/v1/ws for scripts, /stream for the pages, /stream/market for the trading
+screen's book and candles); the lifespan starts and stops the
 process's stream hub. Why this pairing and not Django's ASGI handler or daphne: pyproject.toml.
 """
 
@@ -19,6 +20,8 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.urls import path, re_path  # noqa: E402
 
+from market.consumer import MarketConsumer  # noqa: E402
+from market.hub import market_hub  # noqa: E402
 from stream.consumers import ApiStreamConsumer, PageStreamConsumer  # noqa: E402
 from stream.hub import process_hub  # noqa: E402
 
@@ -37,6 +40,10 @@ websocket = URLRouter(
             "stream",
             AllowedHostsOriginValidator(AuthMiddlewareStack(PageStreamConsumer.as_asgi())),
         ),
+        path(
+            "stream/market",
+            AllowedHostsOriginValidator(AuthMiddlewareStack(MarketConsumer.as_asgi())),
+        ),
         re_path(r"", no_such_stream),
     ]
 )
@@ -51,6 +58,7 @@ async def lifespan(receive, send) -> None:
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await process_hub().stop()
+            await market_hub().stop()
             await send({"type": "lifespan.shutdown.complete"})
             return
 

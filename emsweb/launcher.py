@@ -167,6 +167,12 @@ def commands(var: Path, web_fd: int) -> dict[str, list[str]]:
             "-Q", "default", "--concurrency", "1", "--loglevel", "INFO",
             "--without-gossip", "--without-mingle", "--hostname", "background@%h",
         ],
+        # The trading screen's books and candles: venues' answers never hold up a sync.
+        "market": [
+            str(BIN / "celery"), "-A", "emsweb", "worker",
+            "-Q", "market", "--concurrency", "1", "--loglevel", "INFO",
+            "--without-gossip", "--without-mingle", "--hostname", "market@%h",
+        ],
         "beat": [
             str(BIN / "celery"), "-A", "emsweb", "beat",
             "--loglevel", "INFO", "--schedule", str(var / "celerybeat-schedule"),

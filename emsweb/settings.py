@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "orders",
     "risk",
     "stream",
+    "market",
     "venues.paper",
 ]
 
@@ -166,8 +167,10 @@ CELERY_TASK_ROUTES = {
     "orders.tasks.route_order": {"queue": "orders"},
     "orders.tasks.cancel_order": {"queue": "orders"},
     "orders.tasks.cancel_all_orders": {"queue": "orders"},
+    # The trading screen's books and candles: a worker of their own (emsweb.launcher, compose).
+    "market.tasks.refresh_market_data": {"queue": "market"},
 }
-CELERY_TASK_QUEUES_CONSUMED = "orders,default"
+CELERY_TASK_QUEUES_CONSUMED = "orders,default,market"
 
 EMSWEB_SYNC_INTERVAL = env.float("EMSWEB_SYNC_INTERVAL", default=2.0)
 EMSWEB_SWEEP_INTERVAL = env.float("EMSWEB_SWEEP_INTERVAL", default=5.0)
@@ -194,6 +197,11 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-instruments": {
         "task": "orders.tasks.refresh_all_instruments",
         "schedule": timedelta(hours=1),
+    },
+    "refresh-market-data": {
+        "task": "market.tasks.refresh_market_data",
+        "schedule": timedelta(seconds=1),
+        "options": {"expires": 1},
     },
     "prune-stream-events": {
         "task": "stream.tasks.prune_stream_events",
@@ -401,6 +409,9 @@ EMSWEB_CCXT_MAX_WAIT = env.float("EMSWEB_CCXT_MAX_WAIT", default=6.0)
 # may be spent at once, and calls other than cancels leave this fraction of it for cancels.
 EMSWEB_CCXT_BURST_SECONDS = env.float("EMSWEB_CCXT_BURST_SECONDS", default=10.0)
 EMSWEB_CCXT_CANCEL_RESERVE = env.float("EMSWEB_CCXT_CANCEL_RESERVE", default=0.25)
+# Market data (the trading screen's book and candles) leaves this fraction for every other call
+# and never waits for its turn: it is read next time instead.
+EMSWEB_CCXT_MARKET_DATA_RESERVE = env.float("EMSWEB_CCXT_MARKET_DATA_RESERVE", default=0.5)
 # After a 429 or ban answer: back off base * 2^n seconds (jittered), at most this long.
 EMSWEB_CCXT_BACKOFF_BASE = env.float("EMSWEB_CCXT_BACKOFF_BASE", default=2.0)
 EMSWEB_CCXT_BACKOFF_MAX = env.float("EMSWEB_CCXT_BACKOFF_MAX", default=60.0)
@@ -432,6 +443,16 @@ EMSWEB_STREAM_CLIENT_BUFFER = env.int("EMSWEB_STREAM_CLIENT_BUFFER", default=100
 # client has as long again to read what it was sent and the close frame; then the connection is
 # dropped, so that a client that never reads holds nothing.
 EMSWEB_STREAM_CLIENT_WAIT = env.float("EMSWEB_STREAM_CLIENT_WAIT", default=10.0)
+
+# The trading screen's market data (market/): books read this often (seconds) and candles this
+# often, for the instruments on some screen; a page is told "stale" once the book it shows is
+# older than EMSWEB_MARKET_STALE_AFTER, and sent at most EMSWEB_MARKET_PUSH_RATE updates a
+# second (the latest wins).
+EMSWEB_MARKET_BOOK_EVERY = env.float("EMSWEB_MARKET_BOOK_EVERY", default=1.0)
+EMSWEB_MARKET_CANDLES_EVERY = env.float("EMSWEB_MARKET_CANDLES_EVERY", default=5.0)
+EMSWEB_MARKET_BOOK_LEVELS = env.int("EMSWEB_MARKET_BOOK_LEVELS", default=10)
+EMSWEB_MARKET_STALE_AFTER = env.float("EMSWEB_MARKET_STALE_AFTER", default=5.0)
+EMSWEB_MARKET_PUSH_RATE = env.float("EMSWEB_MARKET_PUSH_RATE", default=10.0)
 # The web port's HTTP requests run Django's WSGI application in this many threads per process
 # (emsweb.asgi), as gunicorn's gthread workers did.
 EMSWEB_HTTP_THREADS = env.int("GUNICORN_THREADS", default=8)

@@ -264,12 +264,17 @@ class PageStreamConsumer(StreamConsumer):
         )
 
     def _same_origin(self) -> bool:
-        headers = _headers(self.scope)
-        origin = urlsplit(headers.get("origin", ""))
-        host = headers.get("host", "")
-        domain, _ = split_domain_port(host)
-        return (
-            origin.scheme in ("http", "https")
-            and origin.netloc.lower() == host.lower()
-            and validate_host(domain, settings.ALLOWED_HOSTS)
-        )
+        return same_origin(self.scope)
+
+
+def same_origin(scope) -> bool:
+    """A page's WebSocket from the very host the page was served from (and an allowed one)."""
+    headers = _headers(scope)
+    origin = urlsplit(headers.get("origin", ""))
+    host = headers.get("host", "")
+    domain, _ = split_domain_port(host)
+    return (
+        origin.scheme in ("http", "https")
+        and origin.netloc.lower() == host.lower()
+        and validate_host(domain, settings.ALLOWED_HOSTS)
+    )

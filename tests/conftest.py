@@ -149,7 +149,14 @@ def test_database_url() -> str:
 class Worker:
     """A `celery worker` process, its log, and its pool's processes."""
 
-    def __init__(self, name: str, concurrency: int, log_path: Path, env: dict | None = None):
+    def __init__(
+        self,
+        name: str,
+        concurrency: int,
+        log_path: Path,
+        env: dict | None = None,
+        queues: str = "orders,default",
+    ):
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.settings",
@@ -168,7 +175,7 @@ class Worker:
                 "emsweb",
                 "worker",
                 "-Q",
-                "orders,default",
+                queues,
                 "--pool",
                 "prefork",
                 "--concurrency",

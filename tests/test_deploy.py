@@ -55,14 +55,17 @@ def api_check() -> dict[str, str]:
 
 def test_the_stack_has_every_service_the_deployment_needs():
     assert set(SERVICES) == {
-        "postgres", "redis", "migrate", "web", "worker", "worker-background", "beat", "flower"
+        "postgres", "redis", "migrate", "web", "worker", "worker-background", "worker-market",
+        "beat", "flower",
     }  # fmt: skip
 
 
 def test_the_order_path_has_a_worker_that_nothing_else_can_hold_up():
     queues = {name: SERVICES[name]["environment"]["CELERY_QUEUES"] for name in SERVICES
               if name.startswith("worker")}  # fmt: skip
-    assert queues == {"worker": "orders", "worker-background": "default"}
+    assert queues == {
+        "worker": "orders", "worker-background": "default", "worker-market": "market"
+    }  # fmt: skip
     assert WORKER_HOST["services"]["worker"]["environment"]["CELERY_QUEUES"] == "orders"
 
 

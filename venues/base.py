@@ -139,6 +139,26 @@ class KeyCheck:
     can_withdraw: bool | None = None
 
 
+@dataclass(frozen=True)
+class MarketBook:
+    """A venue's order book as read: (price, size) levels, best first on each side."""
+
+    bids: tuple[tuple[Decimal, Decimal], ...]
+    asks: tuple[tuple[Decimal, Decimal], ...]
+
+
+@dataclass(frozen=True)
+class Candle:
+    """One OHLCV bar: `start` in epoch seconds, the volume in the base asset."""
+
+    start: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+
+
 class Venue(Protocol):
     code: str
 
@@ -173,7 +193,10 @@ class Venue(Protocol):
 # - classmethod client_order_id_for(client_order_id) -> str: the id as the venue is sent it;
 # - hint_symbols(symbols): the symbols with open or recent orders;
 # - key_check() -> KeyCheck: what the account's key works for;
-# - quotes() -> {symbol_id_exchange: (bid, ask, last)}: for the ticket (orders.quotes).
+# - quotes() -> {symbol_id_exchange: (bid, ask, last)}: for the ticket (orders.quotes);
+# - book(symbol_id_exchange, depth) -> MarketBook and
+#   candles(symbol_id_exchange, timeframe, limit) -> list[Candle] (oldest first): public market
+#   data for the trading screen (market.feed), read by workers only for instruments on screen.
 
 
 def hint_symbols(venue: Venue, symbols: Iterable[str]) -> None:

@@ -24,8 +24,10 @@ from django.conf import settings
 
 from emsweb.redis import redis_client
 from venues.base import (
+    Candle,
     InstrumentSpec,
     KeyCheck,
+    MarketBook,
     OrderIntent,
     OrderRef,
     OrdStatus,
@@ -36,7 +38,7 @@ from venues.base import (
 from venues.errors import OutcomeUnknown, Rejected, Unreachable, VenueError
 
 from . import connection as connections
-from . import holdings
+from . import convert, holdings
 from .convert import (
     ZERO,
     NotTradable,
@@ -57,6 +59,9 @@ T = TypeVar("T")
 FINISHED = ("closed", "canceled", "expired", "rejected")
 TRADE_PAGES = 10
 TRADE_PAGE = 100
+# Asked of the exchange for a book: a depth most of them accept as is (Binance and KuCoin take
+# only a few values); the screen is sent fewer.
+BOOK_REQUEST_LEVELS = 20
 
 
 class CcxtVenue:
@@ -304,6 +309,21 @@ class CcxtVenue:
         """Best bid, best ask and last per symbol, for the ticket (orders.quotes)."""
         return holdings.quotes(self._markets().spot(), self._tickers())
 
+    def book(self, symbol_id_exchange: str, depth: int) -> MarketBook:
+        """The public order book, at the lowest priority of the shared budget (limits.Gate):
+        `limits.Throttled` rather than wait, when orders, cancels or syncs may need it."""
+        connection, symbol = self._market_data(symbol_id_exchange)
+        fetch = connection.exchange.fetch_order_book
+        raw = self._call(connection, Operation.READ, fetch, symbol, BOOK_REQUEST_LEVELS)
+        return convert.market_book(raw or {}, depth)
+
+    def candles(self, symbol_id_exchange: str, timeframe: str, limit: int) -> list[Candle]:
+        """The exchange's own OHLCV, oldest first, at the same lowest priority as the book."""
+        connection, symbol = self._market_data(symbol_id_exchange)
+        fetch = connection.exchange.fetch_ohlcv
+        raw = self._call(connection, Operation.READ, fetch, symbol, timeframe, None, limit)
+        return convert.candles(raw)[-limit:]
+
     def hint_symbols(self, symbols: Iterable[str]) -> None:
         self._symbols = list(symbols)
 
@@ -337,6 +357,14 @@ class CcxtVenue:
 
     def _public(self) -> connections.Connection:
         return connections.public_connection(self.profile, self.sandbox)
+
+    def _market_data(self, symbol_id_exchange: str) -> tuple[connections.Connection, str]:
+        market = self._market(symbol_id_exchange)
+        if market is None:
+            raise Rejected(f"{self.name} has no spot market {symbol_id_exchange}.")
+        connection = connections.market_data_connection(self.profile, self.sandbox)
+        connection.use_markets(self._markets())
+        return connection, market["symbol"]
 
     def _account(self) -> connections.Connection:
         if not self._credentials:

@@ -2,7 +2,9 @@
 
 - One instance per account per worker process, reused across tasks (ccxt keeps HTTP
   connections and, for some venues, state between calls); a new one when the keys change.
-- One public instance per exchange for markets and tickers.
+- One public instance per exchange for markets and tickers, and another for market data (the
+  trading screen's book and candles): the same public budget, at the lowest priority (limits.py),
+  and decimal strings as the exchange wrote them.
 - Markets are loaded once and kept for `EMSWEB_CCXT_MARKETS_TTL`, in this process and in Redis
   (as JSON), so that no task loads them per call and a fresh worker does not load them again.
 - Every HTTP request goes through a Gate (limits.py): the shared budget, the back-off after a
@@ -54,6 +56,7 @@ CCXT_FIELDS = {name: field for field, name in CREDENTIAL_NAMES.items()}
 _lock = threading.Lock()
 _accounts: dict[str, Connection] = {}
 _public: dict[tuple[str, bool], Connection] = {}
+_market_data: dict[tuple[str, bool], Connection] = {}
 _markets: dict[tuple[str, bool], Markets] = {}
 
 
@@ -132,13 +135,29 @@ def public_connection(profile: Profile, sandbox: bool) -> Connection:
     with _lock:
         connection = _public.get(key)
         if connection is None:
-            exchange = _exchange(profile, {}, sandbox)
-            scope = f"public:{profile.ccxt_id}:{'sandbox' if sandbox else 'live'}"
-            gate = Gate(
-                Budget.for_exchange(scope, exchange.rateLimit), venue=profile.title(exchange)
-            )
-            connection = _public[key] = Connection(exchange, gate, ())
+            connection = _public[key] = _public_connection(profile, sandbox, market_data=False)
     return connection
+
+
+def market_data_connection(profile: Profile, sandbox: bool) -> Connection:
+    """The instance that reads books and candles: it shares the public budget but leaves a larger
+    reserve and never waits (limits.Gate), and reads numbers as strings (Decimal-safe)."""
+    key = (profile.ccxt_id, sandbox)
+    with _lock:
+        connection = _market_data.get(key)
+        if connection is None:
+            connection = _public_connection(profile, sandbox, market_data=True)
+            connection.exchange.number = str
+            _market_data[key] = connection
+    return connection
+
+
+def _public_connection(profile: Profile, sandbox: bool, *, market_data: bool) -> Connection:
+    exchange = _exchange(profile, {}, sandbox)
+    scope = f"public:{profile.ccxt_id}:{'sandbox' if sandbox else 'live'}"
+    budget = Budget.for_exchange(scope, exchange.rateLimit)
+    gate = Gate(budget, venue=profile.title(exchange), market_data=market_data)
+    return Connection(exchange, gate, ())
 
 
 def markets(profile: Profile, sandbox: bool, *, reload: bool = False) -> Markets:
@@ -184,6 +203,7 @@ def reset() -> None:
     with _lock:
         _accounts.clear()
         _public.clear()
+        _market_data.clear()
         _markets.clear()
 
 

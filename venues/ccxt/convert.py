@@ -14,7 +14,9 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation, local
 from ccxt.base.decimal_to_precision import DECIMAL_PLACES, TICK_SIZE
 
 from venues.base import (
+    Candle,
     InstrumentSpec,
+    MarketBook,
     OrderIntent,
     OrdSide,
     OrdStatus,
@@ -235,3 +237,41 @@ def venue_order(
         time_in_force=time_in_force,
         fills=fills,
     )
+
+
+# --- market data ------------------------------------------------------------------------------
+
+
+def _levels(raw: object, depth: int, *, descending: bool) -> tuple[tuple[Decimal, Decimal], ...]:
+    """Priced levels with a size, best first. Sorted here: ccxt sorted the strings as text."""
+    levels = []
+    for entry in raw if isinstance(raw, list) else []:
+        price, size = dec(entry[0]), dec(entry[1]) if len(entry) > 1 else None
+        if price is not None and price > 0 and size is not None and size > 0:
+            levels.append((price, size))
+    levels.sort(key=lambda level: level[0], reverse=descending)
+    return tuple(levels[:depth])
+
+
+def market_book(raw: dict, depth: int) -> MarketBook:
+    """ccxt's order book structure, `depth` levels a side."""
+    return MarketBook(
+        bids=_levels(raw.get("bids"), depth, descending=True),
+        asks=_levels(raw.get("asks"), depth, descending=False),
+    )
+
+
+def candles(raw: list) -> list[Candle]:
+    """ccxt's OHLCV rows ([ms, open, high, low, close, volume]), oldest first; a row missing a
+    price is left out, a missing volume is zero."""
+    bars = {}
+    for row in raw or []:
+        if not isinstance(row, list | tuple) or len(row) < 5 or row[0] is None:
+            continue
+        prices = [dec(value) for value in row[1:5]]
+        if any(price is None for price in prices):
+            continue
+        volume = (dec(row[5]) if len(row) > 5 else None) or ZERO
+        start = int(row[0]) // 1000
+        bars[start] = Candle(start, *prices, volume)
+    return [bars[start] for start in sorted(bars)]

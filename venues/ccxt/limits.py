@@ -2,7 +2,9 @@
 
 - A token bucket per scope (one per exchange and key for private calls, one per exchange for
   public ones), refilled at ccxt's own rate (`rateLimit` ms per unit of cost). Calls other than
-  cancels leave a reserve in the bucket, so cancels go first when the budget is short.
+  cancels leave a reserve in the bucket, so cancels go first when the budget is short. Market
+  data (the trading screen's book and candles) comes last: it leaves a larger reserve and never
+  waits, so it cannot delay an order, a cancel or a sync; it is simply not read this time.
 - A back-off per scope after a 429 or ban answer, exponential with jitter.
 - A lock per exchange key around each private request: one request at a time on one key,
   across workers and machines (Kraken refuses nonces that arrive out of order).
@@ -66,6 +68,10 @@ return 0
 """
 
 
+class Throttled(Unreachable):
+    """Not sent: the budget, a back-off or the key held the request back for too long."""
+
+
 @dataclass(frozen=True)
 class Budget:
     """One scope's limits: `rate` units of cost per second, up to `capacity` at once."""
@@ -84,20 +90,29 @@ class Budget:
         """What calls other than cancels must leave in the bucket."""
         return self.capacity * settings.EMSWEB_CCXT_CANCEL_RESERVE
 
+    @property
+    def market_data_reserve(self) -> float:
+        """What market data must leave in the bucket: more than any other call."""
+        return max(self.reserve, self.capacity * settings.EMSWEB_CCXT_MARKET_DATA_RESERVE)
+
 
 class Gate:
     """The way out to one exchange scope: budget, back-off, and for private calls the key lock."""
 
-    def __init__(self, budget: Budget, *, venue: str, lock_scope: str = ""):
+    def __init__(
+        self, budget: Budget, *, venue: str, lock_scope: str = "", market_data: bool = False
+    ):
         self.budget = budget
         self.venue = venue
         self.lock_scope = lock_scope
         self.cancel_first = False  # set while a cancel is being sent
+        self.market_data = market_data  # the lowest priority: a larger reserve, no waiting
 
     @contextlib.contextmanager
     def turn(self, cost: float) -> Iterator[None]:
         """Wait for budget and, for a private scope, for the key; then let one request go."""
-        deadline = time.monotonic() + settings.EMSWEB_CCXT_MAX_WAIT
+        wait = 0.0 if self.market_data else settings.EMSWEB_CCXT_MAX_WAIT
+        deadline = time.monotonic() + wait
         try:
             self._wait_out_backoff(deadline)
             self._take(max(cost, 0.0), deadline)
@@ -127,14 +142,19 @@ class Gate:
         if remaining_ms is None or remaining_ms <= 0:
             return
         if time.monotonic() + remaining_ms / 1000 > deadline:
-            raise Unreachable(
+            raise Throttled(
                 f"{self.venue}: not sent, backing off after a rate-limit answer "
                 f"({remaining_ms / 1000:.1f} s left)"
             )
         time.sleep(remaining_ms / 1000)
 
     def _take(self, cost: float, deadline: float) -> None:
-        reserve = 0.0 if self.cancel_first else self.budget.reserve
+        if self.cancel_first:
+            reserve = 0.0
+        elif self.market_data:
+            reserve = self.budget.market_data_reserve
+        else:
+            reserve = self.budget.reserve
         take = redis_client().register_script(TAKE)
         while True:
             wait_ms = int(
@@ -146,7 +166,7 @@ class Gate:
             if wait_ms <= 0:
                 return
             if time.monotonic() + wait_ms / 1000 > deadline:
-                raise Unreachable(f"{self.venue}: not sent, request budget exhausted")
+                raise Throttled(f"{self.venue}: not sent, request budget exhausted")
             time.sleep(wait_ms / 1000)
 
     @contextlib.contextmanager
@@ -161,7 +181,7 @@ class Gate:
         hold_ms = int((settings.EMSWEB_CCXT_TIMEOUT + 5) * 1000)
         while not client.set(key, token, nx=True, px=hold_ms):
             if time.monotonic() > deadline:
-                raise Unreachable(f"{self.venue}: not sent, the key is busy in another worker")
+                raise Throttled(f"{self.venue}: not sent, the key is busy in another worker")
             time.sleep(POLL_SECONDS)
         try:
             yield

@@ -24,8 +24,10 @@ import simplejson
 from django.conf import settings
 
 from venues.base import (
+    Candle,
     InstrumentSpec,
     KeyCheck,
+    MarketBook,
     OrderIntent,
     OrderRef,
     OrdSide,
@@ -69,6 +71,18 @@ class HostedEmsVenue:
         if not self.ccxt_id:
             return []
         return market_data_venue(self.ccxt_id).instruments()
+
+    def book(self, symbol_id_exchange: str, depth: int) -> MarketBook:
+        """The exchange's public book, read from it as ccxt knows it (the hosted EMS has none)."""
+        return self._market_data().book(symbol_id_exchange, depth)
+
+    def candles(self, symbol_id_exchange: str, timeframe: str, limit: int) -> list[Candle]:
+        return self._market_data().candles(symbol_id_exchange, timeframe, limit)
+
+    def _market_data(self):
+        if not self.ccxt_id:
+            raise Rejected(f"{self.upstream_id}: no public market data known for it.")
+        return market_data_venue(self.ccxt_id)
 
     def submit(self, intent: OrderIntent) -> VenueOrder:
         body = {

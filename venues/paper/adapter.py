@@ -13,7 +13,9 @@ from decimal import Decimal
 from typing import TypeVar
 
 from venues.base import (
+    Candle,
     InstrumentSpec,
+    MarketBook,
     OrderIntent,
     OrderRef,
     OrdSide,
@@ -145,6 +147,30 @@ class PaperVenue:
                 bid, ask = engine.best_bid_ask(symbol)
                 quotes[symbol] = (bid, ask, market.mid)
             return quotes
+
+        return self._read(call)
+
+    def book(self, symbol_id_exchange: str, depth: int) -> MarketBook:
+        """The market's synthetic book as it stands (what this step has left of it)."""
+
+        def call() -> MarketBook:
+            engine.market_def(symbol_id_exchange)  # Rejected for a market it does not have
+            current = engine.book(symbol_id_exchange)
+            return MarketBook(
+                bids=tuple((level.price, level.size) for level in current.bids[:depth]),
+                asks=tuple((level.price, level.size) for level in current.asks[:depth]),
+            )
+
+        return self._read(call)
+
+    def candles(self, symbol_id_exchange: str, timeframe: str, limit: int) -> list[Candle]:
+        """One-minute candles of the market's own mid and trades."""
+        if timeframe != "1m":
+            raise Rejected(f"The paper exchange keeps 1m candles only, not {timeframe}.")
+
+        def call() -> list[Candle]:
+            engine.market_def(symbol_id_exchange)
+            return engine.candles(symbol_id_exchange, limit)
 
         return self._read(call)
 

@@ -20,9 +20,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from venues.base import OrderIntent, OrdSide, TimeInForce
+from venues.base import Candle, OrderIntent, OrdSide, TimeInForce
 from venues.errors import DuplicateClientOrderId, Rejected
 from venues.paper import ledger, synthetic
+from venues.paper.candles import candle_record, candles_get
 from venues.paper.markets import ASSETS, FUNDING, MARKETS, MarketDef
 from venues.paper.models import (
     OPEN_STATUSES,
@@ -131,6 +132,7 @@ def _advance_market(market: PaperMarket, now: datetime) -> None:
     ledger.lock_resting_accounts(market)
     for step_time in _claim_due_steps(market, now):
         synthetic.random_step(market)
+        candle_record(market.symbol, step_time, market.mid)
         _expire(market, step_time)
         _match_resting(market, step_time)
     _expire(market, now)
@@ -153,6 +155,7 @@ def market_set_mid(symbol: str, mid: Decimal | int | str, now: datetime | None =
         market = _lock_market(symbol, now)
         ledger.lock_resting_accounts(market)
         synthetic.begin_step(market, mid)
+        candle_record(symbol, now, mid)
         _expire(market, now)
         _match_resting(market, now)
         market.save()
@@ -168,6 +171,12 @@ def book(symbol: str) -> Book:
         bids=[level for _, level in synthetic.available(market, "bids")],
         asks=[level for _, level in synthetic.available(market, "asks")],
     )
+
+
+def candles(symbol: str, limit: int) -> list[Candle]:
+    """The market's last `limit` one-minute candles, oldest first (venues.paper.candles)."""
+    now = timezone.now()
+    return candles_get(_market_get_or_create(symbol, now), now, limit)
 
 
 def best_bid_ask(symbol: str) -> tuple[Decimal | None, Decimal | None]:

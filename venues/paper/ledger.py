@@ -15,6 +15,7 @@ from django.conf import settings
 
 from venues.base import OrdSide
 from venues.paper import synthetic
+from venues.paper.candles import candle_record
 from venues.paper.markets import MARKETS
 from venues.paper.models import (
     OPEN_STATUSES,
@@ -113,6 +114,7 @@ def fill(
         time=now,
     )
     synthetic.consume(market, synthetic.opposite(order.side), level_index, amount)
+    candle_record(order.symbol, now, price, amount)
 
 
 def close(order: PaperOrder, message: str, now: datetime) -> None:

@@ -215,3 +215,25 @@ class PaperRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.client_order_id or self.exchange_order_id}"
+
+
+class PaperCandle(models.Model):
+    """One minute of a market (OHLCV): its mid at each step and the prices of its trades, and the
+    base amount traded. Only the last `candles.KEPT` minutes are kept."""
+
+    symbol = models.CharField(max_length=32)
+    start = models.DateTimeField()  # the minute's first second, UTC
+    open = models.DecimalField(**MONEY)
+    high = models.DecimalField(**MONEY)
+    low = models.DecimalField(**MONEY)
+    close = models.DecimalField(**MONEY)
+    volume = models.DecimalField(**MONEY, default=0)
+
+    class Meta:
+        ordering = ["symbol", "start"]
+        constraints = [
+            models.UniqueConstraint(fields=["symbol", "start"], name="paper_candle_unique_minute")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.symbol} {self.start:%H:%M} {self.close}"
