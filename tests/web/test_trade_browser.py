@@ -9,10 +9,12 @@ import re
 
 import pytest
 
+from market.feed import market_refresh
 from orders.models import Order
 from orders.money import plain
 from orders.quotes import quotes_refresh
 from tests.conftest import wait_for
+from tests.market.conftest import forget_market_data
 from tests.stream.live import WebServer
 from tests.web import test_browser
 from tests.web.test_browser import Problems, shoot, sign_in
@@ -24,6 +26,14 @@ pytestmark = test_browser.pytestmark
 desk, browser = test_browser.desk, test_browser.browser
 
 SIZES = {"1280": {"width": 1280, "height": 800}, "1920": {"width": 1920, "height": 1080}}
+
+
+@pytest.fixture(autouse=True)
+def no_market_data_left():
+    """Market data lives in Redis, which outlives a test's database: none is inherited."""
+    forget_market_data()
+    yield
+    forget_market_data()
 
 
 @pytest.fixture
@@ -123,9 +133,16 @@ def test_a_trader_sends_sees_fills_and_cancels_from_the_screen_with_the_keyboard
     assert problems == []
 
 
+def market_shown(page) -> None:
+    """The market worker's pass (market.feed.market_refresh), until the screen shows a book."""
+    bids = page.locator("#book-bids button.level")
+    wait_for(lambda: market_refresh() is not None and bids.count() > 0, what="the book")
+
+
 def test_the_screen_fits_both_sizes_in_both_themes_and_lists_its_shortcuts(
-    desk, web_server, browser
+    desk, web_server, browser, settings
 ):
+    settings.EMSWEB_MARKET_BOOK_EVERY = settings.EMSWEB_MARKET_CANDLES_EVERY = 0.001
     quotes_refresh(venue="PAPER")
     place(desk, client_order_id="resting-below-the-market", amount="0.25", price="48000")
     place(desk, client_order_id="crossed-in-part")
@@ -134,6 +151,7 @@ def test_the_screen_fits_both_sizes_in_both_themes_and_lists_its_shortcuts(
         for theme in ("light", "dark"):
             page, problems = screen_open(browser, web_server.origin, viewport=viewport, theme=theme)
             page.locator("#screen-state.live").wait_for()
+            market_shown(page)
             assert page.evaluate("document.documentElement.dataset.theme") == theme
             no_sideways_scroll(page)
             shoot(page, f"trade-{theme}-{size}")
@@ -194,14 +212,13 @@ def test_the_instrument_search_completes_from_the_accounts_instruments_and_is_re
 def test_a_book_level_sets_the_price_and_the_order_shows_on_the_book_and_chart(
     desk, web_server, browser, settings
 ):
-    """With the market data of the i16-market branch: the book and candles a worker's pass
-    read (market.feed.market_refresh, called here as the market worker's beat does)."""
-    feed = pytest.importorskip("market.feed")
+    """The book and candles a worker's pass read (market.feed.market_refresh, called here as
+    the market worker's beat does)."""
     settings.EMSWEB_MARKET_BOOK_EVERY = settings.EMSWEB_MARKET_CANDLES_EVERY = 0.001
     quotes_refresh(venue="PAPER")
     page, problems = screen_open(browser, web_server.origin)
+    market_shown(page)
     bids = page.locator("#book-bids button.level")
-    wait_for(lambda: feed.market_refresh() is not None and bids.count() > 0, what="the book")
     page.locator("#chart-state", has_text="Live").wait_for()
 
     # A click on the second best bid puts its price in the ticket; the keyboard sends.
