@@ -10,6 +10,8 @@ from importlib import import_module
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import DeskMember, ExchangeAccount
 from accounts.services import account_link, api_key_create
@@ -54,12 +56,18 @@ def api_key(user) -> str:
     return api_key_create(user=user, label="bench")[1]
 
 
-def session_cookie(user) -> str:
-    """A signed-in session for `user`, as the sign-in view would leave it (in Redis)."""
+def session_cookie(user, *, second_factor: bool = False) -> str:
+    """A signed-in session for `user`, as the sign-in view would leave it (in Redis); with
+    `second_factor`, past the second factor too, as a trader's must be to reach their pages."""
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     store[SESSION_KEY] = str(user.pk)
     store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    if second_factor:
+        device, _ = TOTPDevice.objects.get_or_create(
+            user=user, name="bench", defaults={"confirmed": True}
+        )
+        store[DEVICE_ID_SESSION_KEY] = device.persistent_id
     store.save()
     return store.session_key
 

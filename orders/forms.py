@@ -47,6 +47,8 @@ class TicketForm(forms.Form):
     # The ticket's second confirmation of a limit far from the market: the checkbox's value names
     # the side and price it confirms ("BUY at 30000"), which the ticket's check compares.
     confirm_far = forms.CharField(required=False, max_length=100)
+    # "trade" when the ticket sits on the trading screen, which fixes its account and instrument.
+    screen = forms.CharField(widget=forms.HiddenInput, required=False, max_length=10)
 
     def __init__(self, *args, accounts, **kwargs):
         super().__init__(*args, **kwargs)

@@ -199,3 +199,19 @@ class Fill(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.amount} @ {self.price}"
+
+
+class ScreenChoice(models.Model):
+    """The account and instrument a user last had on the trading screen: where it opens next."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="screen_choice"
+    )
+    account = models.ForeignKey(
+        "accounts.ExchangeAccount", on_delete=models.CASCADE, related_name="+"
+    )
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.account_id} {self.instrument_id}"

@@ -54,3 +54,26 @@ def round_amount(amount: Decimal, *, lot: Decimal) -> Decimal:
 def plain(value: Decimal) -> str:
     """A number for people: 10, not 1E+1; 0.00001, not 0.000010000000000000."""
     return format(value.normalize(), "f")
+
+
+PRESET_PERCENTS = (25, 50, 100)
+
+
+def amount_presets(
+    *, side: str, available: Decimal | None, price: Decimal | None, lot: Decimal
+) -> list[tuple[int, str]]:
+    """The ticket's amount presets: (percent, amount) for 25, 50 and 100 % of what is available
+    for the side (a buy spends the quote asset at `price`, a sell the base asset), each rounded
+    down to the lot so that 100 % never asks for more than there is, written plainly. None
+    while the balance or a buy's price is unknown."""
+    if available is None or available <= 0:
+        return []
+    if side == OrdSide.BUY:
+        if price is None or price <= 0:
+            return []
+        available = available / price
+    return [
+        (percent, plain(amount))
+        for percent in PRESET_PERCENTS
+        if (amount := round_amount(available * percent / 100, lot=lot)) > 0
+    ]

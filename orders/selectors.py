@@ -93,12 +93,15 @@ def order_rows(orders: QuerySet[Order]) -> QuerySet:
     )
 
 
-def recently_settled(*, user, seconds: int = 15) -> QuerySet[Order]:
-    """Orders that filled or were rejected in the last few seconds: the blotter toasts them."""
+def recently_settled(*, user, seconds: int = 15, account=None) -> QuerySet[Order]:
+    """Orders that filled or were rejected in the last few seconds (of one account, if given):
+    the blotter and the trading screen toast them."""
     since = timezone.now() - timedelta(seconds=seconds)
+    orders = orders_visible(user=user)
+    if account is not None:
+        orders = orders.filter(account=account)
     return (
-        orders_visible(user=user)
-        .filter(status__in=(S.FILLED, S.REJECTED), updated_at__gte=since)
+        orders.filter(status__in=(S.FILLED, S.REJECTED), updated_at__gte=since)
         .only("client_order_id", "status", "error_message", "updated_at")
         .order_by("-updated_at")[:10]
     )

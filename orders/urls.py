@@ -1,11 +1,14 @@
 from django.urls import path
 
-from . import views
+from . import screen_views, views
 
 urlpatterns = [
     path("ticket/", views.ticket, name="ticket"),
     path("ticket/check/", views.ticket_check_view, name="ticket_check"),
     path("ticket/submit/", views.ticket_submit, name="ticket_submit"),
+    path("trade/", screen_views.trade, name="trade"),
+    path("trade/live/", screen_views.trade_live, name="trade_live"),
+    path("trade/cancel/<int:pk>/", screen_views.trade_cancel, name="trade_cancel"),
     path("blotter/", views.blotter, name="blotter"),
     path("blotter/rows/", views.blotter_rows, name="blotter_rows"),
     path("blotter/kill-switch/", views.kill_switch, name="kill_switch"),

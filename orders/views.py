@@ -25,7 +25,7 @@ from . import pages, selectors
 from .changes import changes_version
 from .forms import SERVICE_TO_TICKET_FIELD, HistoryFilterForm, TicketForm
 from .instruments import instrument_find
-from .money import NotADecimal, parse_decimal, plain
+from .money import NotADecimal, amount_presets, parse_decimal, plain
 from .services import (
     OrderInvalid,
     OrderNotCancelable,
@@ -95,7 +95,14 @@ def _check(form: TicketForm) -> dict:
     context.update(instrument=instrument, quote=quote)
     side = data.get("side") or "BUY"
     asset = instrument.quote if side == "BUY" else instrument.base
-    context.update(asset=asset, available=selectors.balance_available(account=account, asset=asset))
+    available = selectors.balance_available(account=account, asset=asset)
+    context.update(asset=asset, available=available)
+    context["presets"] = amount_presets(
+        side=side,
+        available=available,
+        price=_decimal_or_none(data.get("price")) or (quote.ask if quote else None),
+        lot=instrument.lot_size,
+    )
     try:
         amount, price = (
             parse_decimal(data.get("amount") or ""),
@@ -122,6 +129,13 @@ def _check(form: TicketForm) -> dict:
         except OrderInvalid as invalid:
             _show_next_to_fields(invalid, context["field_errors"])
     return context
+
+
+def _decimal_or_none(text: str | None) -> Decimal | None:
+    try:
+        return parse_decimal(text or "")
+    except NotADecimal:
+        return None
 
 
 def _show_next_to_fields(invalid: OrderInvalid, field_errors: dict) -> None:
@@ -180,7 +194,11 @@ def ticket_submit(request):
         else:
             fresh = TicketForm(
                 accounts=accounts,
-                initial={"account": order.account, "symbol": form.cleaned_data["symbol"]},
+                initial={
+                    "account": order.account,
+                    "symbol": form.cleaned_data["symbol"],
+                    "screen": form.cleaned_data["screen"],
+                },
             )
             return render(
                 request,

@@ -22,17 +22,19 @@ from django.utils.html import format_html
 from accounts.pages import balances_context, overview_context
 from accounts.selectors import accounts_visible
 from orders.pages import blotter_rows_context, order_detail_context, order_outcome_context
+from orders.screen import screen_find, screen_live_context
 from risk.pages import risk_context
 
 from .reader import Event
 
-PAGES = frozenset({"blotter", "overview", "balances", "order", "ticket", "risk"})
+PAGES = frozenset({"blotter", "overview", "balances", "order", "ticket", "risk", "trade"})
 CSRF_PARAM = "csrf_cookie"  # set by the consumer from the connection's cookie, never the query
 
 # What each page shows, by event kind: the blotter its working orders (and, through an account's
 # state, whether it may cancel them), the overview everything, the balances balances and syncs,
 # the risk page the usage orders make and the trading states and limits (risk.services writes an
-# account's event for those).
+# account's event for those), the trading screen its account's orders, fills and balances, and
+# the account's state (a refused key, a venue that does not answer).
 KINDS = {
     "blotter": {"order", "account"},
     "overview": {"order", "balance", "account"},
@@ -40,6 +42,7 @@ KINDS = {
     "order": {"order"},
     "ticket": {"order"},
     "risk": {"order", "account"},
+    "trade": {"order", "balance", "account"},
 }
 
 
@@ -79,6 +82,8 @@ def _fragments(user, page: str, params: dict, events: list[Event] | None) -> str
     if page == "risk":
         context = risk_context(user=user) | {"csrf_token": _csrf_token(params)}
         return render_to_string("risk/risk.html#scopes", _oob(context))
+    if page == "trade":
+        return _trade(user, params, relevant)
     return _one_order(user, page, params, relevant)
 
 
@@ -102,17 +107,32 @@ def _csrf_token(params: dict) -> str:
     return get_token(request)
 
 
-def _blotter(user, params: dict) -> str:
+def _csrf_input(params: dict) -> str:
+    """The hidden token input of a pushed form (a row's cancel)."""
     token = _csrf_token(params)
-    csrf_input = (
-        format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token)
-        if token
-        else ""
-    )
+    if not token:
+        return ""
+    return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token)
+
+
+def _blotter(user, params: dict) -> str:
     context = blotter_rows_context(
-        user=user, show_all=params.get("all") == "1", csrf_input=csrf_input
+        user=user, show_all=params.get("all") == "1", csrf_input=_csrf_input(params)
     )
     return render_to_string("orders/blotter.html#rows", _oob(context))
+
+
+def _trade(user, params: dict, events: list[Event] | None) -> str | None:
+    """The trading screen's live part, when an event is about its account."""
+    screen = screen_find(
+        user=user, account_pk=params.get("account", ""), symbol=params.get("instrument", "")
+    )
+    if screen is None:
+        return None
+    if events is not None and all(event.account_id != screen.account.pk for event in events):
+        return None
+    context = screen_live_context(user=user, screen=screen, csrf_input=_csrf_input(params))
+    return render_to_string("orders/trade.html#live", _oob(context))
 
 
 def _one_order(user, page: str, params: dict, events: list[Event] | None) -> str | None:

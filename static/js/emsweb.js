@@ -19,19 +19,23 @@
 
   // Fills and rejections announce themselves: elements with data-toast become toasts once.
   var toasted = {};
+  function toast(text) {
+    var box = document.getElementById("toasts");
+    if (!box) return;
+    var shown = document.createElement("div");
+    shown.className = "toast";
+    shown.setAttribute("role", "status");
+    shown.textContent = text;
+    box.appendChild(shown);
+    setTimeout(function () { shown.remove(); }, 6000);
+  }
+  window.emswebToast = toast; // for the page scripts (static/js/trade.js)
   function toasts(root) {
     root.querySelectorAll("[data-toast]").forEach(function (el) {
       var text = el.getAttribute("data-toast");
       if (toasted[text]) return;
       toasted[text] = true;
-      var box = document.getElementById("toasts");
-      if (!box) return;
-      var toast = document.createElement("div");
-      toast.className = "toast";
-      toast.setAttribute("role", "status");
-      toast.textContent = text;
-      box.appendChild(toast);
-      setTimeout(function () { toast.remove(); }, 6000);
+      toast(text);
     });
   }
 
@@ -71,6 +75,8 @@
     badge.title = stream.live
       ? "Updates arrive as they happen"
       : "No live stream: the page polls until it reconnects";
+    // For a page that says it where the user is looking (the trading screen).
+    document.dispatchEvent(new CustomEvent("emsweb:stream", { detail: { live: stream.live } }));
   }
 
   function streamOpen() {
@@ -130,8 +136,59 @@
     if (stream.live && event.detail.elt.hasAttribute("data-poll")) event.preventDefault();
   });
 
-  function enhance(root) { localTimes(root); toasts(root); charts(root); }
-  document.addEventListener("DOMContentLoaded", function () { enhance(document); streamFollow(); });
+  // How old a figure read from a venue is ([data-read-at]), in words, kept current: past a few
+  // seconds it is marked, so that nothing old reads as if it were live.
+  var AGE_MARKED_AFTER = 5;
+  function ages() {
+    document.querySelectorAll("[data-read-at]").forEach(function (el) {
+      var read = new Date(el.getAttribute("data-read-at"));
+      if (isNaN(read)) return;
+      var seconds = Math.max(0, Math.round((Date.now() - read) / 1000));
+      var text = seconds < 2 ? "just now"
+        : seconds < 120 ? seconds + " s ago"
+        : Math.round(seconds / 60) + " min ago";
+      if (el.textContent !== "(" + text + ")") el.textContent = "(" + text + ")";
+      el.classList.toggle("stale", seconds > AGE_MARKED_AFTER);
+    });
+  }
+  setInterval(ages, 1000);
+
+  // The ticket's amount presets: a share of what is available, copied into the amount field,
+  // which starts the ticket's check as typing would.
+  document.addEventListener("click", function (event) {
+    var preset = event.target.closest && event.target.closest("button[data-amount]");
+    if (!preset || !preset.form) return;
+    var amount = preset.form.querySelector("input[name=amount]");
+    amount.value = preset.getAttribute("data-amount");
+    amount.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+
+  // The colour theme: the system's until the user picks one with the toggle, then theirs,
+  // remembered in this browser (static/js/theme.js applies it before the page is drawn).
+  function themeIsDark() {
+    return document.documentElement.getAttribute("data-theme") === "dark";
+  }
+  function themeToggleShow() {
+    var toggle = document.getElementById("theme-toggle");
+    if (!toggle) return;
+    toggle.hidden = false;
+    toggle.setAttribute("aria-pressed", themeIsDark() ? "true" : "false");
+  }
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest("#theme-toggle")) return;
+    var theme = themeIsDark() ? "light" : "dark";
+    document.documentElement.setAttribute("data-theme", theme);
+    try { localStorage.setItem("emsweb-theme", theme); } catch (e) { /* not remembered */ }
+    themeToggleShow();
+    document.dispatchEvent(new CustomEvent("emsweb:theme", { detail: { dark: theme === "dark" } }));
+  });
+
+  function enhance(root) { localTimes(root); toasts(root); charts(root); ages(); }
+  document.addEventListener("DOMContentLoaded", function () {
+    enhance(document);
+    themeToggleShow();
+    streamFollow();
+  });
   document.addEventListener("htmx:afterSettle", function (event) {
     enhance(event.target);
     streamFollow();

@@ -75,7 +75,7 @@ def sign_in(page, base: str, username: str, password: str) -> None:
     page.wait_for_url(f"{base}/")
 
 
-NO_STREAM = re.compile(r"WebSocket connection to 'ws://[^']*/stream\?[^']*' failed")
+NO_STREAM = re.compile(r"WebSocket connection to 'ws://[^']*/stream(/market)?\?[^']*' failed")
 
 
 class Problems(list):
@@ -90,8 +90,9 @@ class Problems(list):
         page.on("response", self._answered)
 
     def _console(self, message) -> None:
-        # Django's test server (live_server) serves no WebSocket: a page's stream fails to
-        # connect there, and the page polls instead, as it does whenever its stream is down.
+        # Django's test server (live_server) serves no WebSocket: a page's stream (and the
+        # trading screen's market data) fails to connect there, and the page polls instead (the
+        # screen says its market data is down), as it does whenever its stream is down.
         if message.type == "error" and not NO_STREAM.search(message.text):
             self.append(f"console: {message.text}")
 
