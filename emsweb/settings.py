@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "orders",
     "risk",
     "stream",
+    "fix",
     "venues.paper",
 ]
 
@@ -432,3 +433,9 @@ EMSWEB_STREAM_CLIENT_WAIT = env.float("EMSWEB_STREAM_CLIENT_WAIT", default=10.0)
 # The web port's HTTP requests run Django's WSGI application in this many threads per process
 # (emsweb.asgi), as gunicorn's gthread workers did.
 EMSWEB_HTTP_THREADS = env.int("GUNICORN_THREADS", default=8)
+
+# The FIX gateway (`manage.py fix_gateway`, the `fix` process): off unless a port is set. Its
+# sequence-number store and logs live under EMSWEB_FIX_DIR.
+EMSWEB_FIX_PORT = env.int("EMSWEB_FIX_PORT", default=None)
+EMSWEB_FIX_HOST = env.str("EMSWEB_FIX_HOST", default="0.0.0.0")
+EMSWEB_FIX_DIR = Path(env.str("EMSWEB_FIX_DIR", default=str(VAR_DIR / "fix")))

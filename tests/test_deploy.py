@@ -86,7 +86,7 @@ def test_every_healthcheck_of_the_image_calls_a_check_the_entrypoint_has():
 
 
 def test_postgres_and_redis_keep_their_data_in_named_volumes_and_have_healthchecks():
-    assert set(COMPOSE["volumes"]) == {"postgres-data", "redis-data"}
+    assert set(COMPOSE["volumes"]) == {"postgres-data", "redis-data", "fix-data"}
     assert "postgres-data:/var/lib/postgresql/data" in SERVICES["postgres"]["volumes"]
     assert "redis-data:/data" in SERVICES["redis"]["volumes"]
     assert "pg_isready" in " ".join(healthcheck_of("postgres"))
