@@ -21,6 +21,7 @@ from pathlib import Path
 import quickfix
 import redis
 from django.db import close_old_connections
+from django.db import connection as database
 
 from accounts.models import ApiKey
 from emsweb.heartbeats import FIX_KEY, heartbeat_record
@@ -89,13 +90,16 @@ class Gateway(SessionEvents):
 
     def route(self, key: ApiKey, fields: dict) -> int:
         """The port of `key`'s acceptor, started if need be, with its sessions logged out."""
+        stale = None
         with self.lock:
             running = self.acceptors.get(key.pk)
             if running and running.comp_ids != (key.fix_sender, key.fix_target):
-                self._stop_acceptor(key.pk, reason="The key's CompIDs changed")
+                stale = self._take_acceptor(key.pk)
                 running = None
             if running is None:
                 running = self._start_acceptor(key)
+        if stale is not None:
+            self._stop_acceptor(stale, reason="The key's CompIDs changed")
         for session_id in running.session_ids:
             # One session per key: a second logon ends the first, as the hosted EMS does.
             session = quickfix.Session.lookupSession(session_id)
@@ -124,16 +128,21 @@ class Gateway(SessionEvents):
         logger.info("FIX sessions of key %s (%s -> %s) open", key.prefix, *running.comp_ids)
         return running
 
-    def _stop_acceptor(self, key_id: int, *, reason: str) -> None:
+    def _take_acceptor(self, key_id: int) -> KeyAcceptor:
+        """Forget `key_id`'s acceptor (under the lock); stop it after, without the lock: its
+        sessions' logouts call back into logged_out, from QuickFIX's threads."""
         running = self.acceptors.pop(key_id)
+        for session_id in running.session_ids:
+            self.key_ids.pop(session_id.toString(), None)
+        return running
+
+    def _stop_acceptor(self, running: KeyAcceptor, *, reason: str) -> None:
         for session_id in running.session_ids:
             session = quickfix.Session.lookupSession(session_id)
             if session is not None and session.isLoggedOn():
                 session.logout(reason)
         running.acceptor.stop()  # sends the Logouts, waits for their answers a moment
-        for session_id in running.session_ids:
-            self.key_ids.pop(session_id.toString(), None)
-        logger.info("FIX sessions of key #%s closed: %s", key_id, reason)
+        logger.info("FIX sessions of key #%s closed: %s", running.key_id, reason)
 
     def key_of(self, session_id) -> ApiKey | None:
         key_id = self.key_ids.get(session_id.toString())
@@ -156,6 +165,7 @@ class Gateway(SessionEvents):
         if key_id is not None:
             presence_drop(api_key_id=key_id, connection_id=session_id.toString())
             connection_left(api_key_id=key_id)
+        database.close()  # the connection's thread is done with it
 
     # --- the stream ---------------------------------------------------------------------------
 
@@ -211,7 +221,8 @@ class Gateway(SessionEvents):
         )
         for key_id in set(key_ids) - active:
             with self.lock:
-                self._stop_acceptor(key_id, reason="The API key was revoked")
+                revoked = self._take_acceptor(key_id)
+            self._stop_acceptor(revoked, reason="The API key was revoked")
         with self.lock:
             live = [(self.key_ids[name], name) for name in self.logged_on if name in self.key_ids]
         if live:
@@ -255,5 +266,6 @@ class Gateway(SessionEvents):
         self.stopped.set()
         self.front.stop()
         with self.lock:
-            for key_id in list(self.acceptors):
-                self._stop_acceptor(key_id, reason="The gateway is stopping")
+            stopping = [self._take_acceptor(key_id) for key_id in list(self.acceptors)]
+        for running in stopping:
+            self._stop_acceptor(running, reason="The gateway is stopping")
