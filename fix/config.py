@@ -1,5 +1,8 @@
 """The QuickFIX settings of one key's acceptor: its FIX 4.4 and FIXT 1.1 (FIX 5.0) sessions on
-one port of 127.0.0.1 (the front hands connections to it), with the published dictionaries.
+one port (the front hands connections to it over 127.0.0.1), with the published dictionaries.
+QuickFIX 1.16 cannot bind an acceptor to one address: the port is open on every interface, and
+a logon there is checked the same way (fix.application), but only the front's port should be
+reachable from outside (README, "FIX").
 
 Sequence numbers and the sent messages are kept in a FileStore under EMSWEB_FIX_DIR, so they
 survive a restart and a ResendRequest is answered from it; nothing resets them on logon, logout
@@ -22,7 +25,6 @@ def acceptor_settings(key: ApiKey, *, port: int, directory: Path) -> str:
     """The settings file's text for `key`'s acceptor."""
     common = {
         "ConnectionType": "acceptor",
-        "SocketAcceptHost": "127.0.0.1",
         "SocketAcceptPort": port,
         "SenderCompID": key.fix_target,  # ours: the client's TargetCompID
         "TargetCompID": key.fix_sender,

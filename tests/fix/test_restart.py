@@ -8,8 +8,10 @@ import pytest
 
 from orders.models import Order
 from orders.services import order_cancel
+from tests.conftest import wait_for
 from tests.fix.conftest import GatewayProcess
 from tests.fix.test_orders import new_order
+from venues.paper import engine
 
 pytestmark = [pytest.mark.pipeline]
 
@@ -51,5 +53,29 @@ def test_a_restart_resends_the_gap_reports_what_happened_and_sends_nothing_twice
             m for m in again.application.messages("8", _150="0", _11="keep-1") if m.get(43) != "Y"
         ]
         assert fresh_acks == [] and Order.objects.filter(client_order_id="keep-1").count() == 1
+    finally:
+        restarted.stop()
+
+
+@pytest.mark.fault(12, "FIX gateway killed between a NewOrderSingle and its ExecutionReport")
+def test_a_gateway_killed_before_the_report_sends_it_after_the_restart_and_the_order_is_one(
+    account, trading_key, connect, gateway
+):
+    api_key, key = trading_key
+    engine.set_knobs(account.exchange_id, latency_ms=2000)  # the venue takes its time to answer
+    oms = connect(api_key, key, name="oms", reset=False)
+    oms.send("D", new_order("killed-1"))
+    wait_for(lambda: Order.objects.filter(client_order_id="killed-1").exists(), what="the order")
+    gateway.stop(kill=True)
+    assert not oms.application.messages("8", _11="killed-1")
+
+    restarted = GatewayProcess(gateway.directory, port=gateway.port)
+    try:
+        oms.wait_logged_on()  # QuickFIX reconnects by itself, sequence numbers kept
+        [ack] = oms.application.expect("8", _150="0", _11="killed-1")
+        oms.send("D", new_order("killed-2"))
+        oms.application.expect("8", _150="0", _11="killed-2")
+        assert len(oms.application.messages("8", _150="0", _11="killed-1")) == 1
+        assert Order.objects.filter(client_order_id="killed-1").count() == 1
     finally:
         restarted.stop()
