@@ -161,6 +161,11 @@ class Gateway(SessionEvents):
     def logged_out(self, session_id) -> None:
         with self.lock:
             self.logged_on.pop(session_id.toString(), None)
+        # A session we logged out (a second logon, a revoked key) stays disabled in QuickFIX,
+        # refusing every later logon: enabled again, the next logon is checked as any other.
+        session = quickfix.Session.lookupSession(session_id)
+        if session is not None:
+            session.logon()
         key_id = self.key_ids.get(session_id.toString())
         if key_id is not None:
             presence_drop(api_key_id=key_id, connection_id=session_id.toString())

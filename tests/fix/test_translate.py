@@ -65,7 +65,7 @@ def test_an_execution_report_carries_the_hosted_ems_fields():
     }  # fmt: skip
 
 
-def new_order_single(**fields) -> quickfix.Message:
+def new_order_single(fields: dict) -> quickfix.Message:
     message = t.new_message("FIX.4.4", "D")
     for tag, value in {11: "c-1", 100: "PAPER/FIX", 55: "BTCUSD", 54: "2", 38: "0.1", 40: "2",
                        44: "50000", 59: "3", **fields}.items():  # fmt: skip
@@ -74,7 +74,7 @@ def new_order_single(**fields) -> quickfix.Message:
 
 
 def test_a_new_order_single_reads_as_the_contract_request():
-    message = new_order_single(**{18: "6 E", 48: "PAPER_SPOT_BTC_USD", 22: "101"})
+    message = new_order_single({18: "6 E", 48: "PAPER_SPOT_BTC_USD", 22: "101"})
     assert t.new_order_data(message) == {
         "exchange_id": "PAPER/FIX", "client_order_id": "c-1", "amount_order": "0.1",
         "price": "50000", "side": "SELL", "order_type": "LIMIT",
@@ -84,7 +84,7 @@ def test_a_new_order_single_reads_as_the_contract_request():
 
 
 def test_unknown_fix_codes_pass_through_as_text_for_the_request_check_to_name():
-    data = t.new_order_data(new_order_single(**{40: "1", 59: "0", 18: "G"}))
+    data = t.new_order_data(new_order_single({40: "1", 59: "0", 18: "G"}))
     assert (data["order_type"], data["time_in_force"]) == ("OrdType=1", "TimeInForce=0")
     assert data["exec_inst"] == ["ExecInst=G"]
     assert t.fix_time_to_iso("20261203-22:15:10.123") == "2026-12-03T22:15:10.123000Z"
