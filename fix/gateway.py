@@ -81,7 +81,7 @@ class Gateway(SessionEvents):
         self.application = GatewayApplication(self)
         self.acceptors: dict[int, KeyAcceptor] = {}
         self.key_ids: dict[str, int] = {}  # a session id's text -> its key's id
-        self.logged_on: dict[str, quickfix.SessionID] = {}
+        self.live: dict[str, quickfix.SessionID] = {}  # the logged-on sessions, by name
         self.lock = threading.RLock()
         self.stopped = threading.Event()
         self.front = Front(host, port, self.route)
@@ -155,12 +155,12 @@ class Gateway(SessionEvents):
         begin_string = session_id.getBeginString().getValue()
         session_position(api_key=key, begin_string=begin_string)  # a new session starts now
         with self.lock:
-            self.logged_on[session_id.toString()] = session_id
+            self.live[session_id.toString()] = session_id
         presence_touch(connections=[(key.pk, session_id.toString())])
 
     def logged_out(self, session_id) -> None:
         with self.lock:
-            self.logged_on.pop(session_id.toString(), None)
+            self.live.pop(session_id.toString(), None)
         # A session we logged out (a second logon, a revoked key) stays disabled in QuickFIX,
         # refusing every later logon: enabled again, the next logon is checked as any other.
         session = quickfix.Session.lookupSession(session_id)
@@ -208,7 +208,7 @@ class Gateway(SessionEvents):
 
     def deliver_all(self) -> None:
         with self.lock:
-            sessions = list(self.logged_on.values())
+            sessions = list(self.live.values())
         for session_id in sessions:
             try:
                 self.deliver(session_id)
@@ -229,7 +229,7 @@ class Gateway(SessionEvents):
                 revoked = self._take_acceptor(key_id)
             self._stop_acceptor(revoked, reason="The API key was revoked")
         with self.lock:
-            live = [(self.key_ids[name], name) for name in self.logged_on if name in self.key_ids]
+            live = [(self.key_ids[name], name) for name in self.live if name in self.key_ids]
         if live:
             presence_touch(connections=live)
         heartbeat_record(redis_client(), FIX_KEY, sessions=len(live), port=self.front.port)

@@ -13,10 +13,12 @@ from tests.fix.conftest import ACCOUNT
 pytestmark = [pytest.mark.pipeline]
 
 
-def new_order(client_order_id: str, *, price: str = "49000", side: str = "1", **extra) -> dict:
+def new_order(
+    client_order_id: str, *, price: str = "49000", side: str = "1", extra: dict | None = None
+) -> dict:
     return {
         11: client_order_id, 100: ACCOUNT, 55: "BTCUSD", 54: side, 60: timestamp(),
-        38: "0.1", 40: "2", 44: price, 59: "1", **extra,
+        38: "0.1", 40: "2", 44: price, 59: "1", **(extra or {}),
     }  # fmt: skip
 
 
@@ -71,7 +73,7 @@ def test_a_refused_order_and_an_unknown_cancel_are_answered_and_change_nothing(
 ):
     api_key, key = trading_key
     oms = connect(api_key, key)
-    oms.send("D", new_order("fix-bad", **{100: "PAPER/NOPE"}))
+    oms.send("D", new_order("fix-bad", extra={100: "PAPER/NOPE"}))
     [rejected] = oms.application.expect("8", _150="8", _11="fix-bad")
     assert "exchange_id" in rejected[58]
     oms.send("F", {41: "nope", 11: "cancel-nope", 55: "BTCUSD", 54: "1", 60: timestamp(),
