@@ -150,7 +150,11 @@ class Initiator:
             raise AssertionError(f"could not send {msg_type}")
 
     def stop(self) -> None:
-        self.initiator.stop()
+        """Log out and drop the engine's objects: its sessions stay registered in QuickFIX (and
+        would take the messages of a new initiator with the same CompIDs) until then."""
+        if self.initiator is not None:
+            self.initiator.stop()
+            self.initiator = None
 
 
 def raw_connection(port: int) -> socket.socket:

@@ -7,13 +7,17 @@ from __future__ import annotations
 import pytest
 
 from orders.models import Order
-from orders.services import order_cancel
+from orders.services import order_cancel, orders_sweep_received
 from tests.conftest import wait_for
 from tests.fix.conftest import GatewayProcess
 from tests.fix.test_orders import new_order
 from venues.paper import engine
 
 pytestmark = [pytest.mark.pipeline]
+
+
+def routed(client_order_id: str) -> bool:
+    return Order.objects.get(client_order_id=client_order_id).status != "RECEIVED"
 
 
 def forget_received(directory, *, next_expected: int) -> None:
@@ -72,6 +76,9 @@ def test_a_gateway_killed_before_the_report_sends_it_after_the_restart_and_the_o
     restarted = GatewayProcess(gateway.directory, port=gateway.port)
     try:
         oms.wait_logged_on()  # QuickFIX reconnects by itself, sequence numbers kept
+        # Killed after the commit, the order's routing task may never have been queued: beat's
+        # sweep (which these tests run themselves) queues it again, as after any lost task.
+        wait_for(lambda: orders_sweep_received() >= 0 and routed("killed-1"), what="routing")
         [ack] = oms.application.expect("8", _150="0", _11="killed-1")
         oms.send("D", new_order("killed-2"))
         oms.application.expect("8", _150="0", _11="killed-2")
