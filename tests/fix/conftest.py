@@ -121,3 +121,5 @@ def connect(gateway, tmp_path):
     yield start
     for initiator in started:
         initiator.stop()
+    for initiator in started:
+        initiator.close()

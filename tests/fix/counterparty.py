@@ -150,11 +150,15 @@ class Initiator:
             raise AssertionError(f"could not send {msg_type}")
 
     def stop(self) -> None:
-        """Log out and drop the engine's objects: its sessions stay registered in QuickFIX (and
-        would take the messages of a new initiator with the same CompIDs) until then."""
         if self.initiator is not None:
             self.initiator.stop()
-            self.initiator = None
+
+    def close(self) -> None:
+        """Stop and drop the engine's objects: its sessions stay registered in QuickFIX (and
+        would take the messages of a new initiator with the same CompIDs) until then. Not
+        while another initiator of this process has the same CompIDs: they share the entry."""
+        self.stop()
+        self.initiator = None
 
 
 def raw_connection(port: int) -> socket.socket:

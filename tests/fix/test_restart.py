@@ -36,7 +36,7 @@ def test_a_restart_resends_the_gap_reports_what_happened_and_sends_nothing_twice
     oms.send("D", new_order("keep-1"))
     [ack] = oms.application.expect("8", _150="0", _11="keep-1")
     ack_seq = int(ack[34])
-    oms.stop()
+    oms.close()
     gateway.stop()
 
     # While the gateway is down: the order is canceled from the desk.
