@@ -4,10 +4,12 @@ entry, a fill, a cancel, mass cancel, the status request, and a drop copy of /v1
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 
 from accounts.services import api_key_create
 from fix.translate import timestamp
 from orders.models import Order
+from tests.conftest import wait_for
 from tests.fix.conftest import ACCOUNT
 
 pytestmark = [pytest.mark.pipeline]
@@ -99,3 +101,22 @@ def test_a_read_only_key_gets_a_drop_copy_of_an_order_placed_through_v1(
     compliance.send("D", new_order("compliance-1"))
     [refused] = compliance.application.expect("8", _150="8", _11="compliance-1")
     assert "read-only" in refused[58]
+
+
+def test_cancel_on_system_failure_cancels_the_order_once_the_session_is_gone(
+    account, trading_key, connect
+):
+    api_key, key = trading_key
+    oms = connect(api_key, key)
+    oms.send("D", new_order("cod-1", extra={18: "Q"}))
+    [ack] = oms.application.expect("8", _150="0", _11="cod-1")
+    assert ack[18] == "Q"
+    order = Order.objects.get(client_order_id="cod-1")
+    assert order.cancel_on_disconnect_key == api_key
+    oms.stop()  # the session ends: after the grace period, its orders are canceled
+    grace = settings.EMSWEB_CANCEL_ON_DISCONNECT_GRACE
+    wait_for(
+        lambda: Order.objects.get(pk=order.pk).status == "CANCELED",
+        timeout=grace + 20,
+        what="the cancel on disconnect",
+    )
