@@ -74,8 +74,10 @@ def test_a_second_logon_with_the_same_key_ends_the_first(gateway, trading_key, c
     api_key, key = trading_key
     first = connect(api_key, key, name="first")
     second = connect(api_key, key, name="second")
-    [logout] = first.application.expect("5")
-    assert "again" in logout[58]
+    # The first reconnects by itself and may end the second in turn: as the hosted EMS, the
+    # last logon wins.
+    logouts = first.application.expect("5")
+    assert any("again" in logout.get(58, "") for logout in logouts)
     first.stop()
     second.wait_logged_on()
 
