@@ -59,7 +59,7 @@ class GatewayProcess:
     def _listening(self) -> bool:
         if self.process.poll() is not None:
             raise AssertionError(f"fix_gateway exited: {self.output()[-3000:]}")
-        return f"FIX gateway on port {self.port}" in self.output()
+        return f"FIX gateway listening on port {self.port}" in self.output()
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")

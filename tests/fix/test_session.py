@@ -100,3 +100,10 @@ def test_a_key_given_the_hosted_ems_comp_ids_logs_on_with_them(gateway, trading_
     api_key.refresh_from_db()
     oms = connect(api_key, key, begin_string="FIXT.1.1")
     assert oms.application.logged_on.is_set()
+
+
+def test_a_test_request_is_answered_by_a_heartbeat_with_its_id(gateway, trading_key, connect):
+    api_key, key = trading_key
+    oms = connect(api_key, key)
+    oms.send("1", {112: "are-you-there"})
+    oms.application.expect("0", _112="are-you-there")

@@ -26,9 +26,7 @@ class Command(BaseCommand):
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stopping.set())
         runner = threading.Thread(target=gateway.run, name="fix-stream")
-        runner.start()
-        self.stdout.write(f"FIX gateway on port {gateway.front.port}", ending="\n")
-        self.stdout.flush()
+        runner.start()  # it logs "FIX gateway listening on port N" (JSON in production)
         stopping.wait()
         gateway.stop()
         runner.join()
