@@ -41,6 +41,12 @@ def own_exec_id() -> str:
     return f"X{uuid.uuid4().hex[:16]}"
 
 
+def refusal_text(refusal: RequestInvalid | RequestReadOnly) -> str:
+    if isinstance(refusal, RequestInvalid):
+        return t.errors_text(refusal.errors)
+    return str(refusal)
+
+
 class SessionEvents:
     """What the gateway is told of its sessions (fix.gateway.Gateway implements it)."""
 
@@ -104,7 +110,10 @@ class GatewayApplication(quickfix.Application):
             handler(self, message, session_id, key)
         except Exception:
             logger.exception("FIX %s on %s failed", kind, session_id.toString())
-            self._business_reject(message, session_id, "The message could not be processed.")
+            try:
+                self._business_reject(message, session_id, "The message could not be processed.")
+            except Exception:
+                logger.exception("FIX reject on %s failed", session_id.toString())
 
     def _guarded(self, callback: Callable, session_id) -> None:
         try:
@@ -119,11 +128,8 @@ class GatewayApplication(quickfix.Application):
         data = t.new_order_data(message)
         try:
             order_new_request(api_key=key, data=data, ip=None, via=VIA_FIX)
-        except RequestReadOnly as refusal:
-            self._send(self._rejected(data, session_id, str(refusal)), session_id)
-        except RequestInvalid as invalid:
-            text = t.errors_text(invalid.errors)
-            self._send(self._rejected(data, session_id, text), session_id)
+        except (RequestInvalid, RequestReadOnly) as refusal:
+            self._send(self._rejected(data, session_id, refusal_text(refusal)), session_id)
         # Placed (or the same request again): its reports come from the event stream.
 
     def cancel(self, message, session_id, key: ApiKey) -> None:
@@ -138,12 +144,7 @@ class GatewayApplication(quickfix.Application):
         except OrderUnknown as unknown:
             self._cancel_reject(message, session_id, reason="1", text=str(unknown))
         except (RequestInvalid, RequestReadOnly) as refusal:
-            text = (
-                t.errors_text(refusal.errors)
-                if isinstance(refusal, RequestInvalid)
-                else str(refusal)
-            )
-            self._cancel_reject(message, session_id, reason="99", text=text)
+            self._cancel_reject(message, session_id, reason="99", text=refusal_text(refusal))
 
     def _cancel_reject(self, message, session_id, *, reason: str, text: str) -> None:
         begin = session_id.getBeginString().getValue()
@@ -154,32 +155,25 @@ class GatewayApplication(quickfix.Application):
         self._send(reply, session_id)
 
     def mass_cancel(self, message, session_id, key: ApiKey) -> None:
-        begin = session_id.getBeginString().getValue()
         request_type = t.field(message, t.MASS_CANCEL_REQUEST_TYPE)
         exchange_id = t.field(message, t.SECURITY_EXCHANGE)
         if request_type != "7" or not exchange_id:
             text = "Only MassCancelRequestType 7 (all orders) of one SecurityExchange (207)."
-            self._send(
-                t.mass_cancel_report(message, begin_string=begin, affected=None, text=text),
-                session_id,
-            )
+            self._mass_cancel_report(message, session_id, affected=None, text=text)
             return
         try:
             _, count = orders_cancel_all_request(
                 api_key=key, data={"exchange_id": exchange_id}, ip=None
             )
         except (RequestInvalid, RequestReadOnly) as refusal:
-            text = (
-                t.errors_text(refusal.errors)
-                if isinstance(refusal, RequestInvalid)
-                else str(refusal)
-            )
-            self._send(
-                t.mass_cancel_report(message, begin_string=begin, affected=None, text=text),
-                session_id,
-            )
+            self._mass_cancel_report(message, session_id, affected=None, text=refusal_text(refusal))
             return
-        self._send(t.mass_cancel_report(message, begin_string=begin, affected=count), session_id)
+        self._mass_cancel_report(message, session_id, affected=count)
+
+    def _mass_cancel_report(self, message, session_id, *, affected: int | None, text: str = ""):
+        begin = session_id.getBeginString().getValue()
+        reply = t.mass_cancel_report(message, begin_string=begin, affected=affected, text=text)
+        self._send(reply, session_id)
 
     def status(self, message, session_id, key: ApiKey) -> None:
         """An OrderStatusRequest (35=H): the order's report as it is now, ExecType I."""
