@@ -84,6 +84,7 @@ class Gateway(SessionEvents):
         self.live: dict[str, quickfix.SessionID] = {}  # the logged-on sessions, by name
         self.lock = threading.RLock()
         self.stopped = threading.Event()
+        self.new_logon = threading.Event()  # deliver at once, not at the next second
         self.front = Front(host, port, self.route)
 
     # --- sessions ----------------------------------------------------------------------------
@@ -156,6 +157,7 @@ class Gateway(SessionEvents):
         session_position(api_key=key, begin_string=begin_string)  # a new session starts now
         with self.lock:
             self.live[session_id.toString()] = session_id
+        self.new_logon.set()
         presence_touch(connections=[(key.pk, session_id.toString())])
 
     def logged_out(self, session_id) -> None:
@@ -243,7 +245,9 @@ class Gateway(SessionEvents):
                 self._listen()
             except (redis.RedisError, OSError):
                 logger.warning("FIX gateway: Redis unreachable, retrying", exc_info=True)
-                self.stopped.wait(CHECK_EVERY)
+            except Exception:  # noqa: BLE001 - the database, say: the loop must go on
+                logger.exception("FIX gateway: the stream loop failed, retrying")
+            self.stopped.wait(CHECK_EVERY)
 
     def _listen(self) -> None:
         pubsub = redis_client().pubsub(ignore_subscribe_messages=True)
@@ -251,16 +255,19 @@ class Gateway(SessionEvents):
         checked = 0.0
         try:
             while not self.stopped.is_set():
-                poked = False
+                poked, heard = False, False
                 message = pubsub.get_message(timeout=LISTEN_WAIT)
                 while message is not None:
+                    heard = True
                     poked = poked or message["channel"] == POKE_CHANNEL.encode()
                     message = pubsub.get_message(timeout=0)
                 close_old_connections()
                 due = time.monotonic() - checked >= CHECK_EVERY
                 if poked or due:
                     sequence_pass(busy_skips=True)
-                self.deliver_all()
+                if heard or due or self.new_logon.is_set():
+                    self.new_logon.clear()
+                    self.deliver_all()
                 if due:
                     self.check()
                     checked = time.monotonic()
