@@ -18,6 +18,12 @@ COPY pyproject.toml ./
 # pyproject.toml changes. The code itself runs from /app, not from site-packages.
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
  && pip install --requirement requirements.txt
+# The FIX gateway's engine (the `fix` extra) when EMSWEB_FIX is set: it compiles for ~10 minutes.
+ARG EMSWEB_FIX=""
+RUN if [ -n "$EMSWEB_FIX" ]; then \
+      python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['fix']))" > fix.txt \
+      && pip install --requirement fix.txt; \
+    fi
 
 # --- runtime ----------------------------------------------------------------------------------
 FROM python:3.11-slim

@@ -141,7 +141,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "revoked_at",
     ]
     readonly_fields = ["prefix", "user", "created_at", "last_used_at"]
-    fields = ["prefix", "user", "label", "read_only", "created_at", "last_used_at", "revoked_at"]
+    fields = [
+        "prefix", "user", "label", "read_only", "fix_sender_comp_id", "fix_target_comp_id",
+        "created_at", "last_used_at", "revoked_at",
+    ]  # fmt: skip
 
     def has_add_permission(self, request):
         return False  # keys are made by `manage.py create_api_key`, which shows them once

@@ -2,6 +2,7 @@ from django import forms
 
 from venues.registry import CATALOG
 
+from .models import ApiKey
 from .services import AccountInvalid, account_link
 
 
@@ -46,3 +47,15 @@ class ExchangeAccountForm(forms.Form):
 class ApiKeyForm(forms.Form):
     label = forms.CharField(max_length=100, required=False)
     read_only = forms.BooleanField(required=False)
+    fix_sender_comp_id = forms.CharField(max_length=64, required=False)
+    fix_target_comp_id = forms.CharField(max_length=64, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        sender, target = cleaned.get("fix_sender_comp_id"), cleaned.get("fix_target_comp_id")
+        taken = ApiKey.objects.filter(
+            fix_sender_comp_id=sender, fix_target_comp_id=target, revoked_at__isnull=True
+        )
+        if sender and taken.exists():
+            raise forms.ValidationError("An active key already has these FIX CompIDs.")
+        return cleaned

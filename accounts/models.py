@@ -107,8 +107,15 @@ class Balance(models.Model):
         return f"{self.account} {self.asset_id_exchange} {self.balance}"
 
 
+FIX_TARGET_COMP_ID = "EMSWEB"
+
+
 class ApiKey(models.Model):
-    """A user's key for the REST API. Only the SHA-256 of the key is stored."""
+    """A user's key for the REST API and the FIX gateway. Only the SHA-256 of the key is stored.
+
+    Its FIX session's CompIDs, as the client sends them: SenderCompID defaults to the prefix
+    and TargetCompID to EMSWEB when left empty (a desk moving from the hosted EMS sets them to
+    OMS.FIX.CLIENT and CoinAPI.OEML.FIX)."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys"
@@ -120,11 +127,23 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    fix_sender_comp_id = models.CharField(
+        "FIX SenderCompID", max_length=64, blank=True, help_text="Empty: the key's prefix."
+    )
+    fix_target_comp_id = models.CharField(
+        "FIX TargetCompID", max_length=64, blank=True, help_text=f"Empty: {FIX_TARGET_COMP_ID}."
+    )
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=~Q(key_hash=""), name="apikey_hash_not_empty"),
+            # Two live keys with the same CompIDs would be one FIX session.
+            models.UniqueConstraint(
+                fields=["fix_sender_comp_id", "fix_target_comp_id"],
+                condition=~Q(fix_sender_comp_id="") & Q(revoked_at__isnull=True),
+                name="apikey_fix_comp_ids_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -133,6 +152,14 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def fix_sender(self) -> str:
+        return self.fix_sender_comp_id or self.prefix
+
+    @property
+    def fix_target(self) -> str:
+        return self.fix_target_comp_id or FIX_TARGET_COMP_ID
 
 
 class DeskRole(models.TextChoices):

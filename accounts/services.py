@@ -257,9 +257,15 @@ def account_streamed(*, account_id: int) -> None:
 
 
 def api_key_create(
-    *, user: AbstractBaseUser, label: str = "", read_only: bool = False
+    *,
+    user: AbstractBaseUser,
+    label: str = "",
+    read_only: bool = False,
+    fix_sender_comp_id: str = "",
+    fix_target_comp_id: str = "",
 ) -> tuple[ApiKey, str]:
-    """A new API key for `user`. The key itself is returned once and never stored."""
+    """A new API key for `user`. The key itself is returned once and never stored. Its FIX
+    CompIDs default (when empty) to its prefix and EMSWEB."""
     key = API_KEY_PREFIX + secrets.token_urlsafe(32)
     api_key = ApiKey.objects.create(
         user=user,
@@ -267,6 +273,8 @@ def api_key_create(
         read_only=read_only,
         prefix=key[:12],
         key_hash=api_key_hash(key),
+        fix_sender_comp_id=fix_sender_comp_id,
+        fix_target_comp_id=fix_target_comp_id,
     )
     return api_key, key
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The image's one entrypoint: `web`, `worker`, `beat` or `migrate` (what docker-compose.yml
+# The image's one entrypoint: `web`, `worker`, `beat`, `fix` or `migrate` (what docker-compose.yml
 # runs), plus `manage ...` for any manage.py command and `healthcheck web|worker|beat` for the
 # compose healthchecks. Every setting comes from the environment (.env.example lists them).
 # Outside the image it runs from a checkout with the virtualenv's bin/ on PATH (deploy/smoke.py).
@@ -20,7 +20,7 @@ refuse_placeholders() {
 command="${1:-web}"
 [ "$#" -gt 0 ] && shift
 case "$command" in
-  web | worker | beat | migrate) refuse_placeholders ;;
+  web | worker | beat | fix | migrate) refuse_placeholders ;;
 esac
 case "$command" in
   web)
@@ -44,6 +44,10 @@ case "$command" in
       --loglevel "${LOG_LEVEL:-INFO}" \
       --schedule "${CELERY_BEAT_SCHEDULE_FILE:-/tmp/celerybeat-schedule}" "$@"
     ;;
+  fix)
+    # The FIX gateway on EMSWEB_FIX_PORT (its sequence numbers under EMSWEB_FIX_DIR: a volume).
+    exec python manage.py fix_gateway "$@"
+    ;;
   migrate)
     # Run once per release, before web and workers start: the schema, then what a fresh
     # installation needs (the admin user, the paper account and its instruments; idempotent).
@@ -64,7 +68,7 @@ case "$command" in
     esac
     ;;
   *)
-    echo "usage: entrypoint.sh web|worker|beat|migrate|manage ARGS|healthcheck web|worker|beat" >&2
+    echo "usage: entrypoint.sh web|worker|beat|fix|migrate|manage ARGS|healthcheck web|worker|beat|fix" >&2
     exit 2
     ;;
 esac

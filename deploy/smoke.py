@@ -6,9 +6,10 @@ Redis (a db of its own, flushed): `manage.py check --deploy --fail-level WARNING
 (as the image build does), migrate, then gunicorn, a Celery worker and beat. It waits for
 /readyz, links PAPER/CI and places a resting paper order through /v1 as a client behind a TLS
 proxy would (X-Forwarded-Proto: https), sees it NEW, finds it counted on /metrics, cancels it
-over the WebSocket API (/v1/ws, on the same port) and sees its update streamed, checks that
-every log line is JSON, and stops everything. Whatever happens, every process it started is
-stopped, by process group, before it exits.
+over the WebSocket API (/v1/ws, on the same port) and sees its update streamed, logs on to the
+FIX gateway (`entrypoint.sh fix`) with the same key and sees a NewOrderSingle acknowledged,
+checks that every log line is JSON, and stops everything. Whatever happens, every process it
+started is stopped, by process group, before it exits.
 
     .venv/bin/python deploy/smoke.py    # EMSWEB_SMOKE_DATABASE_URL / EMSWEB_SMOKE_REDIS_URL
 """
@@ -41,6 +42,7 @@ REDIS_URL = os.environ.get("EMSWEB_SMOKE_REDIS_URL", "redis://127.0.0.1:6379/13"
 ACCOUNT = "PAPER/CI"
 SYMBOL = "PAPER_SPOT_BTC_USD"
 STOP_TIMEOUT = 30.0
+PROCESSES = ("web", "worker", "beat", "fix")
 # Passed through from the caller's environment; every setting is set here, so a variable of the
 # test run (EMSWEB_HTTPS=false, LOG_FORMAT=plain, DEBUG...) cannot leak into production settings.
 PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "PGPASSWORD")
@@ -97,6 +99,8 @@ def production_env(port: int) -> dict[str, str]:
         "CELERY_BEAT_SCHEDULE_FILE": str(WORK / "celerybeat-schedule"),
         "EMSWEB_HEARTBEAT_INTERVAL": "2",
         "EMSWEB_HEARTBEAT_STALE": "8",
+        "EMSWEB_FIX_PORT": str(free_port()),
+        "EMSWEB_FIX_DIR": str(WORK / "fix"),
     }
 
 
@@ -173,7 +177,7 @@ class Stack:
         """SIGTERM each (web first, worker last), then SIGKILL what is left of each group.
         Returns the names of those that had to be killed."""
         killed = []
-        for name in ("web", "beat", "worker"):
+        for name in ("web", "fix", "beat", "worker"):
             process = self.processes.pop(name, None)
             if process is not None and not stop_group(process, timeout=STOP_TIMEOUT):
                 killed.append(name)
@@ -268,9 +272,12 @@ def smoke(stack: Stack, http: Http) -> None:
     stack.run("migrate")
     passed(f"entrypoint migrate (migrate + bootstrap) on {DATABASE_URL}, created afresh")
 
-    for name in ("web", "worker", "beat"):
+    for name in PROCESSES:
         stack.start(name)
-    say(f"started web (gunicorn on 127.0.0.1:{http.port}), worker and beat; waiting for /readyz")
+    say(
+        f"started web (gunicorn on 127.0.0.1:{http.port}), worker, beat and fix (FIX gateway on "
+        f"127.0.0.1:{stack.env['EMSWEB_FIX_PORT']}); waiting for /readyz"
+    )
     started = time.monotonic()
 
     def ready():
@@ -283,13 +290,14 @@ def smoke(stack: Stack, http: Http) -> None:
     readyz = wait_until("/readyz to answer 200", ready, stack, timeout=120)
     passed(f"/readyz 200 after {time.monotonic() - started:.1f} s: {readyz}")
 
-    for name in ("web", "worker", "beat"):  # what the compose healthchecks run
+    for name in PROCESSES:  # what the compose healthchecks run
         stack.run("healthcheck", name, timeout=60)
-    passed("the compose healthchecks: entrypoint.sh healthcheck web, worker, beat")
+    passed("the compose healthchecks: entrypoint.sh healthcheck web, worker, beat, fix")
     check_hardening(http)
     order = place_order(stack, http)
     check_metrics(stack, http, order)
     check_stream(http, order)
+    check_fix(stack, http)
     check_readyz_notices_a_missing_worker(stack, http)
 
 
@@ -470,9 +478,65 @@ def check_readyz_notices_a_missing_worker(stack: Stack, http: Http) -> None:
     passed(f"worker stopped: /readyz 503 after {time.monotonic() - started:.1f} s: {readyz}")
 
 
+def fix_message(begin_string: str, msg_type: str, fields: list[tuple[int, str]]) -> bytes:
+    """One FIX message, framed: BodyLength and CheckSum computed."""
+    body = f"35={msg_type}\x01" + "".join(f"{tag}={value}\x01" for tag, value in fields)
+    head = f"8={begin_string}\x019={len(body)}\x01"
+    checksum = sum((head + body).encode()) % 256
+    return f"{head}{body}10={checksum:03d}\x01".encode()
+
+
+def fix_read(connection: socket.socket, buffer: bytearray) -> dict[int, str]:
+    """The next whole message from the socket, as tag -> value."""
+    while b"\x0110=" not in buffer or not buffer.split(b"\x0110=", 1)[1].count(b"\x01"):
+        chunk = connection.recv(4096)
+        if not chunk:
+            raise SmokeFailed("the FIX gateway closed the connection")
+        buffer.extend(chunk)
+    head, rest = bytes(buffer).split(b"\x0110=", 1)
+    checksum, _, left = rest.partition(b"\x01")
+    buffer[:] = left
+    pairs = (pair.partition(b"=") for pair in (head + b"\x0110=" + checksum).split(b"\x01"))
+    return {int(tag): value.decode() for tag, _, value in pairs if tag.isdigit()}
+
+
+def check_fix(stack: Stack, http: Http) -> None:
+    """Log on to the FIX gateway with the key (Password 554), place a resting order with a
+    NewOrderSingle, and see it acknowledged (ExecType 0) from the event stream."""
+    key = http.headers["Authorization"].removeprefix("Bearer ")
+    sender, port = key[:12], int(stack.env["EMSWEB_FIX_PORT"])
+    client_order_id = f"ci-fix-{secrets.token_hex(4)}"
+
+    def message(msg_type: str, seq: int, fields: list[tuple[int, str]]) -> bytes:
+        now = time.strftime("%Y%m%d-%H:%M:%S", time.gmtime())
+        header = [(49, sender), (56, "EMSWEB"), (34, str(seq)), (52, now)]
+        return fix_message("FIX.4.4", msg_type, header + fields)
+
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        buffer = bytearray()
+        connection.sendall(message("A", 1, [(98, "0"), (108, "30"), (141, "Y"), (554, key)]))
+        logon = fix_read(connection, buffer)
+        if logon.get(35) != "A":
+            raise SmokeFailed(f"FIX Logon not answered by a Logon: {logon}")
+        order = [
+            (11, client_order_id), (100, ACCOUNT), (48, SYMBOL), (22, "101"), (55, "BTCUSD"),
+            (54, "1"), (60, time.strftime("%Y%m%d-%H:%M:%S", time.gmtime())), (38, "0.01"),
+            (40, "2"), (44, "10000"), (59, "1"),
+        ]  # fmt: skip
+        connection.sendall(message("D", 2, order))
+        while True:
+            report = fix_read(connection, buffer)
+            if report.get(35) == "8" and report.get(11) == client_order_id:
+                break
+        if report.get(150) != "0" or report.get(39) != "0":
+            raise SmokeFailed(f"the FIX order was not acknowledged: {report}")
+        connection.sendall(message("5", 3, []))
+    passed(f"FIX: logon with the API key, NewOrderSingle {client_order_id} acknowledged (150=0)")
+
+
 def check_json_logs() -> None:
     """Every line each long-running process wrote is one JSON object."""
-    for name in ("web", "worker", "beat"):
+    for name in PROCESSES:
         lines = (WORK / f"{name}.log").read_text(errors="replace").splitlines()
         lines = [line for line in lines if line not in NOT_LOGGED]
         bad = []
@@ -512,14 +576,14 @@ def main() -> int:
     if killed:
         failure = failure or f"did not stop on SIGTERM within {STOP_TIMEOUT:g} s: {killed}"
     if failure is None:
-        passed("stopped web, beat and worker cleanly (SIGTERM); no process left behind")
+        passed("stopped web, fix, beat and worker cleanly (SIGTERM); no process left behind")
         try:
             check_json_logs()
         except SmokeFailed as problem:
             failure = str(problem)
     if failure:
         say(f"FAILED: {failure}")
-        for name in ("web", "worker", "beat"):
+        for name in PROCESSES:
             say(f"--- last lines of {name}.log ---\n{tail(name)}")
     say(f"logs in {WORK.relative_to(ROOT)}/")
     print(f"smoke: {len(PASSED)} passed, {1 if failure else 0} failed", flush=True)

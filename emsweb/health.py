@@ -1,7 +1,7 @@
 """/healthz and /readyz, and the container healthchecks.
 
 /healthz: the web process is up (no database, no Redis). /readyz: the database and Redis answer,
-and every heartbeat (emsweb.heartbeats) is fresh.
+and every heartbeat (emsweb.heartbeats) is fresh, the FIX gateway's included when it is on.
 
 The internal endpoints (these two and /metrics) are answered by `InternalEndpointsMiddleware`,
 first in MIDDLEWARE: before the host check and the HTTPS redirect, so that a container
@@ -20,7 +20,7 @@ import django
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from emsweb.heartbeats import BEAT_KEY, HEARTBEATS, heartbeat_check
+from emsweb.heartbeats import BEAT_KEY, FIX_KEY, heartbeat_check, heartbeats_expected
 from emsweb.metrics import metrics
 from emsweb.redis import redis_client
 
@@ -45,7 +45,7 @@ def readiness() -> dict:
     """Each check with its latency (database, Redis) or its age (worker, beat)."""
     client = redis_client()
     checks = {"database": _timed(_database_probe), "redis": _timed(client.ping)}
-    for name, key in HEARTBEATS.items():
+    for name, key in heartbeats_expected().items():
         if checks["redis"]["ok"]:
             try:
                 checks[name] = heartbeat_check(client, key)
@@ -91,12 +91,12 @@ class InternalEndpointsMiddleware:
         return response
 
 
-# --- container healthchecks: python -m emsweb.health web|beat ---------------------------------
+# --- container healthchecks: python -m emsweb.health web|beat|fix ------------------------------
 
 
 def main(argv: list[str]) -> int:
     """Exit 0 when healthy. `web`: this container's /readyz answers 200; `beat`: beat's tick is
-    fresh (a worker is not needed for that)."""
+    fresh (a worker is not needed for that); `fix`: the FIX gateway's loop is."""
     if argv == ["web"]:
         url = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/readyz"
         try:
@@ -105,13 +105,13 @@ def main(argv: list[str]) -> int:
         except OSError as problem:  # HTTPError (503) included
             print(f"{url}: {problem}", file=sys.stderr)
             return 1
-    if argv == ["beat"]:
+    if argv in (["beat"], ["fix"]):
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "emsweb.settings")
         django.setup()
-        check = heartbeat_check(redis_client(), BEAT_KEY)
+        check = heartbeat_check(redis_client(), BEAT_KEY if argv == ["beat"] else FIX_KEY)
         print(json.dumps(check))
         return 0 if check["ok"] else 1
-    print("usage: python -m emsweb.health web|beat", file=sys.stderr)
+    print("usage: python -m emsweb.health web|beat|fix", file=sys.stderr)
     return 2
 
 

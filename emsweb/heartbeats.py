@@ -21,8 +21,17 @@ ORDER_WORKER_KEY = "emsweb:health:worker:orders"  # the order path's worker (que
 # A queue -> the key its worker's run of the heartbeat is recorded under; /readyz's check names.
 WORKER_KEYS = {"default": WORKER_KEY, "orders": ORDER_WORKER_KEY}
 HEARTBEATS = {"worker": WORKER_KEY, "order_worker": ORDER_WORKER_KEY, "beat": BEAT_KEY}
+# The FIX gateway's loop, each second; checked only where the gateway is on (EMSWEB_FIX_PORT).
+FIX_KEY = "emsweb:health:fix"
 # Kept a while longer than they can be fresh, so that /readyz can still say how stale they are.
 KEEP_SECONDS = 24 * 3600
+
+
+def heartbeats_expected() -> dict[str, str]:
+    """/readyz's check name -> heartbeat key, of every process this installation runs."""
+    if settings.EMSWEB_FIX_PORT:
+        return {**HEARTBEATS, "fix": FIX_KEY}
+    return HEARTBEATS
 
 
 def heartbeat_record(client, key: str, **fields: object) -> None:

@@ -147,7 +147,10 @@ def wait_for_redis(child: Child, socket_path: Path, timeout: float) -> None:
 # --- Run --------------------------------------------------------------------------------------
 
 
-def commands(var: Path, web_fd: int) -> dict[str, list[str]]:
+def commands(
+    var: Path, web_fd: int, environ: Mapping[str, str] | None = None
+) -> dict[str, list[str]]:
+    environ = os.environ if environ is None else environ
     return {
         "web": [
             # The pages, /v1 and the stream on one port, as deploy/gunicorn.conf.py runs them.
@@ -177,6 +180,8 @@ def commands(var: Path, web_fd: int) -> dict[str, list[str]]:
             str(BIN / "celery"), "-A", "emsweb", "beat",
             "--loglevel", "INFO", "--schedule", str(var / "celerybeat-schedule"),
         ],
+        # The FIX gateway, only when a port is set (it needs the `fix` extra: README, "FIX").
+        **({"fix": manage("fix_gateway")} if environ.get("EMSWEB_FIX_PORT") else {}),
     }  # fmt: skip
 
 
@@ -257,7 +262,7 @@ def run(var: Path) -> int:
             redis_server = Service("redis", partial(start_redis, var, log))
             service_start(redis_server, log)
         prepare(env, log)
-        for name, argv in commands(var, listener.fileno()).items():
+        for name, argv in commands(var, listener.fileno(), env).items():
             fds = (listener.fileno(),) if name == "web" else ()
             start = partial(start_child, name, argv, env, log, pass_fds=fds)
             services.append(Service(name, start))

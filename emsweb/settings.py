@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "risk",
     "stream",
     "market",
+    "fix",
     "venues.paper",
 ]
 
@@ -456,3 +457,9 @@ EMSWEB_MARKET_PUSH_RATE = env.float("EMSWEB_MARKET_PUSH_RATE", default=10.0)
 # The web port's HTTP requests run Django's WSGI application in this many threads per process
 # (emsweb.asgi), as gunicorn's gthread workers did.
 EMSWEB_HTTP_THREADS = env.int("GUNICORN_THREADS", default=8)
+
+# The FIX gateway (`manage.py fix_gateway`, the `fix` process): off unless a port is set. Its
+# sequence-number store and logs live under EMSWEB_FIX_DIR.
+EMSWEB_FIX_PORT = env.int("EMSWEB_FIX_PORT", default=None)
+EMSWEB_FIX_HOST = env.str("EMSWEB_FIX_HOST", default="0.0.0.0")
+EMSWEB_FIX_DIR = Path(env.str("EMSWEB_FIX_DIR", default=str(VAR_DIR / "fix")))

@@ -36,7 +36,9 @@ from .services import (
 )
 
 VIA_REST = "rest"
-VIA_WS = "ws"  # a live connection: the only door where CANCEL_ON_DISCONNECT means something
+VIA_WS = "ws"  # a live connection: where CANCEL_ON_DISCONNECT means something
+VIA_FIX = "fix"  # a FIX session, live as well
+LIVE_DOORS = frozenset({VIA_WS, VIA_FIX})
 TIME_IN_FORCE_ALIASES = {"GOOD_TILL_TIME_OEML": TimeInForce.GOOD_TILL_TIME_OMS}
 READ_ONLY = "This API key is read-only: it cannot trade."
 Schema = TypeVar("Schema", bound=BaseModel)
@@ -119,7 +121,8 @@ def order_new_request(
 ) -> Order:
     """Place the order a script asks for (the order is RECEIVED and queued for routing), or the
     existing one when the same request comes again. RequestInvalid / RequestReadOnly otherwise.
-    On a live connection (`via` VIA_WS), CANCEL_ON_DISCONNECT ties the order to the key."""
+    On a live connection (`via` VIA_WS or VIA_FIX), CANCEL_ON_DISCONNECT ties the order to the
+    key."""
     payload = request_parse(OrderNewSingleRequest, data)
     _refuse_read_only(api_key)
     account = _tradable_account(api_key, payload.exchange_id)
@@ -155,7 +158,7 @@ def order_new_request(
             api_key=api_key,
             ip=ip,
             request_hash=request_hash(payload),
-            connection_key=api_key if via == VIA_WS else None,
+            connection_key=api_key if via in LIVE_DOORS else None,
         )
     except OrderInvalid as invalid:
         errors = dict(invalid.errors)

@@ -56,7 +56,7 @@ def api_check() -> dict[str, str]:
 def test_the_stack_has_every_service_the_deployment_needs():
     assert set(SERVICES) == {
         "postgres", "redis", "migrate", "web", "worker", "worker-background", "worker-market",
-        "beat", "flower",
+        "beat", "fix", "flower",
     }  # fmt: skip
 
 
@@ -85,11 +85,11 @@ def test_every_healthcheck_of_the_image_calls_a_check_the_entrypoint_has():
     for name, target in (("web", "web"), ("worker", "worker"), ("beat", "beat")):
         assert healthcheck_of(name) == ["CMD", "/app/deploy/entrypoint.sh", "healthcheck", target]
     usage = subprocess.run([sys.executable, "-m", "emsweb.health"], cwd=ROOT, capture_output=True)
-    assert usage.returncode == 2 and b"web|beat" in usage.stderr
+    assert usage.returncode == 2 and b"web|beat|fix" in usage.stderr
 
 
 def test_postgres_and_redis_keep_their_data_in_named_volumes_and_have_healthchecks():
-    assert set(COMPOSE["volumes"]) == {"postgres-data", "redis-data"}
+    assert set(COMPOSE["volumes"]) == {"postgres-data", "redis-data", "fix-data"}
     assert "postgres-data:/var/lib/postgresql/data" in SERVICES["postgres"]["volumes"]
     assert "redis-data:/data" in SERVICES["redis"]["volumes"]
     assert "pg_isready" in " ".join(healthcheck_of("postgres"))
@@ -124,6 +124,15 @@ def test_workers_scale_and_beat_is_exactly_one():
 def test_web_is_behind_the_readiness_check_and_published_on_loopback_by_default():
     assert healthcheck_of("web")[3] == "web"
     assert SERVICES["web"]["ports"] == ["${EMSWEB_BIND:-127.0.0.1}:${EMSWEB_PORT:-8000}:8000"]
+
+
+def test_the_fix_gateway_is_behind_a_profile_keeps_its_store_and_has_a_healthcheck():
+    fix = SERVICES["fix"]
+    assert fix["profiles"] == ["fix"] and fix["command"] == ["fix"]
+    assert "fix-data:/app/fix-data" in fix["volumes"]
+    assert fix["environment"]["EMSWEB_FIX_DIR"] == "/app/fix-data"
+    assert healthcheck_of("fix") == ["CMD", "/app/deploy/entrypoint.sh", "healthcheck", "fix"]
+    assert fix["ports"][0].startswith("${EMSWEB_FIX_BIND:-127.0.0.1}:")
 
 
 def test_flower_is_behind_a_profile_a_login_and_loopback():
@@ -201,7 +210,7 @@ def test_the_entrypoint_is_valid_sh_and_names_its_commands_on_a_wrong_one():
     run = subprocess.run(
         ["sh", str(ROOT / "deploy" / "entrypoint.sh"), "nonsense"], capture_output=True, text=True
     )
-    assert run.returncode == 2 and "web|worker|beat|migrate" in run.stderr
+    assert run.returncode == 2 and "web|worker|beat|fix|migrate" in run.stderr
 
 
 def test_the_deploy_sections_api_check_reads_the_host_the_port_and_the_admin_the_stack_has(

@@ -35,3 +35,9 @@ def test_the_embedded_redis_replaces_a_stale_socket_and_keeps_data_across_a_rest
     finally:
         stop_children([server], log)
         client.close()
+
+
+def test_make_run_starts_the_fix_gateway_only_when_its_port_is_set(tmp_path):
+    assert "fix" not in launcher.commands(tmp_path, 3, {})
+    started = launcher.commands(tmp_path, 3, {"EMSWEB_FIX_PORT": "9878"})
+    assert started["fix"][-1] == "fix_gateway"

@@ -8,6 +8,7 @@ import pytest
 from emsweb import celery, tasks
 from emsweb.heartbeats import (
     BEAT_KEY,
+    FIX_KEY,
     HEARTBEAT_TASK,
     HEARTBEATS,
     ORDER_WORKER_KEY,
@@ -137,3 +138,18 @@ def test_publishing_the_heartbeat_is_beats_tick_and_running_it_is_a_workers(hear
     assert heartbeats.get(ORDER_WORKER_KEY) is None, "run on `default`: not the order's"
     tasks.heartbeat.apply(args=("orders",))
     assert heartbeat_check(heartbeats, ORDER_WORKER_KEY)["ok"]
+
+
+@pytest.mark.django_db
+def test_readyz_checks_the_fix_gateway_only_where_it_is_on(client, heartbeats, settings):
+    both_fresh(heartbeats)
+    heartbeats.delete(FIX_KEY)
+    assert "fix" not in client.get("/readyz").json()["checks"]
+
+    settings.EMSWEB_FIX_PORT = 9878
+    response = client.get("/readyz")
+    assert response.status_code == 503 and not response.json()["checks"]["fix"]["ok"]
+    heartbeat_record(heartbeats, FIX_KEY, sessions=0, port=9878)
+    response = client.get("/readyz")
+    assert response.status_code == 200 and response.json()["checks"]["fix"]["ok"]
+    heartbeats.delete(FIX_KEY)

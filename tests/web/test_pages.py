@@ -129,6 +129,20 @@ def test_a_user_creates_sees_once_and_revokes_an_api_key(desk, trader_web):
     assert key.revoked_at is not None
 
 
+def test_a_key_made_for_a_desk_moving_from_the_hosted_ems_carries_its_fix_comp_ids(
+    desk, trader_web
+):
+    from accounts.models import ApiKey
+
+    comp_ids = {"fix_sender_comp_id": "OMS.FIX.CLIENT", "fix_target_comp_id": "CoinAPI.OEML.FIX"}
+    page = trader_web.post("/account/api-keys/", {"label": "oms", **comp_ids})
+    assert "OMS.FIX.CLIENT" in page.content.decode()
+    key = ApiKey.objects.get(user=desk["users"]["TRADER"])
+    assert (key.fix_sender, key.fix_target) == ("OMS.FIX.CLIENT", "CoinAPI.OEML.FIX")
+    again = trader_web.post("/account/api-keys/", {"label": "oms 2", **comp_ids})
+    assert again.status_code == 400 and ApiKey.objects.count() == 1
+
+
 def test_a_changed_blotter_poll_toasts_orders_that_just_filled_or_were_rejected(desk, admin_web):
     OrderFactory(account=desk["account"], status="FILLED", client_order_id="just-filled")
     OrderFactory(

@@ -1,0 +1,109 @@
+"""The session layer with a real QuickFIX initiator: the key in the Logon, one session per key,
+a revoked key logged out, rejects for malformed and unsupported messages, garbage on the socket."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import ApiKey
+from fix.translate import timestamp
+from tests.conftest import wait_for
+from tests.fix.conftest import ACCOUNT
+from tests.fix.counterparty import TIMEOUT, raw_connection
+
+pytestmark = [pytest.mark.pipeline]
+
+
+def raw_logon(*, sender: str, password: str, target: str = "EMSWEB") -> bytes:
+    body = (
+        f"35=A\x0149={sender}\x0156={target}\x0134=1\x0152={timestamp()}\x01"
+        f"98=0\x01108=30\x01141=Y\x01554={password}\x01"
+    )
+    head = f"8=FIX.4.4\x019={len(body)}\x01"
+    checksum = sum((head + body).encode()) % 256
+    return f"{head}{body}10={checksum:03d}\x01".encode()
+
+
+def closed(connection) -> bool:
+    connection.settimeout(TIMEOUT)
+    return connection.recv(4096) == b""
+
+
+def test_a_logon_without_the_key_is_closed_and_one_with_it_is_answered(gateway, trading_key):
+    api_key, key = trading_key
+    with raw_connection(gateway.port) as connection:
+        connection.sendall(raw_logon(sender=api_key.fix_sender, password="ems_not-a-key"))
+        assert closed(connection)
+    with raw_connection(gateway.port) as connection:
+        connection.sendall(raw_logon(sender=api_key.fix_sender, password=key))
+        connection.settimeout(TIMEOUT)
+        answer = connection.recv(4096)
+        assert b"\x0135=A\x01" in answer
+    assert gateway.alive()
+
+
+def test_garbage_on_the_socket_is_closed_and_the_gateway_serves_on(gateway, trading_key, connect):
+    with raw_connection(gateway.port) as connection:
+        connection.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert closed(connection)
+    with raw_connection(gateway.port) as connection:
+        connection.sendall(b"8=FIX.4.4\x019=5\x0135=D\x0110=000\x01" + bytes(range(256)))
+        assert closed(connection)
+    api_key, key = trading_key
+    oms = connect(api_key, key)
+    assert oms.application.logged_on.is_set() and gateway.alive()
+
+
+def test_a_malformed_message_gets_a_reject_and_an_unsupported_one_a_business_reject(
+    gateway, trading_key, connect
+):
+    api_key, key = trading_key
+    oms = connect(api_key, key)
+    # No Side (54): required by the dictionary.
+    oms.send("D", {11: "no-side", 100: ACCOUNT, 55: "BTCUSD", 60: timestamp(), 38: "1", 40: "2"})
+    [reject] = oms.application.expect("3")
+    assert reject[371] == "54"  # RefTagID
+    oms.send("BE", {923: "user-1", 924: "1", 553: "someone"})  # UserRequest
+    [business] = oms.application.expect("j")
+    assert business[372] == "BE"
+    assert oms.application.logged_on.is_set()
+
+
+def test_a_second_logon_with_the_same_key_ends_the_first(gateway, trading_key, connect):
+    api_key, key = trading_key
+    first = connect(api_key, key, name="first")
+    second = connect(api_key, key, name="second")
+    # The first reconnects by itself and may end the second in turn: as the hosted EMS, the
+    # last logon wins.
+    logouts = first.application.expect("5")
+    assert any("again" in logout.get(58, "") for logout in logouts)
+    first.stop()
+    second.wait_logged_on()
+
+
+def test_a_revoked_key_is_logged_out(gateway, trading_key, connect):
+    api_key, key = trading_key
+    oms = connect(api_key, key)
+    ApiKey.objects.filter(pk=api_key.pk).update(revoked_at=timezone.now())
+    [logout] = oms.application.expect("5")
+    assert "revoked" in logout[58]
+    oms.stop()
+    wait_for(lambda: not oms.application.logged_on.is_set(), what="the session to end")
+
+
+def test_a_key_given_the_hosted_ems_comp_ids_logs_on_with_them(gateway, trading_key, connect):
+    api_key, key = trading_key
+    ApiKey.objects.filter(pk=api_key.pk).update(
+        fix_sender_comp_id="OMS.FIX.CLIENT", fix_target_comp_id="CoinAPI.OEML.FIX"
+    )
+    api_key.refresh_from_db()
+    oms = connect(api_key, key, begin_string="FIXT.1.1")
+    assert oms.application.logged_on.is_set()
+
+
+def test_a_test_request_is_answered_by_a_heartbeat_with_its_id(gateway, trading_key, connect):
+    api_key, key = trading_key
+    oms = connect(api_key, key)
+    oms.send("1", {112: "are-you-there"})
+    oms.application.expect("0", _112="are-you-there")
