@@ -126,5 +126,8 @@ def test_writers_number_their_own_events_beside_a_hubs_passes_once_each_without_
         lambda: not StreamEvent.objects.filter(seq__isnull=True).exists(),
         what="the writers' passes to number every event",
     )
+    # Each numbered once, no gap; events of other writers (an earlier test's account sync
+    # committing late) may be among them.
     seqs = [event.seq for event in events_since(start, limit=10_000)]
-    assert seqs == list(range(start + 1, start + written + 1))
+    assert seqs == list(range(start + 1, start + len(seqs) + 1))
+    assert len(seqs) >= written
