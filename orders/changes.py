@@ -9,8 +9,7 @@ a poke in the counter's Redis round trip.
 from django.db import transaction
 
 from emsweb.redis import redis_client
-from stream.outbox import POKE_CHANNEL
-from stream.passes import after_commit, writers_sequence
+from stream.outbox import sequencer_wake
 
 KEY = "emsweb:order-changes"
 
@@ -22,13 +21,9 @@ def changes_bump() -> None:
 
 
 def _bump() -> None:
-    if writers_sequence():
-        after_commit()
-        redis_client().incr(KEY)
-        return
     with redis_client().pipeline(transaction=False) as pipe:
         pipe.incr(KEY)
-        pipe.publish(POKE_CHANNEL, b"")
+        sequencer_wake(pipe)
         pipe.execute()
 
 

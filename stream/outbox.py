@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
+from redis.client import Pipeline
 
 from emsweb.redis import redis_client
 
@@ -58,9 +59,12 @@ def poke_on_commit() -> None:
     transaction.on_commit(sequencer_wake, robust=True)
 
 
-def sequencer_wake() -> None:
-    """After a commit that wrote events: this writer's own pass, or a poke to the hubs."""
+def sequencer_wake(pipe: Pipeline | None = None) -> None:
+    """After a commit that wrote events: this writer's own pass, or a poke to the hubs (on
+    `pipe`, when the caller has Redis calls of its own to send with it)."""
     if writers_sequence():
         after_commit()
+    elif pipe is not None:
+        pipe.publish(POKE_CHANNEL, b"")
     else:
         redis_client().publish(POKE_CHANNEL, b"")
