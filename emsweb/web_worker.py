@@ -8,6 +8,7 @@ import socket
 from django.conf import settings
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn_worker import UvicornWorker
+from websockets.exceptions import InvalidState
 
 from emsweb.logging import QueryMask
 from emsweb.supervisor import dying_with_parent
@@ -41,6 +42,28 @@ class StreamProtocol(WebSocketsSansIOProtocol):
         if closing and self.close_timer is not None:
             self.close_timer.cancel()
             self.close_timer = self.loop.call_later(self.close_timeout, self.drop)
+
+    def send_text_now(self, text: str) -> bool:
+        """Write one text frame at once, as send() would, when nothing stands in its way: the
+        handshake done, no close sent, the transport taking data (not paused by a client that
+        stopped reading). False: send it the ordinary way, which waits for room. The stream's
+        fan-out writes each event to its idle connections so (stream.hub.Subscription.direct),
+        without a task switch and an ASGI message per connection."""
+        if (
+            not self.handshake_complete
+            or self.initial_response is not None
+            or self.close_sent
+            or self.disconnected
+            or not self.writable.is_set()
+            or self.transport.is_closing()
+        ):
+            return False
+        try:
+            self.conn.send_text(text.encode())
+        except InvalidState:
+            return False
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        return True
 
     def keepalive_timeout(self) -> None:
         super().keepalive_timeout()  # closes the transport, which waits for its data to drain

@@ -70,6 +70,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
     waits EMSWEB_STREAM_CLIENT_WAIT seconds for room) at most: then it is slow, and closed."""
 
     subscription: Subscription | None = None
+    # Each event goes out as its message, unchanged (the pump below): the hub may then write it
+    # straight to the connection (Subscription.direct). A page's pump renders events instead.
+    events_sent_as_they_are = True
     running: tuple[asyncio.Task, ...] = ()  # the pump and the heartbeat
     closing: asyncio.Task | None = None
 
@@ -81,6 +84,11 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if connection is not None:  # the hub tells protocol it is alive, each second
             subscription.api_key_id, subscription.connection = connection.api_key.pk, connection
         subscription.on_end = self._on_end
+        if self.events_sent_as_they_are:
+            # The server's protocol, when it is emsweb.web_worker's (not under a test's
+            # communicator, or another server).
+            protocol_of_server = getattr(self.base_send, "__self__", None)
+            subscription.direct = getattr(protocol_of_server, "send_text_now", None)
         self.subscription = subscription
         await self.send(protocol.server_info(seq=subscription.last_seq))
         if since is None or subscription.backlog_gap:
@@ -213,6 +221,7 @@ class PageStreamConsumer(StreamConsumer):
 
     page = ""
     params: dict = {}
+    events_sent_as_they_are = False
 
     async def connect(self) -> None:
         user = self.scope.get("user")

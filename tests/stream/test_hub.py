@@ -3,7 +3,8 @@
 import asyncio
 
 from stream import hub as hub_module
-from stream.hub import Hub
+from stream.hub import Hub, Subscription
+from stream.reader import Event
 
 
 def run(coroutine):
@@ -45,3 +46,42 @@ def test_a_table_behind_what_was_delivered_before_the_read_starts_again(monkeypa
         return restarted
 
     assert run(scenario()) == [7]
+
+
+def test_a_waiting_connection_is_written_at_once_and_a_full_one_gets_its_events_in_order():
+    """Subscription.direct: while the connection's task waits, the fan-out writes the event
+    itself; when the connection cannot take it (its client is not reading), the event is
+    queued, and the connection's task sends it and those after it, in order, each once."""
+
+    async def scenario():
+        hub = Hub()
+        subscription = Subscription(hub, since=0, buffer=10)
+        hub._subscriptions.add(subscription)
+        written, taking = [], [True]
+
+        def direct(message: str) -> bool:
+            if taking[0]:
+                written.append(message)
+            return taking[0]
+
+        subscription.direct = direct
+        pumped = []
+
+        async def pump():
+            while (event := await subscription.next()) is not None:
+                pumped.append(event.seq)
+
+        task = asyncio.create_task(pump())
+        await asyncio.sleep(0)  # the pump waits
+        hub._fan_out(Event(1, "ORDER", 1, '{"seq": 1}'))
+        taking[0] = False
+        hub._fan_out(Event(2, "ORDER", 1, '{"seq": 2}'))
+        taking[0] = True
+        hub._fan_out(Event(3, "ORDER", 1, '{"seq": 3}'))  # the pump is not waiting yet
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        hub._fan_out(Event(4, "ORDER", 1, '{"seq": 4}'))  # waiting again, nothing queued
+        task.cancel()
+        return written, pumped, subscription.last_seq
+
+    assert run(scenario()) == (['{"seq": 1}', '{"seq": 4}'], [2, 3], 4)
