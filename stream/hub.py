@@ -73,12 +73,7 @@ class Subscription:
         """From the hub, in seq order. A full buffer ends the subscription as slow."""
         if self.ended or event.seq <= self.last_seq:
             return
-        if (
-            self._waiting
-            and self.direct is not None
-            and event.seq == self.last_seq + 1
-            and self.direct(event.message)
-        ):
+        if self._waiting and event.seq == self.last_seq + 1 and self._write_now(event):
             self.last_seq = event.seq
             return
         if len(self._queue) >= self.buffer:
@@ -86,6 +81,16 @@ class Subscription:
             return
         self._queue.append(event)
         self._wake.set()
+
+    def _write_now(self, event: Event) -> bool:
+        if self.direct is None:
+            return False
+        try:
+            return self.direct(event.message)
+        except Exception:  # one connection's failure must not stop the fan-out to the others
+            logger.warning("stream: a direct write failed; the connection's task sends it")
+            self.direct = None
+            return False
 
     def end(self, *, slow: bool = False, revoked: bool = False) -> None:
         if self.finished:

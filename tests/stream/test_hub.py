@@ -85,3 +85,31 @@ def test_a_waiting_connection_is_written_at_once_and_a_full_one_gets_its_events_
         return written, pumped, subscription.last_seq
 
     assert run(scenario()) == (['{"seq": 1}', '{"seq": 4}'], [2, 3], 4)
+
+
+def test_a_direct_write_that_fails_leaves_the_event_to_the_connection_and_the_others_served():
+    async def scenario():
+        hub = Hub()
+        broken, healthy = (
+            Subscription(hub, since=0, buffer=10),
+            Subscription(hub, since=0, buffer=10),
+        )
+        written = []
+
+        def fails(message: str) -> bool:
+            raise OSError("the transport is gone")
+
+        def writes(message: str) -> bool:
+            written.append(message)
+            return True
+
+        broken.direct, healthy.direct = fails, writes
+        hub._subscriptions.update({broken, healthy})
+        waits = [asyncio.create_task(s.next()) for s in (broken, healthy)]
+        await asyncio.sleep(0)
+        hub._fan_out(Event(1, "ORDER", 1, '{"seq": 1}'))
+        pumped = await waits[0]
+        waits[1].cancel()
+        return pumped.seq, written, broken.direct
+
+    assert run(scenario()) == (1, ['{"seq": 1}'], None)
