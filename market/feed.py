@@ -83,6 +83,12 @@ def account_status(account: ExchangeAccount) -> str:
     if account.alert:
         state = State.KEY_REFUSED if account.alert_kind == AlertKind.AUTH else State.ACCOUNT_ALERT
         return status_message(state, f"{name}: {account.alert}")
+    if account.last_sync_error and account.last_sync_unreachable:
+        message = (
+            f"{venue_name(account.venue)} is unreachable from {name}: {account.last_sync_error} "
+            "Working orders and balances shown are as of its last sync."
+        )
+        return status_message(State.VENUE_UNREACHABLE, message)
     if account.last_sync_error:
         message = (
             f"{name}: the last sync failed ({account.last_sync_error}). Working orders and "
@@ -90,6 +96,14 @@ def account_status(account: ExchangeAccount) -> str:
         )
         return status_message(State.SYNC_FAILED, message)
     return status_message(State.LIVE, "")
+
+
+def venue_name(venue: str) -> str:
+    """The venue's name for people (Kraken), or its code when emsweb does not know it."""
+    try:
+        return venue_info(venue).name
+    except UnknownVenue:
+        return venue
 
 
 def feed_refresh(feed: Feed, *, client: redis.Redis) -> None:

@@ -229,8 +229,8 @@ class MarketHub:
 
     def status_for(self, screen: Screen, now: float | None = None) -> str:
         """One status for the screen, the most pressing first: the account's key refused or
-        the account disabled; the venue unreachable or refusing; no book yet; a stale book;
-        the account's sync failing; else live."""
+        the account disabled; the venue unreachable (for the account's sync, or for the book)
+        or refusing; no book yet; a stale book; the account's sync failing; else live."""
         now = time.time() if now is None else now
         state = self.feeds[screen.feed]
         account = json.loads(self.accounts.get(screen.account_id) or "{}")
@@ -240,6 +240,8 @@ class MarketHub:
         feed_state, feed_words = state.status
         age = None if state.read_at is None else max(0.0, now - state.read_at)
         shown = "" if age is None else f" The book shown was read {_age(age)} ago."
+        if account_state == State.VENUE_UNREACHABLE:  # for this account: its last sync
+            return status_message(account_state, account["message"] + shown, read_at=state.read_at)
         if feed_state in (State.VENUE_UNREACHABLE, State.REFUSED, State.NO_MARKET_DATA):
             return status_message(feed_state, feed_words + shown, read_at=state.read_at)
         if age is None:

@@ -242,8 +242,11 @@ def account_state(account: ExchangeAccount) -> list[str]:
         problems.append(f"{account.get_alert_kind_display()}: {account.alert}")
     elif account.key_check_error:
         problems.append(f"Key refused: {account.key_check_error}")
-    if account.last_sync_error:  # a successful read clears it
-        problems.append(f"Venue unreachable at the last read: {account.last_sync_error}")
+    if account.last_sync_error:  # a successful sync clears it
+        if account.last_sync_unreachable:
+            problems.append(f"Venue unreachable at the last sync: {account.last_sync_error}")
+        else:
+            problems.append(f"The last sync failed: {account.last_sync_error}")
     if account.trading_refusal:
         problems.append(account.trading_refusal)
     return problems

@@ -88,6 +88,14 @@ def test_a_screen_says_stale_and_unreachable_in_words_with_the_books_age(setting
     stale = json.loads(hub.status_for(screen, now=1012.0))
     assert stale["state"] == State.STALE
     assert stale["message"] == "Prices are stale: the book shown was read 12 s ago."
+    # The account's own sync could not reach the venue: said first, with the book's age.
+    hub.accounts[1] = status_message(State.VENUE_UNREACHABLE, "Paper exchange is unreachable.")
+    from_sync = json.loads(hub.status_for(screen, now=1012.0))
+    assert from_sync["state"] == State.VENUE_UNREACHABLE
+    assert from_sync["message"] == (
+        "Paper exchange is unreachable. The book shown was read 12 s ago."
+    )
+    hub.accounts[1] = ""
     hub.feeds[FEED].status = (State.VENUE_UNREACHABLE, "Kraken is unreachable: refused.")
     unreachable = json.loads(hub.status_for(screen, now=1012.0))
     assert unreachable["state"] == State.VENUE_UNREACHABLE

@@ -185,7 +185,12 @@ def test_the_live_part_says_when_the_key_was_refused_or_the_venue_did_not_answer
         "/orders/trade/live/", {"account": desk["account"].pk, "instrument": "BTC/USD"}
     ).content.decode()
     assert "Key refused: EAPI:Invalid key" in content
-    assert "Venue unreachable at the last read: timed out" in content
+    assert "The last sync failed: timed out" in content
+    ExchangeAccount.objects.filter(pk=desk["account"].pk).update(last_sync_unreachable=True)
+    content = trader_web.get(
+        "/orders/trade/live/", {"account": desk["account"].pk, "instrument": "BTC/USD"}
+    ).content.decode()
+    assert "Venue unreachable at the last sync: timed out" in content
 
 
 def test_a_cancel_from_the_screen_comes_back_as_its_live_part(desk, admin_web):
