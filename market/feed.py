@@ -121,9 +121,9 @@ def feed_refresh(feed: Feed, *, client: redis.Redis) -> None:
         _status(client, feed, State.NO_MARKET_DATA, message)
         return
     if _due(client, feed, "book", settings.EMSWEB_MARKET_BOOK_EVERY):
-        _read(client, feed, info.name, "book", lambda: _book_read(venue, feed, client))
+        _read(client, feed, info.name, "book", lambda: book_read(venue, feed, client))
     if _due(client, feed, "candles", settings.EMSWEB_MARKET_CANDLES_EVERY):
-        _read(client, feed, info.name, "candles", lambda: _candles_read(venue, feed, client))
+        _read(client, feed, info.name, "candles", lambda: candles_read(venue, feed, client))
 
 
 def _due(client: redis.Redis, feed: Feed, what: str, every: float) -> bool:
@@ -157,7 +157,8 @@ def _read(client: redis.Redis, feed: Feed, venue_name: str, what: str, read: Cal
         logger.info("market data: %s candles not read: %s", feed.name, message)
 
 
-def _book_read(venue, feed: Feed, client: redis.Redis) -> None:
+def book_read(venue, feed: Feed, client: redis.Redis) -> None:
+    """Read the feed's book from `venue`, keep it and publish it (also bench/screen_cpu's)."""
     book = venue.book(feed.symbol, settings.EMSWEB_MARKET_BOOK_LEVELS)
     message = book_message(book, read_at=time.time())
     with client.pipeline() as pipe:
@@ -166,7 +167,8 @@ def _book_read(venue, feed: Feed, client: redis.Redis) -> None:
         pipe.execute()
 
 
-def _candles_read(venue, feed: Feed, client: redis.Redis) -> None:
+def candles_read(venue, feed: Feed, client: redis.Redis) -> None:
+    """Read the feed's candles, keep them and publish what changed."""
     candles = venue.candles(feed.symbol, TIMEFRAME, CANDLES_KEPT)
     read_at = time.time()
     whole = candles_message(candles, read_at=read_at)
