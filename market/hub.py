@@ -241,7 +241,9 @@ class MarketHub:
         age = None if state.read_at is None else max(0.0, now - state.read_at)
         shown = "" if age is None else f" The book shown was read {_age(age)} ago."
         if account_state == State.VENUE_UNREACHABLE:  # for this account: its last sync
-            return status_message(account_state, account["message"] + shown, read_at=state.read_at)
+            old = age is not None and age > settings.EMSWEB_MARKET_STALE_AFTER
+            words = account["message"] + (shown if old else "")
+            return status_message(account_state, words, read_at=state.read_at)
         if feed_state in (State.VENUE_UNREACHABLE, State.REFUSED, State.NO_MARKET_DATA):
             return status_message(feed_state, feed_words + shown, read_at=state.read_at)
         if age is None:
