@@ -41,6 +41,9 @@ class ExchangeAccount(models.Model):
     last_sync_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_sync_error = models.TextField(blank=True, editable=False)
     last_sync_error_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The last sync failed because the venue could not be reached (venues.errors.Unreachable:
+    # nothing was sent), rather than for an answer it gave: the trading screen says which.
+    last_sync_unreachable = models.BooleanField(default=False, editable=False)
     balances_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
     fills_cursor = models.CharField(max_length=200, blank=True, editable=False)
 

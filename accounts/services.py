@@ -224,14 +224,21 @@ def _balance_values(item: VenueBalance) -> dict:
     }
 
 
-def account_sync_record(*, account: ExchangeAccount, error: str | None) -> None:
-    """Record how a sync of `account` (as read before it) ended: `error` None when it worked.
-    A change of its connection state goes to the stream in the same transaction."""
+def account_sync_record(
+    *, account: ExchangeAccount, error: str | None, unreachable: bool = False
+) -> None:
+    """Record how a sync of `account` (as read before it) ended: `error` None when it worked;
+    `unreachable` when it failed because the venue could not be reached. A change of its
+    connection state goes to the stream in the same transaction."""
     now = timezone.now()
     if error is None:
-        values = {"last_sync_at": now, "last_sync_error": ""}
+        values = {"last_sync_at": now, "last_sync_error": "", "last_sync_unreachable": False}
     else:
-        values = {"last_sync_error": error, "last_sync_error_at": now}
+        values = {
+            "last_sync_error": error,
+            "last_sync_error_at": now,
+            "last_sync_unreachable": unreachable,
+        }
     # Streamed when what the stream shows of the account changes (its state, its error).
     before = account_server_info(vars(account))
     for name, value in values.items():

@@ -20,7 +20,7 @@ from django.conf import settings
 from market.hub import Screen, market_hub
 from market.screens import screen_target
 from market.wire import State, status_message
-from stream.consumers import same_origin
+from stream.consumers import ACCESS_REVOKED, same_origin
 
 UNKNOWN_INSTRUMENT = (4404, "unknown instrument")
 SLOW_CONSUMER = (1013, "slow consumer")
@@ -28,10 +28,12 @@ SLOW_CONSUMER = (1013, "slow consumer")
 
 async def pump(screen: Screen, send: Callable[[str], Awaitable[None]]) -> None:
     """Send the screen what it is due, then wait out the push interval: a burst in between
-    leaves only its latest book (and last bar) to send."""
+    leaves only its latest book (and last bar) to send. Returns once the screen is revoked."""
     interval = 1 / settings.EMSWEB_MARKET_PUSH_RATE
     while True:
         await screen.wake.wait()
+        if screen.revoked:
+            return
         for text in screen.take():
             await send(text)
         await asyncio.sleep(interval)
@@ -62,9 +64,17 @@ class MarketConsumer(AsyncWebsocketConsumer):
             await self.close(code=UNKNOWN_INSTRUMENT[0], reason=UNKNOWN_INSTRUMENT[1])
             return
         self.screen = await market_hub().open(
-            account_id=target.account_id, feed=target.feed, venue_name=target.venue_name
+            account_id=target.account_id,
+            feed=target.feed,
+            venue_name=target.venue_name,
+            user_id=user.pk,
         )
-        self.pumping = asyncio.create_task(pump(self.screen, self._send))
+        self.pumping = asyncio.create_task(self._pump(self.screen))
+
+    async def _pump(self, screen: Screen) -> None:
+        await pump(screen, self._send)
+        # Revoked: its user was deactivated since it connected (market.hub checks each second).
+        await self.close(code=ACCESS_REVOKED[0], reason=ACCESS_REVOKED[1])
 
     async def _send(self, text: str) -> None:
         try:

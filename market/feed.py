@@ -83,6 +83,12 @@ def account_status(account: ExchangeAccount) -> str:
     if account.alert:
         state = State.KEY_REFUSED if account.alert_kind == AlertKind.AUTH else State.ACCOUNT_ALERT
         return status_message(state, f"{name}: {account.alert}")
+    if account.last_sync_error and account.last_sync_unreachable:
+        message = (
+            f"{venue_name(account.venue)} is unreachable from {name}: {account.last_sync_error} "
+            "Working orders and balances shown are as of its last sync."
+        )
+        return status_message(State.VENUE_UNREACHABLE, message)
     if account.last_sync_error:
         message = (
             f"{name}: the last sync failed ({account.last_sync_error}). Working orders and "
@@ -90,6 +96,14 @@ def account_status(account: ExchangeAccount) -> str:
         )
         return status_message(State.SYNC_FAILED, message)
     return status_message(State.LIVE, "")
+
+
+def venue_name(venue: str) -> str:
+    """The venue's name for people (Kraken), or its code when emsweb does not know it."""
+    try:
+        return venue_info(venue).name
+    except UnknownVenue:
+        return venue
 
 
 def feed_refresh(feed: Feed, *, client: redis.Redis) -> None:
@@ -107,9 +121,9 @@ def feed_refresh(feed: Feed, *, client: redis.Redis) -> None:
         _status(client, feed, State.NO_MARKET_DATA, message)
         return
     if _due(client, feed, "book", settings.EMSWEB_MARKET_BOOK_EVERY):
-        _read(client, feed, info.name, "book", lambda: _book_read(venue, feed, client))
+        _read(client, feed, info.name, "book", lambda: book_read(venue, feed, client))
     if _due(client, feed, "candles", settings.EMSWEB_MARKET_CANDLES_EVERY):
-        _read(client, feed, info.name, "candles", lambda: _candles_read(venue, feed, client))
+        _read(client, feed, info.name, "candles", lambda: candles_read(venue, feed, client))
 
 
 def _due(client: redis.Redis, feed: Feed, what: str, every: float) -> bool:
@@ -143,7 +157,8 @@ def _read(client: redis.Redis, feed: Feed, venue_name: str, what: str, read: Cal
         logger.info("market data: %s candles not read: %s", feed.name, message)
 
 
-def _book_read(venue, feed: Feed, client: redis.Redis) -> None:
+def book_read(venue, feed: Feed, client: redis.Redis) -> None:
+    """Read the feed's book from `venue`, keep it and publish it (also bench/screen_cpu's)."""
     book = venue.book(feed.symbol, settings.EMSWEB_MARKET_BOOK_LEVELS)
     message = book_message(book, read_at=time.time())
     with client.pipeline() as pipe:
@@ -152,7 +167,8 @@ def _book_read(venue, feed: Feed, client: redis.Redis) -> None:
         pipe.execute()
 
 
-def _candles_read(venue, feed: Feed, client: redis.Redis) -> None:
+def candles_read(venue, feed: Feed, client: redis.Redis) -> None:
+    """Read the feed's candles, keep them and publish what changed."""
     candles = venue.candles(feed.symbol, TIMEFRAME, CANDLES_KEPT)
     read_at = time.time()
     whole = candles_message(candles, read_at=read_at)

@@ -4,8 +4,10 @@ this process, whatever the number of its screens, and the latest of each kept in
 Workers publish each book and candle ready to send (market.wire); the hub reads a message's
 type and time once, keeps it, and marks every screen of that instrument to be sent it. A screen
 sends at most EMSWEB_MARKET_PUSH_RATE times a second and only the latest of each: a burst
-between two sends costs one send (market.consumer). Nothing here queries the database: a screen's
-access was checked when it connected, and the account's state comes from the workers too.
+between two sends costs one send (market.consumer). No update queries the database: a screen's
+access was checked when it connected, and the account's state comes from the workers too. Once a
+second one query asks whether the screens' users are still active (as stream.hub does for /stream):
+a deactivated user's screens are revoked, and their consumers close them.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
+from channels.db import database_sync_to_async
 from django.conf import settings
 
+from accounts.selectors import users_active
 from market import interest
 from market.wire import Feed, State, account_channel, status_message
 
@@ -48,9 +52,13 @@ class Screen:
 
     Only flags and the latest of each thing: the texts are the feed's, shared by every screen."""
 
-    def __init__(self, hub: MarketHub, *, account_id: int, feed: Feed, venue_name: str):
+    def __init__(
+        self, hub: MarketHub, *, account_id: int, feed: Feed, venue_name: str, user_id: int
+    ):
         self.hub = hub
         self.account_id = account_id
+        self.user_id = user_id
+        self.revoked = False  # its user was deactivated: its consumer closes it
         self.feed = feed
         self.venue_name = venue_name
         self.book_due = False
@@ -71,6 +79,10 @@ class Screen:
         self.candle_updates[start] = message
         while len(self.candle_updates) > CANDLE_UPDATES_KEPT:
             del self.candle_updates[min(self.candle_updates)]
+        self.wake.set()
+
+    def revoke(self) -> None:
+        self.revoked = True
         self.wake.set()
 
     def take(self) -> list[str]:
@@ -132,10 +144,12 @@ class MarketHub:
 
     # --- screens ------------------------------------------------------------------------------
 
-    async def open(self, *, account_id: int, feed: Feed, venue_name: str) -> Screen:
+    async def open(self, *, account_id: int, feed: Feed, venue_name: str, user_id: int) -> Screen:
         """A screen of this account and instrument, sent what is known of it at once."""
         self.start()
-        screen = Screen(self, account_id=account_id, feed=feed, venue_name=venue_name)
+        screen = Screen(
+            self, account_id=account_id, feed=feed, venue_name=venue_name, user_id=user_id
+        )
         state = self.feeds.get(feed)
         if state is None:
             state = self.feeds[feed] = FeedState()
@@ -215,8 +229,8 @@ class MarketHub:
 
     def status_for(self, screen: Screen, now: float | None = None) -> str:
         """One status for the screen, the most pressing first: the account's key refused or
-        the account disabled; the venue unreachable or refusing; no book yet; a stale book;
-        the account's sync failing; else live."""
+        the account disabled; the venue unreachable (for the account's sync, or for the book)
+        or refusing; no book yet; a stale book; the account's sync failing; else live."""
         now = time.time() if now is None else now
         state = self.feeds[screen.feed]
         account = json.loads(self.accounts.get(screen.account_id) or "{}")
@@ -226,6 +240,10 @@ class MarketHub:
         feed_state, feed_words = state.status
         age = None if state.read_at is None else max(0.0, now - state.read_at)
         shown = "" if age is None else f" The book shown was read {_age(age)} ago."
+        if account_state == State.VENUE_UNREACHABLE:  # for this account: its last sync
+            old = age is not None and age > settings.EMSWEB_MARKET_STALE_AFTER
+            words = account["message"] + (shown if old else "")
+            return status_message(account_state, words, read_at=state.read_at)
         if feed_state in (State.VENUE_UNREACHABLE, State.REFUSED, State.NO_MARKET_DATA):
             return status_message(feed_state, feed_words + shown, read_at=state.read_at)
         if age is None:
@@ -295,15 +313,35 @@ class MarketHub:
             if channel in channels:
                 self.accounts[account_id] = await self._get(channel) or ""
 
+    def screens(self) -> list[Screen]:
+        return [screen for state in self.feeds.values() for screen in state.screens]
+
+    async def check_users(self) -> None:
+        """Revoke the screens of users deactivated since they connected, whatever door
+        deactivated them (the users page, the admin, the shell): one query for all of them."""
+        screens = self.screens()
+        if not screens:
+            return
+        active = await database_sync_to_async(users_active, thread_sensitive=False)(
+            ids={screen.user_id for screen in screens}
+        )
+        for screen in screens:
+            if screen.user_id not in active:
+                screen.revoke()
+
     async def _check_loop(self) -> None:
         """Each second: every screen's status looked at again (a book grows stale with nothing
-        published); every REFRESH_EVERY, this process's screens' interest renewed."""
+        published) and its user's access; every REFRESH_EVERY, this process's screens' interest
+        renewed."""
         refreshed = 0.0
         while True:
             await asyncio.sleep(CHECK_EVERY)
-            for state in list(self.feeds.values()):
-                for screen in state.screens:
-                    screen.wake.set()  # its sender sends the status if it changed
+            for screen in self.screens():
+                screen.wake.set()  # its sender sends the status if it changed
+            try:
+                await self.check_users()
+            except Exception:  # noqa: BLE001 - the database is away: next second
+                logger.warning("market: the screens' users not checked", exc_info=True)
             now = time.time()
             if now - refreshed >= interest.REFRESH_EVERY:
                 pairs = {

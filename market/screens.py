@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from accounts.access import session_may_stream
 from accounts.selectors import accounts_visible
+from market.feed import venue_name
 from market.wire import Feed
 from orders.instruments import instrument_find
-from venues.registry import UnknownVenue, venue_info
 
 
 @dataclass(frozen=True)
@@ -29,10 +29,6 @@ def screen_target(*, user, session, account: str, instrument: str) -> ScreenTarg
     found = accounts_visible(user=user).filter(pk=int(account)).first()
     if found is None:
         return None
-    try:
-        venue_name = venue_info(found.venue).name
-    except UnknownVenue:
-        venue_name = found.venue
     listed = instrument_find(venue=found.venue, symbol=instrument) if instrument else None
     feed = Feed(found.venue, found.sandbox, listed.symbol_id_exchange) if listed else None
-    return ScreenTarget(found.pk, feed, venue_name)
+    return ScreenTarget(found.pk, feed, venue_name(found.venue))

@@ -1,7 +1,14 @@
 """The trading screen: one account and one instrument on one page (ticket, book, chart, working
 orders, fills, balances). What it shows is built here from a user and the screen's parameters
 rather than a request: the views render it, and the stream (stream.pages) pushes the very same
-partial to an open screen when an order, a balance or the account changes."""
+partial to an open screen when an order, a balance or the account changes.
+
+Whose orders: the desk's. The working orders and the fills (and so the chart's lines and markers
+and the book's "Desk" column) are those on this instrument of every account the user may see
+(accounts.selectors.accounts_visible) on the same market as the screen's account: its venue, and
+live or sandbox as it is. Another venue's, or the sandbox's, are another book at other prices. Each
+row names its account, and has a cancel only where the user may trade that account. The
+balances are the screen's account's: what its ticket may commit."""
 
 from __future__ import annotations
 
@@ -9,11 +16,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from accounts.models import Balance, ExchangeAccount
-from accounts.selectors import accounts_tradable
+from accounts.selectors import accounts_tradable, accounts_visible
 
 from . import selectors
 from .instruments import instrument_find
@@ -84,24 +91,43 @@ def screen_find(*, user, account_pk: str, symbol: str) -> Screen | None:
     return None if instrument is None else Screen(account=account, instrument=instrument)
 
 
+def screen_accounts(*, user, screen: Screen):
+    """The desk's accounts whose orders the screen shows: those the user may see on the screen
+    account's market (its venue, live or sandbox as it is)."""
+    account = screen.account
+    return accounts_visible(user=user).filter(venue=account.venue, sandbox=account.sandbox)
+
+
 def screen_live_context(*, user, screen: Screen, csrf_input: str = "") -> dict:
-    """The screen's live part: the account's working orders on the instrument with their cancel,
-    its recent fills with fees, both assets' balances, and the account's state in words."""
+    """The screen's live part: the desk's working orders on the instrument, a cancel where the
+    user may trade; its recent fills with fees; the desk's open size at each price (the book's
+    marks); the screen account's balances of both assets, and its state in words."""
     account, instrument = screen.account, screen.instrument
+    accounts = screen_accounts(user=user, screen=screen)
     working = Order.objects.filter(
-        account=account, instrument=instrument, status__in=WORKING_STATUSES
-    ).order_by("-created_at", "-id")
-    found = list(working.values(*ORDER_FIELDS)[: SCREEN_ORDERS + 1])
+        account__in=accounts, instrument=instrument, status__in=WORKING_STATUSES
+    )
+    found = list(working.order_by("-created_at", "-id").values(*ORDER_FIELDS)[: SCREEN_ORDERS + 1])
     more = working.count() - SCREEN_ORDERS if len(found) > SCREEN_ORDERS else 0
+    tradable = set(
+        accounts_tradable(user=user).filter(pk__in=accounts).values_list("pk", flat=True)
+    )
     cancel_url = url_with_pk("trade_cancel")
+    query = screen_query(screen)
     return {
         "screen": screen,
         "orders": [
-            _order_row(order, instrument=instrument, cancel_url=cancel_url)
+            _order_row(
+                order,
+                instrument=instrument,
+                cancel_url=cancel_url if order["account_id"] in tradable else None,
+                query=query,
+            )
             for order in found[:SCREEN_ORDERS]
         ],
         "more": more,
-        "fills": [_fill_row(fill, instrument=instrument) for fill in _fills(screen)],
+        "levels": _desk_levels(working) if more else [],
+        "fills": [_fill_row(fill, instrument=instrument) for fill in _fills(accounts, screen)],
         "balances": [_balance(account, asset) for asset in (instrument.base, instrument.quote)],
         "account_state": account_state(account),
         "settled": selectors.recently_settled(user=user, account=account),
@@ -119,15 +145,20 @@ def screen_query(screen: Screen) -> str:
 
 
 ORDER_FIELDS = (
-    *("pk", "client_order_id", "created_at", "status", "side"),
+    *("pk", "account_id", "account__exchange_id", "client_order_id", "created_at", "status"),
+    "side",
     *("amount_order", "amount_open", "price", "amount_filled"),
 )
 
 
-def _order_row(order: dict, *, instrument: Instrument, cancel_url) -> dict:
+def _order_row(order: dict, *, instrument: Instrument, cancel_url, query: str) -> dict:
+    """`cancel_url` None: the user may not trade the order's account. A cancel names the screen
+    (`query`): what comes back is this screen's live part, whichever account the order is on."""
     lot, tick = instrument.lot_size, instrument.tick_size
+    cancelable = cancel_url is not None and order["status"] != "PENDING_CANCEL"
     return {
         "pk": order["pk"],
+        "account": order["account__exchange_id"],
         "client_order_id": order["client_order_id"],
         "url": url_with_pk("order_detail")(order["pk"]),
         "placed": desk.when(order["created_at"]),
@@ -142,16 +173,34 @@ def _order_row(order: dict, *, instrument: Instrument, cancel_url) -> dict:
         "price_plain": plain(order["price"]),
         "open_plain": plain(order["amount_open"]),
         "badge": desk.status_badge(order["status"]),
-        "cancel_url": cancel_url(order["pk"]) if order["status"] != "PENDING_CANCEL" else None,
+        "cancel_url": f"{cancel_url(order['pk'])}?{query}" if cancelable else None,
     }
 
 
-def _fills(screen: Screen):
+def _desk_levels(working) -> list[dict]:
+    """The desk's open size at each price, over all of its working orders on the instrument:
+    what the book marks when there are more than the rows shown (the rows make it otherwise)."""
+    levels = working.values("side", "price").annotate(open=Sum("amount_open")).order_by("price")
+    return [
+        {
+            "side": level["side"],
+            "price_plain": plain(level["price"]),
+            "open_plain": plain(level["open"]),
+        }
+        for level in levels
+    ]
+
+
+def _fills(accounts, screen: Screen):
     return (
-        Fill.objects.filter(order__account=screen.account, order__instrument=screen.instrument)
+        Fill.objects.filter(order__account__in=accounts, order__instrument=screen.instrument)
         .order_by("-time", "-id")
         .values("time", "price", "amount", "fee", "fee_asset", "liquidity", "trade_id")
-        .annotate(side=F("order__side"), client_order_id=F("order__client_order_id"))[:SCREEN_FILLS]
+        .annotate(
+            side=F("order__side"),
+            client_order_id=F("order__client_order_id"),
+            account=F("order__account__exchange_id"),
+        )[:SCREEN_FILLS]
     )
 
 
@@ -193,8 +242,11 @@ def account_state(account: ExchangeAccount) -> list[str]:
         problems.append(f"{account.get_alert_kind_display()}: {account.alert}")
     elif account.key_check_error:
         problems.append(f"Key refused: {account.key_check_error}")
-    if account.last_sync_error:  # a successful read clears it
-        problems.append(f"Venue unreachable at the last read: {account.last_sync_error}")
+    if account.last_sync_error:  # a successful sync clears it
+        if account.last_sync_unreachable:
+            problems.append(f"Venue unreachable at the last sync: {account.last_sync_error}")
+        else:
+            problems.append(f"The last sync failed: {account.last_sync_error}")
     if account.trading_refusal:
         problems.append(account.trading_refusal)
     return problems

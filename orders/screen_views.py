@@ -79,7 +79,8 @@ def _live(request, screen: Screen, **extra):
 @desk_view
 @require_POST
 def trade_cancel(request, pk: int):
-    """Cancel one of the screen's working orders; the screen's live part comes back."""
+    """Cancel one of the screen's working orders (of any account the user may trade); the
+    screen's live part comes back."""
     access = selectors.order_get_for_user(user=request.user, pk=pk)
     if access is None:
         raise Http404
@@ -91,7 +92,13 @@ def trade_cancel(request, pk: int):
         order_cancel(order=order, user=request.user, ip=client_ip(request))
     except OrderNotCancelable as refusal:
         notice = str(refusal)
-    screen = Screen(account=order.account, instrument=order.instrument)
+    # The screen it was cancelled from (its query), which may be another account's: the desk's
+    # working orders are on every screen of their market. Else the order's own.
+    screen = screen_find(
+        user=request.user,
+        account_pk=request.GET.get("account", ""),
+        symbol=request.GET.get("instrument", ""),
+    ) or Screen(account=order.account, instrument=order.instrument)
     if request.htmx:
         return _live(request, screen, notice=notice)
     return redirect(reverse("trade") + "?" + screen_query(screen))

@@ -29,7 +29,8 @@ from accounts.services import (
 )
 from emsweb.logging import account_context
 from venues.base import OrdStatus, TimeInForce, Venue, VenueOrder, hint_symbols
-from venues.errors import VenueError
+from venues.ccxt.limits import Throttled
+from venues.errors import Unreachable, VenueError
 from venues.registry import UnknownVenue
 
 from . import lifecycle
@@ -63,7 +64,9 @@ def account_sync(*, account_id: int) -> bool:
             if not known:
                 logger.exception("sync %s failed", account.exchange_id)
             venue_error_record(venue=account.venue, operation="sync", error=problem)
-            account_sync_record(account=account, error=message)
+            # Held back by the shared budget or a venue's back-off is not "unreachable".
+            unreachable = isinstance(problem, Unreachable) and not isinstance(problem, Throttled)
+            account_sync_record(account=account, error=message, unreachable=unreachable)
             logger.warning(
                 "sync %s failed: %s", account.exchange_id, message, extra=account_context(account)
             )

@@ -22,7 +22,7 @@ from django.utils.html import format_html
 from accounts.pages import balances_context, overview_context
 from accounts.selectors import accounts_visible
 from orders.pages import blotter_rows_context, order_detail_context, order_outcome_context
-from orders.screen import screen_find, screen_live_context
+from orders.screen import screen_accounts, screen_find, screen_live_context
 from risk.pages import risk_context
 
 from .reader import Event
@@ -33,8 +33,8 @@ CSRF_PARAM = "csrf_cookie"  # set by the consumer from the connection's cookie, 
 # What each page shows, by event kind: the blotter its working orders (and, through an account's
 # state, whether it may cancel them), the overview everything, the balances balances and syncs,
 # the risk page the usage orders make and the trading states and limits (risk.services writes an
-# account's event for those), the trading screen its account's orders, fills and balances, and
-# the account's state (a refused key, a venue that does not answer).
+# account's event for those), the trading screen the desk's orders and fills on its market, its
+# account's balances, and the account's state (a refused key, a venue that does not answer).
 KINDS = {
     "blotter": {"order", "account"},
     "overview": {"order", "balance", "account"},
@@ -123,14 +123,17 @@ def _blotter(user, params: dict) -> str:
 
 
 def _trade(user, params: dict, events: list[Event] | None) -> str | None:
-    """The trading screen's live part, when an event is about its account."""
+    """The trading screen's live part, when an event is about an account whose orders it shows
+    (the desk's on its market: orders.screen)."""
     screen = screen_find(
         user=user, account_pk=params.get("account", ""), symbol=params.get("instrument", "")
     )
     if screen is None:
         return None
-    if events is not None and all(event.account_id != screen.account.pk for event in events):
-        return None
+    if events is not None:
+        shown = set(screen_accounts(user=user, screen=screen).values_list("pk", flat=True))
+        if all(event.account_id not in shown for event in events):
+            return None
     context = screen_live_context(user=user, screen=screen, csrf_input=_csrf_input(params))
     return render_to_string("orders/trade.html#live", _oob(context))
 

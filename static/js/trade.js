@@ -124,7 +124,7 @@
       say("No order has been sent from this screen yet.");
       return;
     }
-    var url = screen.getAttribute("data-cancel-url").replace(/\/0\/$/, "/" + lastSent + "/");
+    var url = screen.getAttribute("data-cancel-url").replace(/\/0\/(?=\?|$)/, "/" + lastSent + "/");
     var headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
     htmx.ajax("POST", url, { target: "#trade-live", swap: "outerHTML", headers: headers });
   }
@@ -169,10 +169,13 @@
   var bookDrawPending = false;
   var marketStatus = { state: "", message: "" };
 
-  // The desk's open size at each price of this instrument, from the working orders shown.
+  // The desk's open size at each price of this instrument: from the working orders shown, or
+  // from the server's sums when there are more working orders than rows (#desk-levels).
   function deskSizes() {
     var sizes = {};
-    document.querySelectorAll("#trade-live .working-order").forEach(function (row) {
+    var levels = document.querySelectorAll("#desk-levels li");
+    var rows = levels.length ? levels : document.querySelectorAll("#trade-live .working-order");
+    rows.forEach(function (row) {
       var key = String(Number(row.getAttribute("data-price")));
       sizes[key] = (sizes[key] || 0) + Number(row.getAttribute("data-open"));
     });

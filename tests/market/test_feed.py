@@ -8,15 +8,17 @@ from decimal import Decimal
 import pytest
 import requests
 
-from accounts.models import AlertKind
+from accounts.models import AlertKind, ExchangeAccount
 from emsweb.redis import redis_client
 from market.feed import market_refresh
 from market.wire import Feed, account_channel
 from orders.instruments import instruments_refresh
+from orders.sync import account_sync
 from tests.factories import AccountFactory, InstrumentFactory
 from tests.market.conftest import Listener, on_screen
 from tests.venues.scripts.kraken import Kraken
 from venues.paper import engine
+from venues.paper.models import Fault
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -79,6 +81,31 @@ def test_a_refused_key_is_said_on_the_accounts_channel_in_words(paper):
     assert "EAPI:Invalid key" in status["message"] and paper.exchange_id in status["message"]
     market_refresh()
     assert listener.messages() == []  # said when it changes, not on every pass
+    listener.close()
+
+
+def test_a_paper_account_that_cannot_reach_its_venue_says_the_venue_is_unreachable(paper):
+    """The paper exchange's "unreachable" fault fails the account's sync as a venue that does not
+    answer would: said as the venue being unreachable, not as a sync that went wrong."""
+    engine.set_knobs(paper.exchange_id, fault=Fault.UNREACHABLE)
+    on_screen(paper, "BTCUSD")
+    listener = Listener(account_channel(paper.pk))
+    account_sync(account_id=paper.pk)
+    market_refresh()
+    [status] = listener.messages()
+    assert status["state"] == "venue_unreachable"
+    assert f"is unreachable from {paper.exchange_id}: Exchange is unreachable." in status["message"]
+    # A sync that fails otherwise (an answer it could not read) is a failed sync.
+    ExchangeAccount.objects.filter(pk=paper.pk).update(last_sync_unreachable=False)
+    market_refresh()
+    [status] = listener.messages()
+    assert status["state"] == "sync_failed"
+    engine.set_knobs(paper.exchange_id, fault=Fault.NONE)
+    account_sync(account_id=paper.pk)
+    market_refresh()
+    [status] = listener.messages()
+    assert status["state"] == "live"
+    assert not ExchangeAccount.objects.get(pk=paper.pk).last_sync_unreachable
     listener.close()
 
 

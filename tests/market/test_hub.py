@@ -41,7 +41,7 @@ def queries(monkeypatch) -> list[str]:
 
 async def burst_to_one_screen() -> list[dict]:
     hub = MarketHub()
-    screen = await hub.open(account_id=1, feed=FEED, venue_name="Paper")
+    screen = await hub.open(account_id=1, feed=FEED, venue_name="Paper", user_id=1)
     sent: list[dict] = []
 
     async def send(text: str) -> None:
@@ -67,7 +67,9 @@ async def burst_to_one_screen() -> list[dict]:
     return sent
 
 
-def test_a_burst_of_books_sends_only_the_latest_and_queries_nothing(queries):
+def test_a_burst_of_books_sends_only_the_latest_and_queries_nothing(queries, monkeypatch):
+    # The once-a-second check of the screens' users is no update's (tests/market/test_ws.py).
+    monkeypatch.setattr(MarketHub, "check_users", lambda self: asyncio.sleep(0))
     sent = asyncio.run(asyncio.wait_for(burst_to_one_screen(), 30))
     books = [message for message in sent if message["type"] == "book"]
     assert books[-1]["bids"] == [[str(BURST), "1"]]  # the latest always arrives
@@ -80,12 +82,20 @@ def test_a_burst_of_books_sends_only_the_latest_and_queries_nothing(queries):
 def test_a_screen_says_stale_and_unreachable_in_words_with_the_books_age(settings):
     settings.EMSWEB_MARKET_STALE_AFTER = 5.0
     hub = MarketHub()
-    screen = Screen(hub, account_id=1, feed=FEED, venue_name="Paper")
+    screen = Screen(hub, account_id=1, feed=FEED, venue_name="Paper", user_id=1)
     hub.feeds[FEED] = FeedState(read_at=1000.0, status=(State.LIVE, ""))
     assert json.loads(hub.status_for(screen, now=1002.0))["state"] == State.LIVE
     stale = json.loads(hub.status_for(screen, now=1012.0))
     assert stale["state"] == State.STALE
     assert stale["message"] == "Prices are stale: the book shown was read 12 s ago."
+    # The account's own sync could not reach the venue: said first, with the book's age.
+    hub.accounts[1] = status_message(State.VENUE_UNREACHABLE, "Paper exchange is unreachable.")
+    from_sync = json.loads(hub.status_for(screen, now=1012.0))
+    assert from_sync["state"] == State.VENUE_UNREACHABLE
+    assert from_sync["message"] == (
+        "Paper exchange is unreachable. The book shown was read 12 s ago."
+    )
+    hub.accounts[1] = ""
     hub.feeds[FEED].status = (State.VENUE_UNREACHABLE, "Kraken is unreachable: refused.")
     unreachable = json.loads(hub.status_for(screen, now=1012.0))
     assert unreachable["state"] == State.VENUE_UNREACHABLE

@@ -165,6 +165,22 @@ def test_an_account_the_user_may_not_see_is_refused(web_server, user, account):
         screen(web_server, user, account.pk)
 
 
+def test_a_deactivated_users_open_screen_is_closed(web_server, user, account):
+    """As /stream and /v1/ws: whatever door deactivates the user, within about a second."""
+    other = type(user).objects.create_user("other-screen", password="screen-password-2")
+    with screen(web_server, user, account.pk) as ws, screen(web_server, other, account.pk) as kept:
+        ws.recv(timeout=TIMEOUT)
+        kept.recv(timeout=TIMEOUT)
+        user.is_active = False
+        user.save()
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                ws.recv(timeout=TIMEOUT)
+        assert closed.value.rcvd.code == 4401
+        # Another user's screen of the same instrument stays open and is still sent its book.
+        until(kept, lambda m: m["type"] == "book", refresh=market_refresh)
+
+
 def test_an_instrument_the_venue_does_not_list_is_said_and_closed(web_server, user, account):
     with screen(web_server, user, account.pk, "NOPE") as ws:
         status = json.loads(ws.recv(timeout=TIMEOUT))

@@ -6,9 +6,11 @@ error or failed request (tests.web.test_browser.Problems)."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 
+from accounts.models import Balance
 from market.feed import market_refresh
 from orders.models import Order
 from orders.money import plain
@@ -147,6 +149,9 @@ def test_the_screen_fits_both_sizes_in_both_themes_and_lists_its_shortcuts(
     place(desk, client_order_id="resting-below-the-market", amount="0.25", price="48000")
     place(desk, client_order_id="crossed-in-part")
     cross_the_market(desk)
+    # A balance with every digit the venue gives wraps in its column rather than widen the page.
+    usd = Balance.objects.filter(account=desk, asset_id_exchange="USD")
+    usd.update(balance=Decimal("98991.5734596"), available=Decimal("98991.5734596"))
     for size, viewport in SIZES.items():
         for theme in ("light", "dark"):
             page, problems = screen_open(browser, web_server.origin, viewport=viewport, theme=theme)

@@ -10,9 +10,10 @@ from django.utils import timezone
 
 from accounts.models import ExchangeAccount
 from orders.models import Fill, Order, ScreenChoice
+from orders.screen import SCREEN_ORDERS
 from stream.pages import page_fragments
 from stream.reader import Event
-from tests.factories import BalanceFactory, InstrumentFactory, OrderFactory
+from tests.factories import AccountFactory, BalanceFactory, InstrumentFactory, OrderFactory
 from tests.web.conftest import ticket
 
 pytestmark = pytest.mark.django_db
@@ -95,12 +96,22 @@ def test_the_amount_presets_are_shares_of_what_is_available_for_the_side(desk, t
     assert presets(trader_web, desk, price="") == []  # a buy needs a price (or a quote)
 
 
-def test_the_live_part_shows_the_accounts_working_orders_fills_and_both_balances(desk, trader_web):
+def live(client, account, instrument="PAPER_SPOT_BTC_USD") -> str:
+    response = client.get("/orders/trade/live/", {"account": account.pk, "instrument": instrument})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_live_part_shows_the_desks_working_orders_fills_and_the_accounts_balances(
+    desk, trader_web
+):
     account = desk["account"]
     working = OrderFactory(account=account, status="NEW", amount_order=Decimal("0.5"))
-    OrderFactory(account=desk["other"], status="NEW", client_order_id="elsewhere")
+    elsewhere = OrderFactory(account=desk["other"], status="NEW", client_order_id="elsewhere")
     OrderFactory(account=account, status="CANCELED", client_order_id="done")
-    filled = OrderFactory(account=account, status="FILLED", client_order_id="filled", side="SELL")
+    filled = OrderFactory(
+        account=desk["other"], status="FILLED", client_order_id="filled", side="SELL"
+    )
     Fill.objects.create(
         order=filled,
         trade_id="t-1",
@@ -111,15 +122,59 @@ def test_the_live_part_shows_the_accounts_working_orders_fills_and_both_balances
         fee_asset="USD",
     )
     BalanceFactory(account=account, asset_id_exchange="BTC", balance=Decimal("2"))
-    content = trader_web.get(
-        "/orders/trade/live/", {"account": account.pk, "instrument": "PAPER_SPOT_BTC_USD"}
-    ).content.decode()
+    BalanceFactory(account=desk["other"], asset_id_exchange="ETH", balance=Decimal("7"))
+    content = live(trader_web, account)
     assert content.strip().startswith('<div id="trade-live"')
-    assert f'id="screen-order-{working.pk}"' in content
-    assert "elsewhere" not in content and "done" not in content
-    assert f"Cancel {working.client_order_id}" in content
+    # The desk's working orders on the instrument, each with its account named; a cancel only
+    # on the account the trader is granted.
+    mine = row(content, working.pk)
+    assert "PAPER/DESK" in mine and f"Cancel {working.client_order_id}" in mine
+    theirs = row(content, elsewhere.pk)
+    assert "PAPER/OTHER" in theirs and "Cancel" not in theirs
+    assert "done" not in content
+    # The desk's fills, with fees; the screen's account's balances only.
     assert "12.525 USD" in content and "50,100.0" in content
     assert 'id="screen-balance-BTC"' in content and 'id="screen-balance-USD"' in content
+    assert "ETH" not in content
+
+
+def row(content: str, pk: int) -> str:
+    found = re.search(rf'<tr id="screen-order-{pk}".*?</tr>', content, re.S)
+    assert found, f"no row for order {pk}"
+    return found.group(0)
+
+
+def test_orders_on_another_market_are_not_the_screens(desk, trader_web):
+    """The sandbox's book, and another venue's, are other markets at other prices."""
+    sandbox = AccountFactory(exchange_id="PAPER/SANDBOX", tag="SANDBOX", sandbox=True)
+    kraken = AccountFactory(exchange_id="KRAKEN/DESK", venue="KRAKEN", tag="DESK")
+    kraken_btc = InstrumentFactory(
+        venue="KRAKEN", symbol_id_exchange="XXBTZUSD", symbol_id_coinapi="KRAKEN_SPOT_BTC_USD"
+    )
+    OrderFactory(account=sandbox, status="NEW", client_order_id="in-the-sandbox")
+    OrderFactory(account=kraken, instrument=kraken_btc, status="NEW", client_order_id="on-kraken")
+    content = live(trader_web, desk["account"])
+    assert "in-the-sandbox" not in content and "on-kraken" not in content
+
+
+def test_the_books_marks_count_every_working_order_when_not_all_have_a_row(desk, trader_web):
+    for n in range(SCREEN_ORDERS + 1):
+        price = Decimal(49000 if n % 2 else 49500)
+        OrderFactory(account=desk["account"], status="NEW", price=price)
+    OrderFactory(account=desk["other"], status="NEW", price=Decimal(49000), side="SELL")
+    content = live(trader_web, desk["account"])
+    assert "2 older working orders not shown" in content
+    levels = re.findall(
+        r'<li data-side="(\w+)" data-price="([\d.]+)" data-open="([\d.]+)">', content
+    )
+    assert sorted(levels) == [
+        ("BUY", "49000", "25"),
+        ("BUY", "49500", "26"),
+        ("SELL", "49000", "1"),
+    ]
+    # When every working order has its row, the rows say it.
+    Order.objects.filter(price=Decimal(49500)).update(status="CANCELED")
+    assert 'id="desk-levels"' not in live(trader_web, desk["account"])
 
 
 def test_the_live_part_says_when_the_key_was_refused_or_the_venue_did_not_answer(desk, trader_web):
@@ -130,17 +185,25 @@ def test_the_live_part_says_when_the_key_was_refused_or_the_venue_did_not_answer
         "/orders/trade/live/", {"account": desk["account"].pk, "instrument": "BTC/USD"}
     ).content.decode()
     assert "Key refused: EAPI:Invalid key" in content
-    assert "Venue unreachable at the last read: timed out" in content
+    assert "The last sync failed: timed out" in content
+    ExchangeAccount.objects.filter(pk=desk["account"].pk).update(last_sync_unreachable=True)
+    content = trader_web.get(
+        "/orders/trade/live/", {"account": desk["account"].pk, "instrument": "BTC/USD"}
+    ).content.decode()
+    assert "Venue unreachable at the last sync: timed out" in content
 
 
-def test_a_cancel_from_the_screen_comes_back_as_its_live_part(desk, trader_web):
-    order = OrderFactory(account=desk["account"], status="NEW", client_order_id="to-cancel")
-    response = trader_web.post(f"/orders/trade/cancel/{order.pk}/", HTTP_HX_REQUEST="true")
-    content = response.content.decode()
+def test_a_cancel_from_the_screen_comes_back_as_its_live_part(desk, admin_web):
+    order = OrderFactory(account=desk["other"], status="NEW", client_order_id="to-cancel")
+    # Cancelled from the screen of another account: that screen's live part comes back.
+    query = f"?account={desk['account'].pk}&instrument=PAPER_SPOT_BTC_USD"
+    url = f"/orders/trade/cancel/{order.pk}/{query}"
+    content = admin_web.post(url, HTTP_HX_REQUEST="true").content.decode()
     assert content.strip().startswith('<div id="trade-live"')
     assert "Cancel requested for to-cancel." in content
+    assert f"?account={desk['account'].pk}&amp;instrument=PAPER_SPOT_BTC_USD" in content
     assert Order.objects.get(pk=order.pk).status == "PENDING_CANCEL"
-    again = trader_web.post(f"/orders/trade/cancel/{order.pk}/", HTTP_HX_REQUEST="true")
+    again = admin_web.post(url, HTTP_HX_REQUEST="true")
     assert again.status_code == 200
 
 
@@ -150,8 +213,9 @@ def test_a_trader_may_not_cancel_on_an_account_not_granted(desk, trader_web):
     assert Order.objects.get(pk=order.pk).status == "NEW"
 
 
-def test_the_stream_pushes_the_live_part_for_events_of_its_account_only(desk):
+def test_the_stream_pushes_the_live_part_for_events_of_the_accounts_it_shows_only(desk):
     trader, account = desk["users"]["TRADER"], desk["account"]
+    kraken = AccountFactory(exchange_id="KRAKEN/DESK", venue="KRAKEN", tag="DESK")
     params = {"account": str(account.pk), "instrument": "PAPER_SPOT_BTC_USD"}
 
     def push(account_id):
@@ -160,7 +224,8 @@ def test_the_stream_pushes_the_live_part_for_events_of_its_account_only(desk):
 
     html = push(account.pk)
     assert html.startswith('<div id="trade-live"') and 'hx-swap-oob="outerHTML"' in html
-    assert push(desk["other"].pk) is None
+    assert push(desk["other"].pk).startswith('<div id="trade-live"')  # the desk's, same market
+    assert push(kraken.pk) is None
     connected = page_fragments(user=trader, page="trade", params=params, events=None)
     assert connected.startswith('<div id="trade-live"')
     elsewhere = params | {"account": str(desk["other"].pk)}
