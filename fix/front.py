@@ -24,6 +24,8 @@ from django.db import connection as database
 from accounts.models import ApiKey
 from emsweb.api.auth import api_key_authenticate
 
+from .config import FRONT_ADDRESS
+
 logger = logging.getLogger(__name__)
 
 FIRST_MESSAGE_LIMIT = 8192  # a Logon is a few hundred bytes
@@ -113,7 +115,7 @@ class Front:
             fields = logon_fields(first)
             key = logon_key(fields)
             port = self.route(key, fields)
-            upstream = socket.create_connection(("127.0.0.1", port))
+            upstream = socket.create_connection((FRONT_ADDRESS, port))
         except (Refused, OSError) as refusal:
             logger.info("FIX connection from %s closed: %s", address[0], refusal)
             connection.close()
