@@ -133,3 +133,11 @@ def test_a_test_request_is_answered_by_a_heartbeat_with_its_id(gateway, trading_
     oms = connect(api_key, key)
     oms.send("1", {112: "are-you-there"})
     oms.application.expect("0", _112="are-you-there")
+
+
+def test_a_logout_is_answered_by_a_logout_and_the_session_ends(gateway, trading_key, connect):
+    api_key, key = trading_key
+    oms = connect(api_key, key)
+    oms.send("5", {58: "end of day"})
+    oms.application.expect("5")
+    wait_for(lambda: not oms.application.logged_on.is_set(), what="the session to end")
