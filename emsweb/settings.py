@@ -463,3 +463,8 @@ EMSWEB_HTTP_THREADS = env.int("GUNICORN_THREADS", default=8)
 EMSWEB_FIX_PORT = env.int("EMSWEB_FIX_PORT", default=None)
 EMSWEB_FIX_HOST = env.str("EMSWEB_FIX_HOST", default="0.0.0.0")
 EMSWEB_FIX_DIR = Path(env.str("EMSWEB_FIX_DIR", default=str(VAR_DIR / "fix")))
+# TLS on the gateway's port when a certificate is given (PEM, its chain; the key in its own file
+# or in the same one); with a CA bundle, every client must present a certificate it signed.
+EMSWEB_FIX_TLS_CERT = env.str("EMSWEB_FIX_TLS_CERT", default="")
+EMSWEB_FIX_TLS_KEY = env.str("EMSWEB_FIX_TLS_KEY", default="")
+EMSWEB_FIX_TLS_CLIENT_CA = env.str("EMSWEB_FIX_TLS_CLIENT_CA", default="")

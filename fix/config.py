@@ -1,8 +1,8 @@
 """The QuickFIX settings of one key's acceptor: its FIX 4.4 and FIXT 1.1 (FIX 5.0) sessions on
 one port (the front hands connections to it over 127.0.0.1), with the published dictionaries.
-QuickFIX 1.16 cannot bind an acceptor to one address: the port is open on every interface, and
-a logon there is checked the same way (fix.application), but only the front's port should be
-reachable from outside (README, "FIX").
+QuickFIX 1.16 cannot bind an acceptor to one address (its socket_createAcceptor binds
+INADDR_ANY): the port is open on every interface, so each session allows only connections from
+127.0.0.1 (AllowedRemoteAddresses), the front's; one from elsewhere is closed at its Logon.
 
 Sequence numbers and the sent messages are kept in a FileStore under EMSWEB_FIX_DIR, so they
 survive a restart and a ResendRequest is answered from it; nothing resets them on logon, logout
@@ -19,6 +19,7 @@ from accounts.models import ApiKey
 SPEC = Path(__file__).resolve().parent / "spec"
 BEGIN_STRINGS = ("FIX.4.4", "FIXT.1.1")
 HEARTBEAT_SECONDS = 30
+FRONT_ADDRESS = "127.0.0.1"  # where the front connects to each key's acceptor from
 
 
 def acceptor_settings(key: ApiKey, *, port: int, directory: Path) -> str:
@@ -39,6 +40,7 @@ def acceptor_settings(key: ApiKey, *, port: int, directory: Path) -> str:
         "ResetOnLogon": "N",
         "ResetOnLogout": "N",
         "ResetOnDisconnect": "N",
+        "AllowedRemoteAddresses": FRONT_ADDRESS,
     }
     sessions = {
         "FIX.4.4": {"DataDictionary": SPEC / "FIX44.xml"},

@@ -8,6 +8,11 @@ a session that is logged on, where the hosted EMS ends the first. Here each key 
 of its own, started on the key's first logon, and a second logon logs the first session out
 before it is handed over (QuickFIX's threaded acceptor waits a few seconds for the session to
 be free). Anything that is not a Logon of a known key, or garbage, is closed at once.
+
+TLS, when configured, ends here too (the front must read the Logon to route it), with a client
+certificate required when a CA is given, as the hosted EMS does. QuickFIX's own SSL acceptor
+would not do: the PyPI sources build without it (HAVE_SSL unset), and it would sit behind the
+front, which has to see the Logon in clear.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import select
 import socket
+import ssl
 import threading
 from collections.abc import Callable
 
@@ -23,6 +30,8 @@ from django.db import connection as database
 
 from accounts.models import ApiKey
 from emsweb.api.auth import api_key_authenticate
+
+from .config import FRONT_ADDRESS
 
 logger = logging.getLogger(__name__)
 
@@ -87,12 +96,58 @@ def pump(source: socket.socket, target: socket.socket) -> None:
             side.close()
 
 
+def tls_context(*, certificate: str, key: str = "", client_ca: str = "") -> ssl.SSLContext:
+    """The server side's TLS: `certificate` (PEM, with its chain) and its `key` (or in the same
+    file); with `client_ca`, a client certificate it signed is required."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(certificate, key or None)
+    if client_ca:
+        context.load_verify_locations(cafile=client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def relay(client: ssl.SSLSocket, upstream: socket.socket) -> None:
+    """pump's work for a TLS connection, both ways in one thread: an SSL socket must not be
+    read and written by two threads at once."""
+    try:
+        while True:
+            ready = [client] if client.pending() else select.select([client, upstream], [], [])[0]
+            for side in ready:
+                other = upstream if side is client else client
+                side.setblocking(side is not client)  # TLS: the record may not be whole yet
+                try:
+                    chunk = side.recv(CHUNK)
+                except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                    continue
+                finally:
+                    side.setblocking(True)
+                if not chunk:
+                    return
+                other.sendall(chunk)
+    except OSError:
+        pass
+    finally:
+        for side in (client, upstream):
+            with contextlib.suppress(OSError):
+                side.shutdown(socket.SHUT_RDWR)
+            side.close()
+
+
 class Front:
     """Accepts connections and hands each to `route(key, fields)`, which returns the port of
     the key's acceptor once it is ready for this logon."""
 
-    def __init__(self, host: str, port: int, route: Callable[[ApiKey, dict], int]):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        route: Callable[[ApiKey, dict], int],
+        tls: ssl.SSLContext | None = None,
+    ):
         self.route = route
+        self.tls = tls
         self.listener = socket.create_server((host, port), backlog=64, reuse_port=False)
         self.port = self.listener.getsockname()[1]
         self.stopped = threading.Event()
@@ -109,11 +164,14 @@ class Front:
 
     def handle(self, connection: socket.socket, address) -> None:
         try:
+            if self.tls is not None:
+                connection.settimeout(FIRST_MESSAGE_WAIT)  # the handshake's too
+                connection = self.tls.wrap_socket(connection, server_side=True)
             first = read_first_message(connection)
             fields = logon_fields(first)
             key = logon_key(fields)
             port = self.route(key, fields)
-            upstream = socket.create_connection(("127.0.0.1", port))
+            upstream = socket.create_connection((FRONT_ADDRESS, port))
         except (Refused, OSError) as refusal:
             logger.info("FIX connection from %s closed: %s", address[0], refusal)
             connection.close()
@@ -125,6 +183,9 @@ class Front:
         finally:
             database.close()  # this thread's: it is done with the database
         upstream.sendall(first)  # the Logon, and whatever followed it already
+        if self.tls is not None:
+            relay(connection, upstream)
+            return
         threading.Thread(target=pump, args=(upstream, connection), daemon=True).start()
         pump(connection, upstream)
 

@@ -74,7 +74,7 @@ def active_key(key_id: int) -> ApiKey | None:
 
 
 class Gateway(SessionEvents):
-    def __init__(self, *, host: str, port: int, directory: Path):
+    def __init__(self, *, host: str, port: int, directory: Path, tls=None):
         self.directory = Path(directory)
         for sub in ("store", "log", "sessions"):
             (self.directory / sub).mkdir(parents=True, exist_ok=True)
@@ -85,7 +85,7 @@ class Gateway(SessionEvents):
         self.lock = threading.RLock()
         self.stopped = threading.Event()
         self.new_logon = threading.Event()  # deliver at once, not at the next second
-        self.front = Front(host, port, self.route)
+        self.front = Front(host, port, self.route, tls)
 
     # --- sessions ----------------------------------------------------------------------------
 
@@ -239,7 +239,8 @@ class Gateway(SessionEvents):
     def run(self) -> None:
         """Serve until stop(): the front in a thread, the stream loop in this one."""
         threading.Thread(target=self.front.serve, daemon=True, name="fix-front").start()
-        logger.info("FIX gateway listening on port %s", self.front.port)
+        tls = " (TLS)" if self.front.tls is not None else ""
+        logger.info("FIX gateway listening on port %s%s", self.front.port, tls)
         while not self.stopped.is_set():
             try:
                 self._listen()

@@ -69,7 +69,7 @@ def test_the_readme_table_lists_each_benchmarks_figures():
     benchmarks = {bench for bench, _ in readme_table()}
     assert benchmarks == {
         *("routing", "sync", "throughput", "api", "blotter", "screen", "screen_cpu", "history"),
-        "stream",
+        *("stream", "fix"),
     }
 
 
@@ -108,6 +108,26 @@ def test_make_bench_runs_every_benchmark_to_the_end_on_a_tiny_history(
     assert figure_shapes(produced) == figure_shapes(readme_table())
 
 
+def test_the_fix_benchmark_times_orders_over_fix_beside_the_rest_post_in_the_same_run(
+    tmp_path, bench_database, bench_redis
+):
+    pytest.importorskip("quickfix", reason="the FIX gateway's engine: pip install .[fix]")
+    written = bench_run(tmp_path, bench_database, bench_redis.url, "--only", "fix")
+    produced = {(figure["bench"], figure["name"]) for figure in written["figures"]}
+    expected = {(bench, name) for bench, name in readme_table() if bench == "fix"}
+    assert figure_shapes(produced) == figure_shapes(expected)
+    measured = written["details"]["fix"]["latency_ms"]
+    assert set(measured) == {
+        *("NewOrderSingle→ExecutionReport (New)", "TestRequest→Heartbeat"),
+        *("POST /v1/orders", "constant view"),
+    }
+    # As many orders each way, every one acknowledged (the run fails on any other answer).
+    assert measured["POST /v1/orders"]["n"] == measured["NewOrderSingle→ExecutionReport (New)"]["n"]
+    with psycopg.connect(bench_database) as database:
+        [(over_fix,)] = database.execute(FIX_ORDERS).fetchall()
+    assert over_fix >= measured["NewOrderSingle→ExecutionReport (New)"]["n"]
+
+
 def test_with_risk_limits_every_bench_order_is_checked_against_every_limit_of_its_scopes(
     tmp_path, bench_database, bench_redis
 ):
@@ -134,6 +154,11 @@ def test_with_risk_limits_every_bench_order_is_checked_against_every_limit_of_it
     assert counted == orders  # every order the run submitted was counted by the desk's limits
 
 
+FIX_ORDERS = """
+    SELECT count(*) FROM orders_order o
+    JOIN accounts_exchangeaccount a ON a.id = o.account_id
+    WHERE a.exchange_id LIKE 'PAPER/BENCH-FIX-%' AND o.created_with_key_id IS NOT NULL
+"""
 LIMITS_SET = """
     SELECT account_id, user_id, max_order_notional_usd, max_working_orders, max_orders_per_second,
            max_orders_per_minute, max_daily_notional_usd, price_band_percent,

@@ -133,6 +133,10 @@ def test_the_fix_gateway_is_behind_a_profile_keeps_its_store_and_has_a_healthche
     assert fix["environment"]["EMSWEB_FIX_DIR"] == "/app/fix-data"
     assert healthcheck_of("fix") == ["CMD", "/app/deploy/entrypoint.sh", "healthcheck", "fix"]
     assert fix["ports"][0].startswith("${EMSWEB_FIX_BIND:-127.0.0.1}:")
+    # The gateway listens, inside the container, on every interface and on the mapped port, even
+    # where .env sets EMSWEB_FIX_HOST for make run.
+    assert fix["environment"]["EMSWEB_FIX_HOST"] == "0.0.0.0"
+    assert fix["ports"][0].endswith(f":{fix['environment']['EMSWEB_FIX_PORT']}")
 
 
 def test_flower_is_behind_a_profile_a_login_and_loopback():

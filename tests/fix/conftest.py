@@ -31,9 +31,10 @@ ACCOUNT = "PAPER/FIX"
 class GatewayProcess:
     """`manage.py fix_gateway` on a free port, its log and its store under `directory`."""
 
-    def __init__(self, directory: Path, port: int | None = None):
+    def __init__(self, directory: Path, port: int | None = None, env: dict | None = None):
         self.directory = directory
         self.port = port or free_port()
+        self.env = env or {}
         self.log_path = VAR / f"test-fix-{os.getpid()}-{self.port}.log"
         self.start()
 
@@ -50,6 +51,7 @@ class GatewayProcess:
                 "EMSWEB_FIX_DIR": str(self.directory),
                 "EMSWEB_FIX_PORT": str(self.port),
                 "PYTHONUNBUFFERED": "1",
+                **self.env,
             },
             stdout=self.log,
             stderr=subprocess.STDOUT,

@@ -6,10 +6,14 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
+from accounts.models import AuditEvent, DeskMember, DeskRole
 from accounts.services import api_key_create
 from fix.translate import timestamp
 from orders.models import Order
+from risk.models import RiskLimits
+from risk.services import risk_limits_save
 from tests.conftest import wait_for
+from tests.factories import UserFactory
 from tests.fix.conftest import ACCOUNT
 
 pytestmark = [pytest.mark.pipeline]
@@ -83,6 +87,23 @@ def test_a_refused_order_and_an_unknown_cancel_are_answered_and_change_nothing(
     [reject] = oms.application.expect("9")
     assert reject[102] == "1" and reject[434] == "1"
     assert not Order.objects.exists()
+
+
+def test_a_risk_limit_refuses_a_fix_order_as_it_does_a_v1_one(account, trading_key, connect):
+    admin = UserFactory(username="boss")
+    DeskMember.objects.create(user=admin, role=DeskRole.ADMIN)
+    limits = RiskLimits(max_order_notional_usd=1000)  # the desk's
+    risk_limits_save(limits=limits, user=admin, changed=["max_order_notional_usd"])
+    api_key, key = trading_key
+    oms = connect(api_key, key)
+    oms.send("D", new_order("fix-big"))  # 0.1 at 49000: 4900 USD
+    [refused] = oms.application.expect("8", _150="8", _11="fix-big")
+    assert refused[58] == (
+        "amount_order: Max notional of one order for the desk: 1000 USD; this order is 4900 USD."
+    )
+    assert not Order.objects.filter(client_order_id="fix-big").exists()
+    [entry] = AuditEvent.objects.filter(action="RISK_REFUSED")
+    assert entry.detail["limits"] == "max_order_notional_usd" and entry.detail["api_key"]
 
 
 def test_a_read_only_key_gets_a_drop_copy_of_an_order_placed_through_v1(

@@ -3,6 +3,9 @@ a revoked key logged out, rejects for malformed and unsupported messages, garbag
 
 from __future__ import annotations
 
+import re
+import socket
+
 import pytest
 from django.utils import timezone
 
@@ -41,6 +44,29 @@ def test_a_logon_without_the_key_is_closed_and_one_with_it_is_answered(gateway, 
         answer = connection.recv(4096)
         assert b"\x0135=A\x01" in answer
     assert gateway.alive()
+
+
+def test_a_keys_own_acceptor_port_serves_only_the_gateways_connections(gateway, trading_key):
+    """QuickFIX 1.16 opens each key's acceptor on every interface; a connection to it from any
+    address but 127.0.0.1 (here 127.0.0.2, another loopback address) is closed at its Logon,
+    while the same Logon from 127.0.0.1 is answered."""
+    api_key, key = trading_key
+    with raw_connection(gateway.port) as connection:  # the front starts the key's acceptor
+        connection.sendall(raw_logon(sender=api_key.fix_sender, password=key))
+        connection.settimeout(TIMEOUT)
+        assert b"\x0135=A\x01" in connection.recv(4096)
+    settings_text = (gateway.directory / "sessions" / f"key-{api_key.pk}.cfg").read_text()
+    port = int(re.search(r"^SocketAcceptPort=(\d+)$", settings_text, re.MULTILINE)[1])
+    # The session is free again (QuickFIX waits up to 5 s for the closed one to let go).
+    for source, answered in (("127.0.0.2", False), ("127.0.0.1", True)):
+        with socket.create_connection(("127.0.0.1", port), TIMEOUT, (source, 0)) as connection:
+            connection.sendall(raw_logon(sender=api_key.fix_sender, password=key))
+            connection.settimeout(TIMEOUT)
+            try:
+                answer = connection.recv(4096)
+            except ConnectionResetError:
+                answer = b""
+            assert (b"\x0135=A\x01" in answer) is answered, source
 
 
 def test_garbage_on_the_socket_is_closed_and_the_gateway_serves_on(gateway, trading_key, connect):
@@ -107,3 +133,11 @@ def test_a_test_request_is_answered_by_a_heartbeat_with_its_id(gateway, trading_
     oms = connect(api_key, key)
     oms.send("1", {112: "are-you-there"})
     oms.application.expect("0", _112="are-you-there")
+
+
+def test_a_logout_is_answered_by_a_logout_and_the_session_ends(gateway, trading_key, connect):
+    api_key, key = trading_key
+    oms = connect(api_key, key)
+    oms.send("5", {58: "end of day"})
+    oms.application.expect("5")
+    wait_for(lambda: not oms.application.logged_on.is_set(), what="the session to end")

@@ -6,6 +6,7 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from fix.front import tls_context
 from fix.gateway import Gateway
 
 
@@ -19,8 +20,15 @@ class Command(BaseCommand):
         port = port or settings.EMSWEB_FIX_PORT
         if not port:
             raise CommandError("The FIX gateway is off: set EMSWEB_FIX_PORT.")
+        tls = None
+        if settings.EMSWEB_FIX_TLS_CERT:
+            tls = tls_context(
+                certificate=settings.EMSWEB_FIX_TLS_CERT,
+                key=settings.EMSWEB_FIX_TLS_KEY,
+                client_ca=settings.EMSWEB_FIX_TLS_CLIENT_CA,
+            )
         gateway = Gateway(
-            host=settings.EMSWEB_FIX_HOST, port=port, directory=settings.EMSWEB_FIX_DIR
+            host=settings.EMSWEB_FIX_HOST, port=port, directory=settings.EMSWEB_FIX_DIR, tls=tls
         )
         stopping = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
