@@ -7,6 +7,7 @@ process on the test database, exactly as production runs it.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -19,6 +20,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from orders.gate import reconciliations_forget
 from stream.passes import writer_passes_stop
@@ -55,10 +57,23 @@ def redis_broker():
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup):
     """pytest-django's, and before its teardown drops the test database: the sequencer thread
-    that the tests' own commits started on PostgreSQL (stream.passes) finished, its connection
-    closed."""
+    that the tests' own commits started on PostgreSQL (stream.passes) finished, and every
+    connection of this process closed (connections_close_everywhere)."""
     yield
     writer_passes_stop()
+    connections_close_everywhere()
+
+
+def connections_close_everywhere() -> None:
+    """Close the database connections of every context of this process, not only the main
+    thread's: Django keeps one per context (asgiref's Local), and Playwright's sync API runs
+    the browser's callbacks and waits on greenlets of their own, so a query made while a page
+    waits opens a connection that nothing else closes. Left open, PostgreSQL refuses to drop the
+    test database at the end ("being accessed by other users")."""
+    for wrapper in gc.get_objects():
+        # type(), not isinstance(): a lazy object answers isinstance() by setting itself up.
+        if issubclass(type(wrapper), BaseDatabaseWrapper) and wrapper.connection is not None:
+            wrapper.close()
 
 
 @pytest.fixture(autouse=True)
