@@ -56,6 +56,7 @@ class Attempt:
     side: str
     amount: Decimal
     price: Decimal
+    reduce_only: bool = False  # DO_NOT_INCREASE, on a derivative
 
 
 @dataclass(frozen=True)
@@ -175,8 +176,19 @@ def _state_refusals(scope_state: tuple[str, str, str], attempt: Attempt) -> list
     if state == TradingState.HALTED:
         message = f"Trading is halted on {label}: no new orders until a desk admin resumes it."
         return [Refusal("exchange_id", "trading_state", scope, message)]
-    # Every instrument is spot so far: reducing means selling. Derivatives will need reduce-only.
-    if state == TradingState.REDUCING and attempt.side != OrdSide.SELL:
+    if state != TradingState.REDUCING:
+        return []
+    # Reducing: selling what is held on spot; on a derivative, reduce-only orders (whose
+    # check against the position is the order's own).
+    if attempt.instrument.is_derivative:
+        if attempt.reduce_only:
+            return []
+        message = (
+            f"Trading on {label} is reducing only: on a derivative, reduce-only orders "
+            "(exec_inst DO_NOT_INCREASE) only."
+        )
+        return [Refusal("exec_inst", "trading_state", scope, message)]
+    if attempt.side != OrdSide.SELL:
         message = (
             f"Trading on {label} is reducing only: SELL orders only, this one is {attempt.side}."
         )
@@ -254,6 +266,8 @@ def _band_refusals(limits: Limits, attempt: Attempt, quote) -> list[Refusal]:
 def _usd_value(attempt: Attempt) -> Decimal | None:
     """The order's notional in USD: in its quote asset, at the USD rate its venue last gave."""
     notional = attempt.amount * attempt.price
+    if attempt.instrument.inverse:  # contracts worth their size in the quote asset
+        notional = attempt.amount * attempt.instrument.contract_size
     quote = attempt.instrument.quote
     if quote.upper() == USD:
         return notional

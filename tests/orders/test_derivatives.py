@@ -1,0 +1,106 @@
+"""Derivatives through the order services: a perpetual position opened on the paper exchange,
+recorded by the sync with its stream event, reduce-only orders checked against it, and the
+REDUCING state letting only reduce-only orders through on a derivative."""
+
+from decimal import Decimal
+
+import pytest
+
+from accounts.services import account_link
+from orders.instruments import instrument_find, instruments_refresh
+from orders.models import Order
+from orders.services import OrderInvalid, OrderTicket, order_route, order_submit
+from orders.sync import account_sync
+from positions.models import Position
+from risk.models import TradingState
+from risk.services import trading_state_set
+from stream.models import EventKind, StreamEvent
+from tests.factories import UserFactory
+from venues.base import OrdStatus as S
+from venues.paper import engine
+
+PERP = "PAPER_PERP_BTC_USDT"
+
+
+@pytest.fixture
+def account(db):
+    instruments_refresh(venue="PAPER")
+    engine.market_set_mid("BTCUSDT-PERP", Decimal("50000"))
+    account, _ = account_link(exchange_id="PAPER/DERIV", parameters={})
+    account_sync(account_id=account.pk)
+    return account
+
+
+def place(account, client_order_id: str, side: str, amount: str, price: str, **fields) -> Order:
+    ticket = OrderTicket(
+        client_order_id=client_order_id, symbol=PERP, side=side, amount=amount, price=price,
+        time_in_force="IMMEDIATE_OR_CANCEL", **fields,
+    )  # fmt: skip
+    order = order_submit(account=account, ticket=ticket)
+    order_route(order_id=order.pk)
+    account_sync(account_id=account.pk)
+    order.refresh_from_db()
+    return order
+
+
+def test_the_perpetuals_are_instruments_with_their_kind(account):
+    linear = instrument_find(venue="PAPER", symbol="BTCUSDT-PERP")
+    inverse = instrument_find(venue="PAPER", symbol="PAPER_PERP_BTC_USD")
+    assert (linear.symbol_id_coinapi, linear.kind, linear.settlement_asset) == (
+        PERP, "PERPETUAL", "USDT"
+    )  # fmt: skip
+    assert (inverse.symbol_id_exchange, inverse.inverse, inverse.settlement_asset) == (
+        "XBTUSD", True, "BTC"
+    )  # fmt: skip
+    assert instrument_find(venue="PAPER", symbol="BTCUSD").kind == "SPOT"
+
+
+def test_a_position_is_recorded_from_the_sync_and_streamed_and_reduce_only_guards_it(account):
+    opened = place(account, "open-1", "BUY", "0.2", "50100")
+    assert (opened.status, opened.amount_filled) == (S.FILLED, Decimal("0.2"))
+    position = Position.objects.get(account=account, symbol_id_exchange="BTCUSDT-PERP")
+    assert (position.side, position.size, position.entry_price) == ("BUY", Decimal("0.2"), 50010)
+    assert position.symbol_id_coinapi == PERP
+    assert StreamEvent.objects.filter(kind=EventKind.POSITION, ref_id=position.pk).exists()
+
+    with pytest.raises(OrderInvalid) as flipping:
+        place(account, "flip-1", "SELL", "0.3", "49900", exec_inst=("DO_NOT_INCREASE",))
+    assert "would flip the position" in flipping.value.errors["amount_order"][0]
+    with pytest.raises(OrderInvalid) as growing:
+        place(account, "grow-1", "BUY", "0.1", "50100", exec_inst=("DO_NOT_INCREASE",))
+    assert "would increase the position" in growing.value.errors["exec_inst"][0]
+    assert not Order.objects.filter(client_order_id__in=["flip-1", "grow-1"]).exists()
+
+    closed = place(account, "close-1", "SELL", "0.2", "49900", exec_inst=("DO_NOT_INCREASE",))
+    assert (closed.status, closed.amount_filled) == (S.FILLED, Decimal("0.2"))
+    position.refresh_from_db()
+    assert position.size == 0 and position.side == "BUY"  # the side of the one closed
+    # Opened and closed: two updates at least, the last one flat.
+    assert StreamEvent.objects.filter(kind=EventKind.POSITION, ref_id=position.pk).count() >= 2
+
+
+def test_reduce_only_on_spot_is_refused_naming_the_field(account):
+    ticket = OrderTicket(
+        client_order_id="spot-dni", symbol="BTCUSD", side="SELL", amount="0.1", price="50000",
+        exec_inst=("DO_NOT_INCREASE",),
+    )  # fmt: skip
+    with pytest.raises(OrderInvalid) as refused:
+        order_submit(account=account, ticket=ticket)
+    assert "derivatives" in refused.value.errors["exec_inst"][0]
+
+
+def test_margin_is_checked_in_the_settlement_asset(account):
+    with pytest.raises(OrderInvalid) as refused:
+        place(account, "big-1", "BUY", "3", "50100")  # 150,300 USDT at 1x: 100,000 held
+    assert "USDT" in refused.value.errors["amount_order"][0]
+
+
+def test_reducing_lets_only_reduce_only_orders_through_on_a_derivative(account):
+    place(account, "open-2", "BUY", "0.2", "50100")
+    admin = UserFactory(is_superuser=True, is_staff=True)
+    trading_state_set(state=TradingState.REDUCING, user=admin, account=account)
+    with pytest.raises(OrderInvalid) as refused:
+        place(account, "more-2", "SELL", "0.1", "49900")
+    assert "reduce-only" in refused.value.errors["exec_inst"][0]
+    reduced = place(account, "less-2", "SELL", "0.1", "49900", exec_inst=("DO_NOT_INCREASE",))
+    assert reduced.status == S.FILLED
