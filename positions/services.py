@@ -3,14 +3,20 @@ same transaction (the transactional outbox balances and orders use)."""
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import ExchangeAccount
+from accounts.audit import audit_record
+from accounts.models import ApiKey, AuditAction, ExchangeAccount
+from accounts.services import account_venue
 from orders.models import Instrument
 from stream.models import EventKind
-from stream.outbox import events_record
+from stream.outbox import event_record, events_record
 from venues.base import OrdSide, VenuePosition
+from venues.errors import VenueError
 
 from .models import Position
 
@@ -113,3 +119,67 @@ def _apply(row: Position, values: dict, now) -> bool:
     if differs:
         row.updated_at = now
     return bool(differs)
+
+
+MAX_LEVERAGE = Decimal(100)
+
+
+class LeverageInvalid(Exception):
+    """Field name -> messages. Nothing was changed."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+def leverage_set(
+    *,
+    account: ExchangeAccount,
+    instrument: Instrument,
+    leverage: object,
+    cross: bool,
+    user: AbstractBaseUser | None = None,
+    api_key: ApiKey | None = None,
+    ip: str | None = None,
+) -> Position:
+    """Set the account's leverage (1 to 100) and margin mode on a derivative, at the venue first,
+    then on the position row (with its stream event); audited. LeverageInvalid otherwise."""
+    try:
+        value = Decimal(str(leverage)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        raise LeverageInvalid({"leverage": [f"{leverage!r} is not a number."]}) from None
+    if not instrument.is_derivative:
+        raise LeverageInvalid({"instrument": [f"{instrument} is spot: it has no leverage."]})
+    if not 1 <= value <= MAX_LEVERAGE:
+        raise LeverageInvalid({"leverage": [f"Leverage is from 1 to {MAX_LEVERAGE}."]})
+    venue = account_venue(account=account)
+    setter = getattr(venue, "leverage_set", None)
+    if setter is None:
+        raise LeverageInvalid({"instrument": [f"{account.venue} takes no leverage from emsweb."]})
+    try:
+        setter(instrument.symbol_id_exchange, value, cross)
+    except VenueError as refused:
+        raise LeverageInvalid({"leverage": [f"{account.venue} refused: {refused}"]}) from None
+    with transaction.atomic():
+        row, _ = Position.objects.update_or_create(
+            account=account,
+            symbol_id_exchange=instrument.symbol_id_exchange,
+            defaults={
+                "leverage": value,
+                "cross": cross,
+                "symbol_id_coinapi": instrument.symbol_id_coinapi,
+                "settlement_asset": instrument.settlement_asset,
+                "updated_at": timezone.now(),
+            },
+        )
+        event_record(kind=EventKind.POSITION, account_id=account.pk, ref_id=row.pk)
+        audit_record(
+            action=AuditAction.LEVERAGE,
+            actor=user,
+            api_key=api_key,
+            ip=ip,
+            target=f"{account.exchange_id} {instrument.symbol_id_coinapi}",
+            leverage=value,
+            margin="cross" if cross else "isolated",
+        )
+    return row

@@ -6,13 +6,22 @@ from decimal import Decimal
 
 import pytest
 
+from accounts.models import AuditAction, AuditEvent
 from accounts.services import account_link
 from orders.instruments import instrument_find, instruments_refresh
 from orders.models import Order
-from orders.services import OrderInvalid, OrderTicket, order_route, order_submit
+from orders.services import (
+    OrderInvalid,
+    OrderTicket,
+    order_route,
+    order_submit,
+    positions_flatten,
+)
 from orders.sync import account_sync
 from positions.models import Position
-from risk.models import TradingState
+from positions.services import LeverageInvalid, leverage_set
+from risk.models import RiskLimits, TradingState
+from risk.rules import rules_changed
 from risk.services import trading_state_set
 from stream.models import EventKind, StreamEvent
 from tests.factories import UserFactory
@@ -104,3 +113,78 @@ def test_reducing_lets_only_reduce_only_orders_through_on_a_derivative(account):
     assert "reduce-only" in refused.value.errors["exec_inst"][0]
     reduced = place(account, "less-2", "SELL", "0.1", "49900", exec_inst=("DO_NOT_INCREASE",))
     assert reduced.status == S.FILLED
+
+
+def test_a_position_limit_counts_the_position_and_working_orders_and_spares_reduce_only(account):
+    RiskLimits.objects.create(account=account, max_position_usd=Decimal(15000))
+    rules_changed()
+    place(account, "pos-1", "BUY", "0.2", "50100")  # reach 0.2 * 50100 = 10,020 USD
+    with pytest.raises(OrderInvalid) as refused:
+        place(account, "pos-2", "BUY", "0.1", "50100")  # 0.3 * 50100 = 15,030 USD
+    assert "Max position per instrument" in refused.value.errors["amount_order"][0]
+    place(account, "pos-3", "BUY", "0.09", "50100")  # 0.29 * 50100 = 14,529 USD: passes
+    assert place(account, "pos-4", "SELL", "0.29", "49900", exec_inst=("DO_NOT_INCREASE",))
+
+
+def flattened(account, **fields):
+    report = positions_flatten(accounts=[account], **fields)
+    for order in report.orders:
+        order_route(order_id=order.pk)  # a worker's job: here, in the test's own process
+    account_sync(account_id=account.pk)
+    return report
+
+
+def test_flatten_closes_every_position_with_reduce_only_ioc_orders_at_the_band(account):
+    place(account, "long-1", "BUY", "0.2", "50100")
+    engine.market_set_mid("XBTUSD", Decimal("50000"))
+    xbt = instrument_find(venue="PAPER", symbol="XBTUSD")
+    order_submit(
+        account=account,
+        ticket=OrderTicket(
+            client_order_id="short-1", symbol=xbt.symbol_id_coinapi, side="SELL",
+            amount="1000", price="49000", time_in_force="IMMEDIATE_OR_CANCEL",
+        ),
+    )  # fmt: skip
+    order_route(order_id=Order.objects.get(client_order_id="short-1").pk)
+    account_sync(account_id=account.pk)
+    assert Position.objects.filter(account=account).exclude(size=0).count() == 2
+
+    report = flattened(account)
+    assert report.not_closed == []
+    by_symbol = {order.instrument.symbol_id_exchange: order for order in report.orders}
+    # No quote stored, so the venue's mark (50000) is the reference; 2 % with no band set.
+    sell, buy = by_symbol["BTCUSDT-PERP"], by_symbol["XBTUSD"]
+    assert (sell.side, sell.price, sell.amount_order) == ("SELL", Decimal(49000), Decimal("0.2"))
+    assert (buy.side, buy.price, buy.amount_order) == ("BUY", Decimal(51000), Decimal(1000))
+    assert all(o.exec_inst == ["DO_NOT_INCREASE"] for o in report.orders)
+    assert all(o.time_in_force == "IMMEDIATE_OR_CANCEL" for o in report.orders)
+    assert not Position.objects.filter(account=account).exclude(size=0).exists()
+    assert AuditEvent.objects.filter(action=AuditAction.FLATTEN).count() == 1
+
+
+def test_flatten_reports_what_it_could_not_close(account):
+    place(account, "long-2", "BUY", "0.2", "50100")
+    admin = UserFactory(is_superuser=True, is_staff=True)
+    trading_state_set(state=TradingState.HALTED, user=admin, account=account)
+    report = flattened(account)
+    assert report.orders == []
+    (line,) = report.not_closed
+    assert line.startswith("PAPER/DERIV BTCUSDT-PERP: refused: Trading is halted")
+
+
+def test_leverage_is_set_at_the_venue_recorded_and_audited(account):
+    perp = instrument_find(venue="PAPER", symbol="BTCUSDT-PERP")
+    row = leverage_set(account=account, instrument=perp, leverage="10", cross=True)
+    assert (row.leverage, row.cross) == (Decimal(10), True)
+    assert engine.positions_get("PAPER/DERIV")[0].position.leverage == 10
+    assert AuditEvent.objects.get(action=AuditAction.LEVERAGE).detail["leverage"] == "10"
+    opened = place(account, "lev-1", "BUY", "0.2", "50100")
+    assert opened.status == S.FILLED
+    # 0.2 * 50010 / 10 = 1000.2 of margin, not 10,002.
+    assert Position.objects.get(account=account).margin == Decimal("1000.2")
+    with pytest.raises(LeverageInvalid) as refused:
+        leverage_set(account=account, instrument=perp, leverage="101", cross=True)
+    assert "leverage" in refused.value.errors
+    spot = instrument_find(venue="PAPER", symbol="BTCUSD")
+    with pytest.raises(LeverageInvalid):
+        leverage_set(account=account, instrument=spot, leverage="2", cross=False)
