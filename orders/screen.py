@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Balance, ExchangeAccount
 from accounts.selectors import accounts_tradable
+from positions.pages import positions_context
 
 from . import selectors
 from .instruments import instrument_find
@@ -102,12 +103,17 @@ def screen_live_context(*, user, screen: Screen, csrf_input: str = "") -> dict:
         ],
         "more": more,
         "fills": [_fill_row(fill, instrument=instrument) for fill in _fills(screen)],
-        "balances": [_balance(account, asset) for asset in (instrument.base, instrument.quote)],
+        "balances": [_balance(account, asset) for asset in _assets(instrument)],
         "account_state": account_state(account),
         "settled": selectors.recently_settled(user=user, account=account),
         "csrf_input": csrf_input,
         "screen_query": screen_query(screen),
         "rendered_at": timezone.now(),
+        **(
+            positions_context(accounts=[account], symbol=instrument.symbol_id_exchange)
+            if instrument.is_derivative
+            else {}
+        ),
     }
 
 
@@ -171,6 +177,14 @@ class AssetBalance:
     asset: str
     balance: Decimal | None  # the venue's total, as of the last read; None: never read
     available: Decimal | None  # what the desk may still commit: the venue's, net of its orders
+
+
+def _assets(instrument: Instrument) -> tuple[str, ...]:
+    """What an order on the instrument trades with: both assets of a spot market, the
+    settlement asset (its margin) of a derivative."""
+    if instrument.is_derivative:
+        return (instrument.settlement_asset,)
+    return (instrument.base, instrument.quote)
 
 
 def _balance(account: ExchangeAccount, asset: str) -> AssetBalance:

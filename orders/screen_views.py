@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts.access import desk_view
 from accounts.audit import client_ip
 from accounts.selectors import accounts_tradable
+from positions.services import LeverageInvalid, leverage_set
 
 from . import selectors
 from .forms import TicketForm
@@ -74,6 +75,34 @@ def trade_live(request):
 def _live(request, screen: Screen, **extra):
     context = screen_live_context(user=request.user, screen=screen, csrf_input=csrf_input(request))
     return render(request, "orders/trade.html#live", context | extra)
+
+
+@desk_view
+@require_POST
+def trade_leverage(request):
+    """Set the screen's account's leverage and margin mode on its derivative (audited)."""
+    screen = screen_find(
+        user=request.user,
+        account_pk=request.POST.get("account", ""),
+        symbol=request.POST.get("instrument", ""),
+    )
+    if screen is None:
+        raise Http404
+    try:
+        leverage_set(
+            account=screen.account,
+            instrument=screen.instrument,
+            leverage=request.POST.get("leverage", ""),
+            cross=request.POST.get("margin") == "cross",
+            user=request.user,
+            ip=client_ip(request),
+        )
+        notice = "Leverage set."
+    except LeverageInvalid as refused:
+        notice = "; ".join(message for messages in refused.errors.values() for message in messages)
+    if request.htmx:
+        return _live(request, screen, notice=notice)
+    return redirect(reverse("trade") + "?" + screen_query(screen))
 
 
 @desk_view

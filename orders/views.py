@@ -33,8 +33,10 @@ from .services import (
     order_submit,
     orders_cancel_all,
     orders_kill_switch,
+    positions_flatten,
     ticket_check,
 )
+from .services.flatten import CONFIRMATION as FLATTEN_CONFIRMATION
 from .statuses import ROUTING_SETTLED
 
 TICKET_FIELDS = [
@@ -299,6 +301,26 @@ def kill_switch(request):
         "A desk admin resumes trading.",
     )
     return _back_to_blotter(request)
+
+
+@desk_view
+@require_POST
+def flatten(request):
+    """Close every position on the accounts this user may trade with reduce-only IOC orders,
+    once confirmed; say what could not be closed."""
+    if request.POST.get("confirm") != FLATTEN_CONFIRMATION:
+        messages.error(request, f"Type {FLATTEN_CONFIRMATION} to confirm flatten.")
+        return redirect("overview")
+    report = positions_flatten(
+        accounts=list(accounts_tradable(user=request.user)),
+        user=request.user,
+        ip=client_ip(request),
+        wait=settings.EMSWEB_API_ROUTING_WAIT,
+    )
+    messages.warning(request, f"Flatten: {len(report.orders)} reduce-only IOC order(s) sent.")
+    for line in report.not_closed:
+        messages.error(request, f"Not closed: {line}")
+    return redirect("overview")
 
 
 def _back_to_blotter(request):
