@@ -62,14 +62,19 @@ def trade(request):
 @desk_view
 def trade_live(request):
     """The screen's live part, for its poll while the stream is down."""
+    return _live(request, _screen_named(request, request.GET))
+
+
+def _screen_named(request, params) -> Screen:
+    """The screen the request's parameters name exactly, else 404."""
     screen = screen_find(
         user=request.user,
-        account_pk=request.GET.get("account", ""),
-        symbol=request.GET.get("instrument", ""),
+        account_pk=params.get("account", ""),
+        symbol=params.get("instrument", ""),
     )
     if screen is None:
         raise Http404
-    return _live(request, screen)
+    return screen
 
 
 def _live(request, screen: Screen, **extra):
@@ -81,13 +86,7 @@ def _live(request, screen: Screen, **extra):
 @require_POST
 def trade_leverage(request):
     """Set the screen's account's leverage and margin mode on its derivative (audited)."""
-    screen = screen_find(
-        user=request.user,
-        account_pk=request.POST.get("account", ""),
-        symbol=request.POST.get("instrument", ""),
-    )
-    if screen is None:
-        raise Http404
+    screen = _screen_named(request, request.POST)
     try:
         leverage_set(
             account=screen.account,

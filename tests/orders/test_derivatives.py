@@ -188,3 +188,24 @@ def test_leverage_is_set_at_the_venue_recorded_and_audited(account):
     spot = instrument_find(venue="PAPER", symbol="BTCUSD")
     with pytest.raises(LeverageInvalid):
         leverage_set(account=account, instrument=spot, leverage="2", cross=False)
+
+
+def test_a_desk_admin_sets_leverage_in_the_admin_through_the_same_service(account, admin_client):
+    perp = instrument_find(venue="PAPER", symbol="BTCUSDT-PERP")
+    response = admin_client.post(
+        "/admin/positions/position/add/",
+        {"account": account.pk, "instrument": perp.pk, "leverage": "20", "cross": "on"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    row = Position.objects.get(account=account)
+    assert (row.symbol_id_exchange, row.leverage, row.cross) == ("BTCUSDT-PERP", 20, True)
+    assert engine.positions_get("PAPER/DERIV")[0].position.leverage == 20
+    entry = AuditEvent.objects.get(action=AuditAction.LEVERAGE)
+    assert (entry.target, entry.detail["margin"]) == ("PAPER/DERIV PAPER_PERP_BTC_USDT", "cross")
+
+    admin_client.post(
+        f"/admin/positions/position/{row.pk}/change/",
+        {"account": account.pk, "leverage": "3"},
+    )
+    assert engine.positions_get("PAPER/DERIV")[0].position.leverage == 3
+    assert engine.positions_get("PAPER/DERIV")[0].position.cross is False

@@ -11,8 +11,8 @@ import pytest
 
 from orders.models import Order
 from orders.services import OrderTicket, order_submit
-from orders.tasks import sync_account
 from positions.models import Position
+from tests.api.test_positions_pipeline import synced
 from tests.conftest import wait_for
 from tests.stream.live import WebServer
 from tests.web import test_browser
@@ -30,16 +30,6 @@ def web_server(desk):
     server = WebServer("positions-browser")
     yield server
     server.stop()
-
-
-def synced(account) -> None:
-    """One sync by the worker (the beat's job in production), waited for."""
-    before = type(account).objects.get(pk=account.pk).last_sync_at
-    sync_account.delay(account.pk)
-    wait_for(
-        lambda: type(account).objects.get(pk=account.pk).last_sync_at != before,
-        what="a sync cycle",
-    )
 
 
 def long_position(account, user) -> None:
