@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from accounts.models import Balance, ExchangeAccount
 from accounts.selectors import accounts_tradable
 from positions.pages import positions_context
+from venues.base import InstrumentKind
 
 from . import selectors
 from .instruments import instrument_find
@@ -69,8 +70,12 @@ def screen_choose(*, user, account_pk: str = "", symbol: str = "") -> Screen | N
 
 
 def screen_instruments(*, account: ExchangeAccount):
-    """What the instrument search completes from: the account's own venue's markets."""
-    return Instrument.objects.filter(venue=account.venue, active=True).order_by("symbol_id_coinapi")
+    """What the instrument search completes from: the account's own venue's markets, spot
+    first (where a screen opens when nothing is asked for or remembered)."""
+    derivative = Case(When(kind=InstrumentKind.SPOT, then=Value(0)), default=Value(1))
+    return Instrument.objects.filter(venue=account.venue, active=True).order_by(
+        derivative, "symbol_id_coinapi"
+    )
 
 
 def screen_find(*, user, account_pk: str, symbol: str) -> Screen | None:

@@ -2,14 +2,16 @@
 recorded by the sync with its stream event, reduce-only orders checked against it, and the
 REDUCING state letting only reduce-only orders through on a derivative."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from accounts.models import AuditAction, AuditEvent
 from accounts.services import account_link
-from orders.instruments import instrument_find, instruments_refresh
+from orders.instruments import coinapi_symbol, instrument_find, instruments_refresh
 from orders.models import Order
+from orders.selectors import balance_available
 from orders.services import (
     OrderInvalid,
     OrderTicket,
@@ -209,3 +211,33 @@ def test_a_desk_admin_sets_leverage_in_the_admin_through_the_same_service(accoun
     )
     assert engine.positions_get("PAPER/DERIV")[0].position.leverage == 3
     assert engine.positions_get("PAPER/DERIV")[0].position.cross is False
+
+
+def test_a_derivative_order_not_yet_read_back_holds_its_margin_of_the_settlement_asset(account):
+    perp = instrument_find(venue="PAPER", symbol="BTCUSDT-PERP")
+    leverage_set(account=account, instrument=perp, leverage="10", cross=False)
+    ticket = OrderTicket(
+        client_order_id="held-1", symbol=PERP, side="BUY", amount="0.2", price="49000"
+    )
+    order_submit(account=account, ticket=ticket)  # RECEIVED: the venue's figure lacks it
+    # 0.2 * 49000 / 10 = 980 USDT held; nothing of BTC or USD.
+    assert balance_available(account=account, asset="USDT") == Decimal(99020)
+    assert balance_available(account=account, asset="BTC") == Decimal(2)
+    assert balance_available(account=account, asset="USD") == Decimal(100000)
+    reducing = OrderTicket(
+        client_order_id="held-2", symbol=PERP, side="SELL", amount="0.1", price="51000",
+        exec_inst=("DO_NOT_INCREASE",),
+    )  # fmt: skip
+    place(account, "held-long", "BUY", "0.1", "50100")
+    order_submit(account=account, ticket=reducing)
+    assert Order.objects.get(client_order_id="held-2").status == S.RECEIVED
+    # The long's margin is in the venue's figure now: 0.1 * 50010 / 10 = 500.1 and its fee
+    # 13.0026; the resting BUY still holds 980; the reduce-only SELL holds nothing.
+    assert balance_available(account=account, asset="USDT") == Decimal("98506.8974")
+
+
+def test_symbol_ids_name_the_kind_and_a_futures_expiry():
+    assert coinapi_symbol("PAPER", "BTC", "USD") == "PAPER_SPOT_BTC_USD"
+    assert coinapi_symbol("BITMEX", "BTC", "USD", "PERPETUAL") == "BITMEX_PERP_BTC_USD"
+    future = coinapi_symbol("DERIBIT", "BTC", "USD", "FUTURE", date(2026, 12, 25))
+    assert future == "DERIBIT_FTS_BTC_USD_261225"
