@@ -24,7 +24,7 @@ from accounts.selectors import accounts_tradable, accounts_visible
 from . import pages, selectors
 from .changes import changes_version
 from .forms import SERVICE_TO_TICKET_FIELD, HistoryFilterForm, TicketForm
-from .instruments import instrument_find
+from .instruments import contract_value, instrument_find
 from .money import NotADecimal, amount_presets, parse_decimal, plain
 from .services import (
     OrderInvalid,
@@ -96,7 +96,10 @@ def _check(form: TicketForm) -> dict:
     quote = selectors.quote_for(instrument=instrument)
     context.update(instrument=instrument, quote=quote)
     side = data.get("side") or "BUY"
-    asset = instrument.quote if side == "BUY" else instrument.base
+    if instrument.is_derivative:  # margin, in the settlement asset, either side
+        asset = instrument.settlement_asset
+    else:
+        asset = instrument.quote if side == "BUY" else instrument.base
     available = selectors.balance_available(account=account, asset=asset)
     context.update(asset=asset, available=available)
     context["presets"] = amount_presets(
@@ -112,7 +115,7 @@ def _check(form: TicketForm) -> dict:
         )
     except NotADecimal:
         return context
-    notional = amount * price
+    notional = contract_value(instrument, amount, price)
     rate = _taker_fee(account.venue)
     context.update(notional=notional, fee=notional * rate if rate is not None else None)
     if quote is not None and quote.mid and price > 0:

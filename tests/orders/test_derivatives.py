@@ -2,12 +2,13 @@
 recorded by the sync with its stream event, reduce-only orders checked against it, and the
 REDUCING state letting only reduce-only orders through on a derivative."""
 
+import re
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from accounts.models import AuditAction, AuditEvent
+from accounts.models import AuditAction, AuditEvent, DeskMember, DeskRole
 from accounts.services import account_link
 from orders.instruments import coinapi_symbol, instrument_find, instruments_refresh
 from orders.models import Order
@@ -27,6 +28,7 @@ from risk.rules import rules_changed
 from risk.services import trading_state_set
 from stream.models import EventKind, StreamEvent
 from tests.factories import UserFactory
+from tests.web.conftest import client_for
 from venues.base import OrdStatus as S
 from venues.paper import engine
 
@@ -241,3 +243,16 @@ def test_symbol_ids_name_the_kind_and_a_futures_expiry():
     assert coinapi_symbol("BITMEX", "BTC", "USD", "PERPETUAL") == "BITMEX_PERP_BTC_USD"
     future = coinapi_symbol("DERIBIT", "BTC", "USD", "FUTURE", date(2026, 12, 25))
     assert future == "DERIBIT_FTS_BTC_USD_261225"
+
+
+def test_the_ticket_shows_the_margin_asset_and_the_value_of_an_inverse_order(account):
+    admin = UserFactory(username="desk-admin")
+    DeskMember.objects.create(user=admin, role=DeskRole.ADMIN)
+    form = {
+        "account": account.pk, "symbol": "PAPER_PERP_BTC_USD", "side": "BUY", "amount": "1000",
+        "price": "50000", "time_in_force": "GOOD_TILL_CANCEL", "client_order_id": "t-1",
+    }  # fmt: skip
+    content = client_for(admin).post("/orders/ticket/check/", form).content.decode()
+    assert re.search(r"<dt>Available BTC</dt><dd[^>]*>2</dd>", content)
+    # 1000 contracts of 1 USD at 50000: 0.02 BTC.
+    assert re.search(r"<dt>Notional</dt><dd[^>]*>0.02000000 BTC</dd>", content)
