@@ -256,3 +256,19 @@ def test_the_ticket_shows_the_margin_asset_and_the_value_of_an_inverse_order(acc
     assert re.search(r"<dt>Available BTC</dt><dd[^>]*>2</dd>", content)
     # 1000 contracts of 1 USD at 50000: 0.02 BTC.
     assert re.search(r"<dt>Notional</dt><dd[^>]*>0.02000000 BTC</dd>", content)
+
+
+def test_the_overview_flags_a_position_within_the_desks_liquidation_threshold(account):
+    admin = UserFactory(username="desk-admin-2")
+    DeskMember.objects.create(user=admin, role=DeskRole.ADMIN)
+    place(account, "near-1", "BUY", "0.2", "50100")
+    Position.objects.filter(account=account).update(
+        mark_price=Decimal(50000), liquidation_price=Decimal(46000)
+    )  # 8 % away
+    overview = client_for(admin).get("/").content.decode()
+    assert "8.00%" in overview and "Near liquidation" in overview  # within the default 10 %
+    RiskLimits.objects.create(liquidation_alert_percent=Decimal(5))
+    overview = client_for(admin).get("/").content.decode()
+    assert "8.00%" in overview and "Near liquidation" not in overview
+    # PnL in USD and the desk's total: 0.2 * (50000 - 50010) = -2 USDT at 1 USD.
+    assert re.search(r'id="positions-pnl">-2.00 USD<', overview)

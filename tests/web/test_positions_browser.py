@@ -71,6 +71,7 @@ def test_a_position_shows_on_the_overview_and_the_screen_and_flatten_closes_it(
     page.fill("#leverage", "5")
     page.get_by_role("button", name="Set leverage").click()
     page.get_by_text("Leverage set.").wait_for()
+    assert engine.positions_get("PAPER/WEB")[0].position.leverage == 5  # at the venue
     shoot(page, "positions-trade")
 
     page.goto(f"{base}/")
