@@ -311,9 +311,10 @@ def kill_switch(request):
 def flatten(request):
     """Close every position on the accounts this user may trade with reduce-only IOC orders,
     once confirmed; say what could not be closed."""
+    back = "blotter" if request.POST.get("back") == "blotter" else "overview"
     if request.POST.get("confirm") != FLATTEN_CONFIRMATION:
         messages.error(request, f"Type {FLATTEN_CONFIRMATION} to confirm flatten.")
-        return redirect("overview")
+        return redirect(back)
     report = positions_flatten(
         accounts=list(accounts_tradable(user=request.user)),
         user=request.user,
@@ -323,7 +324,7 @@ def flatten(request):
     messages.warning(request, f"Flatten: {len(report.orders)} reduce-only IOC order(s) sent.")
     for line in report.not_closed:
         messages.error(request, f"Not closed: {line}")
-    return redirect("overview")
+    return redirect(back)
 
 
 def _back_to_blotter(request):

@@ -70,7 +70,8 @@ def test_a_position_shows_on_the_overview_and_the_screen_and_flatten_closes_it(
     assert screen_row.locator(".quantity").inner_text() == "0.2"
     page.fill("#leverage", "5")
     page.get_by_role("button", name="Set leverage").click()
-    page.get_by_text("Leverage set.").wait_for()
+    # The answer says "Leverage set."; the stream may replace it at once with the row's update.
+    page.locator("#trade-live tr.position", has_text="5× isolated").wait_for()
     assert engine.positions_get("PAPER/WEB")[0].position.leverage == 5  # at the venue
     shoot(page, "positions-trade")
 
