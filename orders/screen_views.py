@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts.access import desk_view
 from accounts.audit import client_ip
 from accounts.selectors import accounts_tradable
+from positions.selectors import position_settings
 from positions.services import LeverageInvalid, leverage_set
 
 from . import selectors
@@ -56,6 +57,10 @@ def trade(request):
         "accounts": accounts,
         "instruments": screen_instruments(account=screen.account),
     }
+    if screen.instrument.is_derivative:
+        context["leverage"], context["cross"] = position_settings(
+            account_id=screen.account.pk, symbol_id_exchange=screen.instrument.symbol_id_exchange
+        )
     return render(request, "orders/trade.html", context)
 
 

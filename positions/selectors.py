@@ -30,3 +30,14 @@ def positions_due(*, account: ExchangeAccount) -> bool:
     if account.last_sync_at is not None:
         orders = orders.filter(updated_at__gte=account.last_sync_at)
     return orders.exists()
+
+
+def position_settings(*, account_id: int, symbol_id_exchange: str) -> tuple[Decimal, bool]:
+    """The leverage and margin mode (cross or not) last set or reported (1, isolated when
+    none)."""
+    row = (
+        Position.objects.filter(account_id=account_id, symbol_id_exchange=symbol_id_exchange)
+        .values_list("leverage", "cross")
+        .first()
+    )
+    return row or (Decimal(1), False)
