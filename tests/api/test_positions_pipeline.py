@@ -6,6 +6,8 @@ reduce-only order that would flip it refused, and closes it with DO_NOT_INCREASE
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from decimal import Decimal
 
@@ -17,7 +19,7 @@ from accounts.models import Balance
 from accounts.services import account_link
 from orders.instruments import instruments_refresh
 from orders.tasks import sync_account
-from tests.conftest import wait_for
+from tests.conftest import ROOT, wait_for
 from tests.stream.live import WebServer
 from venues.paper import engine
 
@@ -120,3 +122,21 @@ def test_a_script_opens_sees_and_closes_a_perpetual_position(api, account, web_s
         assert body(api.get("/v1/positions", {"exchange_id": ACCOUNT}))[0]["data"] == []
         flat = position_update(ws, Decimal(0))
         assert flat["side"] == "BUY"  # the side of the position closed
+
+
+def test_the_example_script_runs_the_same_round_trip(api, account, web_server):
+    """examples/perp_position.py against the real server, the worker syncing as beat would."""
+    script = subprocess.Popen(
+        [sys.executable, str(ROOT / "examples" / "perp_position.py"),
+         "--base-url", web_server.origin, "--key", api.headers["X-CoinAPI-Key"]],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 90
+    while script.poll() is None and time.monotonic() < deadline:
+        sync_account.delay(account.pk)
+        time.sleep(0.5)
+    if script.poll() is None:
+        script.kill()
+    output = script.communicate()[0]
+    assert script.returncode == 0, output
+    assert "POSITION_UPDATE" in output and ": 400 " in output, output
