@@ -214,3 +214,22 @@ def test_cross_margin_counts_the_free_balance_as_collateral():
     # 0.2) / 0.995 < 0, no liquidation price.
     assert held(symbol).liquidation_price is None
     assert held(symbol).collateral == Decimal("99973.9948")
+
+
+def test_an_order_locks_what_it_is_worth_where_it_fills_not_only_at_its_limit():
+    symbol = "BTCUSDT-PERP"
+    # Enough for 0.1 at the SELL's limit of 40000 (4000 margin + 10.4 fee), not at the best bid
+    # of 49990 where it would fill (4999 margin + 12.9974 fee): refused, nothing kept.
+    PaperBalance.objects.filter(account=engine.account_get(ACCOUNT_KEY), asset="USDT").update(
+        total=Decimal("4010.4")
+    )
+    with pytest.raises(Rejected, match="Insufficient funds"):
+        order(OrdSide.SELL, "0.1", "40000", symbol)
+    assert wallet("USDT") == (Decimal("4010.4"), Decimal(0))
+    # With 5011.9974 it goes through and leaves nothing free: 5011.9974 - 12.9974 = 4999 total,
+    # all of it the position's margin.
+    PaperBalance.objects.filter(account=engine.account_get(ACCOUNT_KEY), asset="USDT").update(
+        total=Decimal("5011.9974")
+    )
+    order(OrdSide.SELL, "0.1", "40000", symbol)
+    assert wallet("USDT") == (Decimal(4999), Decimal(4999))

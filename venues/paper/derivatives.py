@@ -102,9 +102,16 @@ def reservation(definition: MarketDef, order_price, amount, *, leverage, reduce_
     return margin + synthetic.round_up(worth * fee_rate, QUANTUM)
 
 
-def entry_reservation(account_id: int, definition: MarketDef, intent: OrderIntent) -> Decimal:
+def entry_reservation(
+    account_id: int, definition: MarketDef, intent: OrderIntent, best_crossing: Decimal | None
+) -> Decimal:
     """What a new order locks; Rejected when it is reduce-only and would grow or flip the
-    position, counting the reduce-only orders of the same side already open."""
+    position, counting the reduce-only orders of the same side already open.
+
+    It locks at the price where its amount is worth the most of what it may fill at: its limit,
+    or for a linear SELL or an inverse BUY the best level it crosses now (it fills there, and is
+    worth more than at its limit). Later fills rest at its limit. So a fill never needs more
+    margin and fee than it releases."""
     held = position(account_id, definition.symbol)
     if intent.reduce_only:
         closing = -_sign(held.size) == (1 if intent.side == OrdSide.BUY else -1)
@@ -119,9 +126,13 @@ def entry_reservation(account_id: int, definition: MarketDef, intent: OrderInten
         ).values_list("amount", "filled")
         if intent.amount + sum(amount - filled for amount, filled in pending) > abs(held.size):
             raise Rejected(WOULD_FLIP)
+    price = intent.price
+    better_fill_worth_more = definition.inverse == (intent.side == OrdSide.BUY)
+    if best_crossing is not None and better_fill_worth_more:
+        price = best_crossing
     return reservation(
         definition,
-        intent.price,
+        price,
         intent.amount,
         leverage=held.leverage,
         reduce_only=intent.reduce_only,

@@ -345,7 +345,8 @@ def _enter(
         raise Rejected(POST_ONLY)
     definition = MARKETS[market.symbol]
     if definition.is_derivative:
-        reservation = derivatives.entry_reservation(account.pk, definition, intent)
+        best = crossing[0][1].price if crossing else None
+        reservation = derivatives.entry_reservation(account.pk, definition, intent, best)
     else:
         reservation = ledger.reservation(side, intent.price, intent.amount)
     funding = ledger.balance(account.pk, ledger.funding_asset(market.symbol, side))
