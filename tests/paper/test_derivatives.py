@@ -233,3 +233,13 @@ def test_an_order_locks_what_it_is_worth_where_it_fills_not_only_at_its_limit():
     )
     order(OrdSide.SELL, "0.1", "40000", symbol)
     assert wallet("USDT") == (Decimal(4999), Decimal(4999))
+
+
+def test_leverage_changes_wait_for_the_markets_open_orders_to_be_canceled():
+    resting = engine.order_submit(
+        ACCOUNT_KEY, intent(OrdSide.BUY, "0.1", "49000", symbol="BTCUSDT-PERP")
+    )
+    with pytest.raises(Rejected, match="open orders"):
+        engine.leverage_set(ACCOUNT_KEY, "BTCUSDT-PERP", Decimal(10), cross=False)
+    engine.order_cancel(ACCOUNT_KEY, exchange_order_id=resting.exchange_order_id)
+    assert engine.leverage_set(ACCOUNT_KEY, "BTCUSDT-PERP", Decimal(10), cross=False).leverage == 10

@@ -48,6 +48,7 @@ WOULD_INCREASE = "EOrder:Reduce-only order would increase the position"
 WOULD_FLIP = "EOrder:Reduce-only order would flip the position"
 INSUFFICIENT_MARGIN = "EOrder:Insufficient margin"
 BAD_LEVERAGE = "EGeneral:Invalid arguments:leverage"
+OPEN_ORDERS = "EOrder:Cancel the open orders of this market before changing its leverage"
 REDUCE_ONLY_DONE = "Reduce-only: the position it reduced is closed"
 LIQUIDATED = "Canceled: the position was liquidated"
 
@@ -361,11 +362,16 @@ def _liquidate(state: Marked, wallet: PaperBalance, now: datetime) -> None:
 
 
 def leverage_set(account_id: int, symbol: str, leverage: Decimal, cross: bool) -> PaperPosition:
-    """Set the account's leverage and margin mode on a market. An open position's margin is
-    recomputed at its entry: more margin needs the balance free for it (else Rejected)."""
+    """Set the account's leverage and margin mode on a market with no open order of the
+    account. An open position's margin is recomputed at its entry: more margin needs the
+    balance free for it (else Rejected)."""
     definition = MARKETS[symbol]
     if not leverage.is_finite() or not 1 <= leverage <= MAX_LEVERAGE:
         raise Rejected(BAD_LEVERAGE)
+    if PaperOrder.objects.filter(
+        account_id=account_id, symbol=symbol, status__in=OPEN_STATUSES
+    ).exists():
+        raise Rejected(OPEN_ORDERS)  # their locks were taken at the old leverage
     held = position(account_id, symbol)
     wallet = ledger.balance(account_id, definition.settle)
     margin = Decimal(0)
