@@ -16,6 +16,7 @@ from emsweb.api.schemas import (
     ValidationErrorBody,
     WireNumber,
 )
+from positions.reports import position_snapshot
 from venues.registry import CATALOG
 
 from .audit import audit_record
@@ -214,13 +215,11 @@ def balances(request: HttpRequest, exchange_id: str | None = None):
 
 @router.get("/positions", response={200: list[Position], 400: ValidationErrorBody, 401: ErrorBody})
 def positions(request: HttpRequest, exchange_id: str | None = None):
-    """Spot venues hold no positions: an empty `data` per account."""
+    """One POSITION_SNAPSHOT per account, its open positions from the last sync (spot venues
+    hold none: an empty `data`)."""
     accounts = accounts_visible(user=request.auth.user).filter(enabled=True)
     if exchange_id:
         accounts = accounts.filter(exchange_id=exchange_id)
     return wire.json_response(
-        [
-            {"type": "POSITION_SNAPSHOT", "exchange_id": account.exchange_id, "data": []}
-            for account in accounts
-        ]
+        [position_snapshot(account) for account in accounts.prefetch_related("positions")]
     )

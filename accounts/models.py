@@ -221,6 +221,8 @@ class AuditAction(models.TextChoices):
     RISK_REFUSED = "RISK_REFUSED", "Order refused by a risk limit"
     TRADING_STATE = "TRADING_STATE", "Trading state changed"
     RISK_LIMITS = "RISK_LIMITS", "Risk limits changed"
+    FLATTEN = "FLATTEN", "Flatten positions"
+    LEVERAGE = "LEVERAGE", "Leverage or margin mode set"
 
 
 DETAIL_READING_ORDER = ("account", "side", "amount", "price")

@@ -11,6 +11,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from orders.selectors import open_order_count
+from positions.pages import positions_context
 
 from .models import Balance
 from .selectors import accounts_visible
@@ -31,7 +32,7 @@ def _usd(rows) -> Decimal | None:
 
 def overview_context(*, user) -> dict:
     """The overview's live figures: total value, each account's value and connection, the
-    holdings per asset, the open order count (the chart is the page's own)."""
+    holdings per asset, the open order count, the positions (the chart is the page's own)."""
     accounts = _accounts_with_balances(user=user)
     per_asset = defaultdict(lambda: {"balance": Decimal(0), "usd": Decimal(0)})
     now = timezone.now()
@@ -49,6 +50,7 @@ def overview_context(*, user) -> dict:
         "total_usd": sum((account.usd or 0 for account in accounts), Decimal(0)),
         "per_asset": sorted(per_asset.items(), key=lambda item: -item[1]["usd"]),
         "open_orders": open_order_count(accounts=accounts),
+        **positions_context(accounts=accounts),
     }
 
 

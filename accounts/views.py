@@ -24,7 +24,7 @@ from .access import desk_view, second_factor_verified, step_up
 from .audit import audit_record
 from .forms import ApiKeyForm
 from .models import ApiKey, AuditAction, AuditEvent, PortfolioSnapshot
-from .selectors import accounts_visible, user_role
+from .selectors import accounts_tradable, accounts_visible, user_role
 from .services import account_sync_queue, api_key_create
 
 
@@ -35,6 +35,7 @@ def overview(request):
     context = pages.overview_context(user=request.user)
     if request.htmx:
         return render(request, "accounts/overview.html#live", context)
+    context["may_trade"] = accounts_tradable(user=request.user).exists()
     snapshots = PortfolioSnapshot.objects.order_by("-at")[:720]
     context["chart"] = {
         "t": [int(s.at.timestamp()) for s in reversed(snapshots)],

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "market",
     "fix",
     "venues.paper",
+    "positions",
 ]
 
 MIDDLEWARE = [
@@ -265,6 +266,10 @@ EMSWEB_PAPER_START_PRICES = {
         default={"BTCUSD": "50000", "ETHUSD": "3000", "OXTUSD": "0.11", "USDJPY": "150"},
     ).items()
 }
+# The paper perpetuals' funding: paid at every whole multiple of this many seconds since the
+# epoch (8 h; tests set it shorter), this fraction of a position's value at mark, longs to shorts.
+EMSWEB_PAPER_FUNDING_SECONDS = env.int("EMSWEB_PAPER_FUNDING_SECONDS", default=8 * 3600)
+EMSWEB_PAPER_FUNDING_RATE = Decimal(env.str("EMSWEB_PAPER_FUNDING_RATE", default="0.0001"))
 
 # POST /v1/orders waits this long for the routing outcome before answering 504 (the order is
 # still tracked and reconciled; /v1/orders/status tells what became of it).

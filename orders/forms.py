@@ -44,6 +44,7 @@ class TicketForm(forms.Form):
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
     )
     post_only = forms.BooleanField(label="Post only", required=False)
+    reduce_only = forms.BooleanField(label="Reduce only", required=False)  # DO_NOT_INCREASE
     # The ticket's second confirmation of a limit far from the market: the checkbox's value names
     # the side and price it confirms ("BUY at 30000"), which the ticket's check compares.
     confirm_far = forms.CharField(required=False, max_length=100)
@@ -69,7 +70,14 @@ class TicketForm(forms.Form):
             price=data["price"].strip(),
             time_in_force=data["time_in_force"],
             expire_time=expire_time,
-            exec_inst=("MAKER_OR_CANCEL",) if data.get("post_only") else (),
+            exec_inst=tuple(
+                value
+                for value, asked in (
+                    ("MAKER_OR_CANCEL", data.get("post_only")),
+                    ("DO_NOT_INCREASE", data.get("reduce_only")),
+                )
+                if asked
+            ),
         )
 
 

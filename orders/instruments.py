@@ -3,17 +3,28 @@ that validating an order never calls out."""
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 from django.db import transaction
 from django.db.models import Q
 
 from accounts.credentials import Credentials
+from venues.base import InstrumentKind
 from venues.registry import adapter_class
 
 from .models import Instrument
 
 
-def coinapi_symbol(venue: str, base: str, quote: str) -> str:
-    """The contract's symbol id: KRAKEN_SPOT_OXT_USD."""
+def coinapi_symbol(
+    venue: str, base: str, quote: str, kind: str = InstrumentKind.SPOT, expiry: date | None = None
+) -> str:
+    """The contract's symbol id: KRAKEN_SPOT_OXT_USD, BITMEX_PERP_BTC_USD, and for a future its
+    expiry last, as the hosted EMS names them: DERIBIT_FTS_BTC_USD_261225."""
+    if kind == InstrumentKind.PERPETUAL:
+        return f"{venue}_PERP_{base}_{quote}"
+    if kind == InstrumentKind.FUTURE:
+        return f"{venue}_FTS_{base}_{quote}_{expiry:%y%m%d}"
     return f"{venue}_SPOT_{base}_{quote}"
 
 
@@ -27,13 +38,20 @@ def instruments_refresh(*, venue: str) -> int:
                 venue=venue,
                 symbol_id_exchange=spec.symbol_id_exchange,
                 defaults={
-                    "symbol_id_coinapi": coinapi_symbol(venue, spec.base, spec.quote),
+                    "symbol_id_coinapi": coinapi_symbol(
+                        venue, spec.base, spec.quote, spec.kind, spec.expiry
+                    ),
                     "base": spec.base,
                     "quote": spec.quote,
                     "tick_size": spec.tick_size,
                     "lot_size": spec.lot_size,
                     "min_amount": spec.min_amount,
                     "min_notional": spec.min_notional,
+                    "kind": spec.kind,
+                    "inverse": spec.inverse,
+                    "contract_size": spec.contract_size,
+                    "settlement_asset": spec.settlement_asset,
+                    "expiry": spec.expiry,
                     "active": True,
                 },
             )
@@ -41,6 +59,15 @@ def instruments_refresh(*, venue: str) -> int:
             symbol_id_exchange__in=[spec.symbol_id_exchange for spec in specs]
         ).update(active=False)
     return len(specs)
+
+
+def contract_value(instrument: Instrument, amount: Decimal, price: Decimal) -> Decimal:
+    """What `amount` is worth at `price` in the settlement asset of a derivative (the quote
+    asset of a spot or linear instrument): inverse contracts are worth their size in quote, so
+    size / price in the base."""
+    if instrument.inverse:
+        return amount * instrument.contract_size / price
+    return amount * instrument.contract_size * price
 
 
 def instrument_find(*, venue: str, symbol: str) -> Instrument | None:

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from venues.base import OrdSide, OrdStatus, OrdType, TimeInForce
+from venues.base import InstrumentKind, OrdSide, OrdStatus, OrdType, TimeInForce
 
 from .statuses import TERMINAL_STATUSES
 
@@ -22,6 +22,15 @@ class Instrument(models.Model):
     lot_size = models.DecimalField(**MONEY)
     min_amount = models.DecimalField(**MONEY, default=0)
     min_notional = models.DecimalField(**MONEY, default=0)
+    kind = models.CharField(
+        max_length=16, choices=InstrumentKind.choices, default=InstrumentKind.SPOT
+    )
+    # A derivative's: amounts in contracts of `contract_size` quote settled in the base
+    # (inverse), or in the base settled in `settlement_asset` (linear).
+    inverse = models.BooleanField(default=False)
+    contract_size = models.DecimalField(**MONEY, default=1)
+    settlement_asset = models.CharField(max_length=32, blank=True)
+    expiry = models.DateField(null=True, blank=True)  # a future's
     active = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -37,6 +46,10 @@ class Instrument(models.Model):
 
     def __str__(self) -> str:
         return self.symbol_id_coinapi
+
+    @property
+    def is_derivative(self) -> bool:
+        return self.kind != InstrumentKind.SPOT
 
 
 class OrderOrigin(models.TextChoices):
@@ -143,6 +156,10 @@ class Order(models.Model):
     @property
     def post_only(self) -> bool:
         return "MAKER_OR_CANCEL" in self.exec_inst
+
+    @property
+    def reduce_only(self) -> bool:
+        return "DO_NOT_INCREASE" in self.exec_inst
 
     @property
     def is_terminal(self) -> bool:

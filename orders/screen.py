@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.db.models import F, Sum
+from django.db.models import Case, F, Sum, Value, When
 from django.utils import timezone
 
 from accounts.models import Balance, ExchangeAccount
 from accounts.selectors import accounts_tradable, accounts_visible
+from positions.pages import positions_context
+from venues.base import InstrumentKind
 
 from . import selectors
 from .instruments import instrument_find
@@ -75,8 +77,12 @@ def screen_choose(*, user, account_pk: str = "", symbol: str = "") -> Screen | N
 
 
 def screen_instruments(*, account: ExchangeAccount):
-    """What the instrument search completes from: the account's own venue's markets."""
-    return Instrument.objects.filter(venue=account.venue, active=True).order_by("symbol_id_coinapi")
+    """What the instrument search completes from: the account's own venue's markets, spot
+    first (where a screen opens when nothing is asked for or remembered)."""
+    derivative = Case(When(kind=InstrumentKind.SPOT, then=Value(0)), default=Value(1))
+    return Instrument.objects.filter(venue=account.venue, active=True).order_by(
+        derivative, "symbol_id_coinapi"
+    )
 
 
 def screen_find(*, user, account_pk: str, symbol: str) -> Screen | None:
@@ -128,12 +134,17 @@ def screen_live_context(*, user, screen: Screen, csrf_input: str = "") -> dict:
         "more": more,
         "levels": _desk_levels(working) if more else [],
         "fills": [_fill_row(fill, instrument=instrument) for fill in _fills(accounts, screen)],
-        "balances": [_balance(account, asset) for asset in (instrument.base, instrument.quote)],
+        "balances": [_balance(account, asset) for asset in _assets(instrument)],
         "account_state": account_state(account),
         "settled": selectors.recently_settled(user=user, account=account),
         "csrf_input": csrf_input,
         "screen_query": screen_query(screen),
         "rendered_at": timezone.now(),
+        **(
+            positions_context(accounts=[account], symbol=instrument.symbol_id_exchange)
+            if instrument.is_derivative
+            else {}
+        ),
     }
 
 
@@ -220,6 +231,14 @@ class AssetBalance:
     asset: str
     balance: Decimal | None  # the venue's total, as of the last read; None: never read
     available: Decimal | None  # what the desk may still commit: the venue's, net of its orders
+
+
+def _assets(instrument: Instrument) -> tuple[str, ...]:
+    """What an order on the instrument trades with: both assets of a spot market, the
+    settlement asset (its margin) of a derivative."""
+    if instrument.is_derivative:
+        return (instrument.settlement_asset,)
+    return (instrument.base, instrument.quote)
 
 
 def _balance(account: ExchangeAccount, asset: str) -> AssetBalance:

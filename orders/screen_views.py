@@ -14,6 +14,8 @@ from django.views.decorators.http import require_POST
 from accounts.access import desk_view
 from accounts.audit import client_ip
 from accounts.selectors import accounts_tradable
+from positions.selectors import position_settings
+from positions.services import LeverageInvalid, leverage_set
 
 from . import selectors
 from .forms import TicketForm
@@ -55,25 +57,56 @@ def trade(request):
         "accounts": accounts,
         "instruments": screen_instruments(account=screen.account),
     }
+    if screen.instrument.is_derivative:
+        context["leverage"], context["cross"] = position_settings(
+            account_id=screen.account.pk, symbol_id_exchange=screen.instrument.symbol_id_exchange
+        )
     return render(request, "orders/trade.html", context)
 
 
 @desk_view
 def trade_live(request):
     """The screen's live part, for its poll while the stream is down."""
+    return _live(request, _screen_named(request, request.GET))
+
+
+def _screen_named(request, params) -> Screen:
+    """The screen the request's parameters name exactly, else 404."""
     screen = screen_find(
         user=request.user,
-        account_pk=request.GET.get("account", ""),
-        symbol=request.GET.get("instrument", ""),
+        account_pk=params.get("account", ""),
+        symbol=params.get("instrument", ""),
     )
     if screen is None:
         raise Http404
-    return _live(request, screen)
+    return screen
 
 
 def _live(request, screen: Screen, **extra):
     context = screen_live_context(user=request.user, screen=screen, csrf_input=csrf_input(request))
     return render(request, "orders/trade.html#live", context | extra)
+
+
+@desk_view
+@require_POST
+def trade_leverage(request):
+    """Set the screen's account's leverage and margin mode on its derivative (audited)."""
+    screen = _screen_named(request, request.POST)
+    try:
+        leverage_set(
+            account=screen.account,
+            instrument=screen.instrument,
+            leverage=request.POST.get("leverage", ""),
+            cross=request.POST.get("margin") == "cross",
+            user=request.user,
+            ip=client_ip(request),
+        )
+        notice = "Leverage set."
+    except LeverageInvalid as refused:
+        notice = "; ".join(message for messages in refused.errors.values() for message in messages)
+    if request.htmx:
+        return _live(request, screen, notice=notice)
+    return redirect(reverse("trade") + "?" + screen_query(screen))
 
 
 @desk_view

@@ -13,7 +13,8 @@ from django.utils import timezone
 from accounts.models import ApiKey, Balance, ExchangeAccount
 from accounts.selectors import accounts_tradable, accounts_visible
 from emsweb.redis import redis_client
-from venues.base import OrdSide, OrdStatus
+from positions.models import Position
+from venues.base import ExecInst, InstrumentKind, OrdSide, OrdStatus
 
 from .models import Instrument, Order
 from .statuses import WORKING_STATUSES
@@ -245,31 +246,62 @@ def balance_available(*, account: ExchangeAccount, asset: str) -> Decimal | None
     )
     if read_at is None:
         return None
-    held = sum((_held(*order) for order in _orders_sent_since(account, asset, read_at)), Decimal(0))
+    held = sum((_held(order) for order in _orders_sent_since(account, asset, read_at)), Decimal(0))
     return (available or Decimal(0)) - held
 
 
 def _orders_sent_since(account: ExchangeAccount, asset: str, read_at: datetime):
-    """The desk's orders funded from `asset` not yet sent, or sent after `read_at`."""
-    funded = Q(side=OrdSide.BUY, instrument__quote=asset) | Q(
-        side=OrdSide.SELL, instrument__base=asset
+    """The desk's orders funded from `asset` not yet sent, or sent after `read_at`: spot orders
+    by their side, derivatives by their settlement asset (with the leverage last reported)."""
+    spot = Q(instrument__kind=InstrumentKind.SPOT)
+    funded = (
+        (spot & Q(side=OrdSide.BUY, instrument__quote=asset))
+        | (spot & Q(side=OrdSide.SELL, instrument__base=asset))
+        | (~spot & Q(instrument__settlement_asset=asset))
     )
+    leverage = Position.objects.filter(
+        account=OuterRef("account"), symbol_id_exchange=OuterRef("instrument__symbol_id_exchange")
+    ).values("leverage")[:1]
     # A claim for routing sets updated_at too: the bound on it lets an index find the orders.
     sent_since = Q(routing_started_at__gt=read_at, updated_at__gt=read_at)
     return (
         Order.objects.filter(account=account)
         .filter(funded, Q(status=S.RECEIVED) | sent_since)
-        .values_list("side", "status", "price", "amount_open", "amount_filled", "avg_px")
+        .annotate(leverage=Subquery(leverage))
+        .values(
+            "side",
+            "status",
+            "price",
+            "amount_open",
+            "amount_filled",
+            "avg_px",
+            "leverage",
+            "instrument__kind",
+            "instrument__inverse",
+            "instrument__contract_size",
+            "exec_inst",
+        )  # fmt: skip
     )
 
 
-def _held(side, status, price, amount_open, amount_filled, avg_px) -> Decimal:
+def _held(order: dict) -> Decimal:
     """What one order takes of its funding asset: its filled part, and its open remainder while
-    it works."""
-    still_open = amount_open if status in WORKING_STATUSES else Decimal(0)
-    if side == OrdSide.BUY:
-        return amount_filled * avg_px + still_open * price
-    return amount_filled + still_open
+    it works; for a derivative, the initial margin of both (their value / leverage), none for a
+    reduce-only one."""
+    still_open = order["amount_open"] if order["status"] in WORKING_STATUSES else Decimal(0)
+    filled, price, avg_px = order["amount_filled"], order["price"], order["avg_px"]
+    if order["instrument__kind"] != InstrumentKind.SPOT:
+        if ExecInst.DO_NOT_INCREASE in order["exec_inst"]:
+            return Decimal(0)  # it only frees margin
+        size = order["instrument__contract_size"]
+        if order["instrument__inverse"]:
+            worth = (filled / avg_px if filled else 0) * size + still_open * size / price
+        else:
+            worth = (filled * avg_px + still_open * price) * size
+        return worth / (order["leverage"] or 1)
+    if order["side"] == OrdSide.BUY:
+        return filled * avg_px + still_open * price
+    return filled + still_open
 
 
 def open_order_count(*, accounts) -> int:

@@ -1,7 +1,8 @@
 """One account's sync cycle: learn from the venue what happened, apply it through the lifecycle.
 
 Two venue calls per cycle whatever the number of open orders (open orders, fills since a cursor),
-plus balances when something changed or they are old, plus a lookup per order whose fate the
+plus balances when something changed or they are old (and positions then, or while any is
+held: marks move them), plus a lookup per order whose fate the
 first two calls cannot tell (it left the open list, its routing outcome is unknown, or a trade
 names a venue order emsweb does not know: one placed by hand that finished unseen).
 Overlapping syncs of one account are skipped, not stacked.
@@ -28,7 +29,9 @@ from accounts.services import (
     venue_error_record,
 )
 from emsweb.logging import account_context
-from venues.base import OrdStatus, TimeInForce, Venue, VenueOrder, hint_symbols
+from positions.selectors import positions_due
+from positions.services import positions_record
+from venues.base import OrdStatus, TimeInForce, Venue, VenueOrder, hint_symbols, venue_positions
 from venues.ccxt.limits import Throttled
 from venues.errors import Unreachable, VenueError
 from venues.registry import UnknownVenue
@@ -114,7 +117,15 @@ def _sync(account: ExchangeAccount, venue: Venue) -> None:
     _expire_oms_orders(account)
 
     stale = timezone.now() - timedelta(seconds=settings.EMSWEB_BALANCE_REFRESH)
-    if changed or account.balances_synced_at is None or account.balances_synced_at < stale:
+    balances_due = (
+        changed or account.balances_synced_at is None or account.balances_synced_at < stale
+    )
+    if balances_due or positions_due(account=account):
+        # Marks, funding and liquidations move a position (and its wallet) with no order news.
+        positions = venue_positions(venue)
+        if positions is not None and positions_record(account=account, positions=positions):
+            balances_due = True
+    if balances_due:
         balances_record(account=account, balances=venue.balances())
 
 

@@ -24,7 +24,7 @@ from accounts.selectors import accounts_tradable, accounts_visible
 from . import pages, selectors
 from .changes import changes_version
 from .forms import SERVICE_TO_TICKET_FIELD, HistoryFilterForm, TicketForm
-from .instruments import instrument_find
+from .instruments import contract_value, instrument_find
 from .money import NotADecimal, amount_presets, parse_decimal, plain
 from .services import (
     OrderInvalid,
@@ -33,8 +33,10 @@ from .services import (
     order_submit,
     orders_cancel_all,
     orders_kill_switch,
+    positions_flatten,
     ticket_check,
 )
+from .services.flatten import CONFIRMATION as FLATTEN_CONFIRMATION
 from .statuses import ROUTING_SETTLED
 
 TICKET_FIELDS = [
@@ -94,7 +96,10 @@ def _check(form: TicketForm) -> dict:
     quote = selectors.quote_for(instrument=instrument)
     context.update(instrument=instrument, quote=quote)
     side = data.get("side") or "BUY"
-    asset = instrument.quote if side == "BUY" else instrument.base
+    if instrument.is_derivative:  # margin, in the settlement asset, either side
+        asset = instrument.settlement_asset
+    else:
+        asset = instrument.quote if side == "BUY" else instrument.base
     available = selectors.balance_available(account=account, asset=asset)
     context.update(asset=asset, available=available)
     context["presets"] = amount_presets(
@@ -110,7 +115,7 @@ def _check(form: TicketForm) -> dict:
         )
     except NotADecimal:
         return context
-    notional = amount * price
+    notional = contract_value(instrument, amount, price)
     rate = _taker_fee(account.venue)
     context.update(notional=notional, fee=notional * rate if rate is not None else None)
     if quote is not None and quote.mid and price > 0:
@@ -299,6 +304,27 @@ def kill_switch(request):
         "A desk admin resumes trading.",
     )
     return _back_to_blotter(request)
+
+
+@desk_view
+@require_POST
+def flatten(request):
+    """Close every position on the accounts this user may trade with reduce-only IOC orders,
+    once confirmed; say what could not be closed."""
+    back = "blotter" if request.POST.get("back") == "blotter" else "overview"
+    if request.POST.get("confirm") != FLATTEN_CONFIRMATION:
+        messages.error(request, f"Type {FLATTEN_CONFIRMATION} to confirm flatten.")
+        return redirect(back)
+    report = positions_flatten(
+        accounts=list(accounts_tradable(user=request.user)),
+        user=request.user,
+        ip=client_ip(request),
+        wait=settings.EMSWEB_API_ROUTING_WAIT,
+    )
+    messages.warning(request, f"Flatten: {len(report.orders)} reduce-only IOC order(s) sent.")
+    for line in report.not_closed:
+        messages.error(request, f"Not closed: {line}")
+    return redirect(back)
 
 
 def _back_to_blotter(request):

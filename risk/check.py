@@ -13,13 +13,13 @@ it concerns.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Context, Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from accounts.audit import audit_record
@@ -29,6 +29,7 @@ from orders.models import Instrument, Order, OrderOrigin
 from orders.money import plain
 from orders.selectors import quote_for
 from orders.statuses import WORKING_STATUSES
+from positions.selectors import position_held
 from venues.base import OrdSide
 
 from .models import DESK, RiskUsage, TradingState
@@ -56,6 +57,7 @@ class Attempt:
     side: str
     amount: Decimal
     price: Decimal
+    reduce_only: bool = False  # DO_NOT_INCREASE, on a derivative
 
 
 @dataclass(frozen=True)
@@ -103,9 +105,11 @@ def risk_check(attempt: Attempt) -> Passed:
     if notional_usd is None and any(limits.needs_notional for limits in rules.limits):
         refusals.append(_no_usd_rate(rules, attempt))
     quote = None
+    position_usd = _position_usd(attempt, rules)
     for limits in rules.limits:
         refusals += _instrument_refusals(limits, attempt)
         refusals += _order_notional_refusals(limits, notional_usd)
+        refusals += _position_refusals(limits, position_usd)
         if limits.price_band_percent is not None:
             quote = quote or quote_for(instrument=attempt.instrument)
             refusals += _band_refusals(limits, attempt, quote)
@@ -175,8 +179,19 @@ def _state_refusals(scope_state: tuple[str, str, str], attempt: Attempt) -> list
     if state == TradingState.HALTED:
         message = f"Trading is halted on {label}: no new orders until a desk admin resumes it."
         return [Refusal("exchange_id", "trading_state", scope, message)]
-    # Every instrument is spot so far: reducing means selling. Derivatives will need reduce-only.
-    if state == TradingState.REDUCING and attempt.side != OrdSide.SELL:
+    if state != TradingState.REDUCING:
+        return []
+    # Reducing: selling what is held on spot; on a derivative, reduce-only orders (whose
+    # check against the position is the order's own).
+    if attempt.instrument.is_derivative:
+        if attempt.reduce_only:
+            return []
+        message = (
+            f"Trading on {label} is reducing only: on a derivative, reduce-only orders "
+            "(exec_inst DO_NOT_INCREASE) only."
+        )
+        return [Refusal("exec_inst", "trading_state", scope, message)]
+    if attempt.side != OrdSide.SELL:
         message = (
             f"Trading on {label} is reducing only: SELL orders only, this one is {attempt.side}."
         )
@@ -223,6 +238,42 @@ def _order_notional_refusals(limits: Limits, notional_usd: Decimal | None) -> li
     return [Refusal("amount_order", "max_order_notional_usd", limits.scope, message)]
 
 
+def _position_usd(attempt: Attempt, rules: ScopeRules) -> Decimal | None:
+    """On a derivative, with a position limit in force and an order that may grow the position:
+    the largest position it could leave in USD (the last reported, with the account's working
+    orders of the order's side and the order itself), valued at the order's price."""
+    if (
+        not attempt.instrument.is_derivative
+        or attempt.reduce_only
+        or all(limits.max_position_usd is None for limits in rules.limits)
+    ):
+        return None
+    instrument = attempt.instrument
+    size, _ = position_held(
+        account_id=attempt.account.pk, symbol_id_exchange=instrument.symbol_id_exchange
+    )
+    working = Order.objects.filter(
+        account=attempt.account,
+        instrument=instrument,
+        side=attempt.side,
+        status__in=WORKING_STATUSES,
+    ).aggregate(total=Sum("amount_open"))["total"] or Decimal(0)
+    direction = 1 if attempt.side == OrdSide.BUY else -1
+    reach = abs(size + direction * (working + attempt.amount))
+    return _usd_value(replace(attempt, amount=reach))
+
+
+def _position_refusals(limits: Limits, position_usd: Decimal | None) -> list[Refusal]:
+    limit = limits.max_position_usd
+    if limit is None or position_usd is None or position_usd <= limit:
+        return []
+    message = (
+        f"Max position per instrument for {limits.label}: {_usd(limit)}; with this order and "
+        f"the working ones of its side it could reach {_usd(position_usd)}."
+    )
+    return [Refusal("amount_order", "max_position_usd", limits.scope, message)]
+
+
 def _band_refusals(limits: Limits, attempt: Attempt, quote) -> list[Refusal]:
     band = limits.price_band_percent
     reference = quote.mid if quote is not None else None
@@ -254,6 +305,8 @@ def _band_refusals(limits: Limits, attempt: Attempt, quote) -> list[Refusal]:
 def _usd_value(attempt: Attempt) -> Decimal | None:
     """The order's notional in USD: in its quote asset, at the USD rate its venue last gave."""
     notional = attempt.amount * attempt.price
+    if attempt.instrument.inverse:  # contracts worth their size in the quote asset
+        notional = attempt.amount * attempt.instrument.contract_size
     quote = attempt.instrument.quote
     if quote.upper() == USD:
         return notional

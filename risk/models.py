@@ -50,8 +50,7 @@ def _scope_label(row: models.Model) -> str:
 
 class TradingState(models.TextChoices):
     ACTIVE = "ACTIVE", "Active"
-    # Only orders that reduce exposure: on spot, SELL orders (reduce-only on derivatives, once
-    # the desk trades them).
+    # Only orders that reduce exposure: on spot, SELL orders; on derivatives, reduce-only ones.
     REDUCING = "REDUCING", "Reducing only"
     HALTED = "HALTED", "Halted"
 
@@ -106,8 +105,18 @@ class RiskLimits(models.Model):
         "per line or separated by commas. Empty: every instrument.",
     )
     denied_instruments = models.TextField(blank=True, help_text="Never these; same form.")
-    # Once the desk keeps positions: a maximum position per instrument belongs here, checked
-    # in risk.check beside the order notional.
+    max_position_usd = models.DecimalField(
+        **MONEY, null=True, blank=True, validators=[MinValueValidator(0)],
+        verbose_name="max position per instrument (USD)",
+        help_text="On a derivative, the position an account may reach on one instrument, "
+        "counting its working orders of the same side. Reduce-only orders always pass.",
+    )  # fmt: skip
+    liquidation_alert_percent = models.DecimalField(
+        max_digits=9, decimal_places=4, null=True, blank=True, validators=[MinValueValidator(0)],
+        verbose_name="liquidation alert (%)",
+        help_text="The overview and the trading screen flag a position whose mark is this close "
+        "to its liquidation price (the desk's row sets it for all; 10 when empty).",
+    )  # fmt: skip
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -34,7 +34,9 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 RULES_KEY = "emsweb:risk:rules"
-DECIMALS = frozenset({"max_order_notional_usd", "max_daily_notional_usd", "price_band_percent"})
+DECIMALS = frozenset(
+    {"max_order_notional_usd", "max_daily_notional_usd", "price_band_percent", "max_position_usd"}
+)
 INSTRUMENT_LISTS = frozenset({"allowed_instruments", "denied_instruments"})
 
 
@@ -53,6 +55,7 @@ class Limits:
     reference_max_age_seconds: int = 30
     allowed_instruments: frozenset[str] = field(default_factory=frozenset)
     denied_instruments: frozenset[str] = field(default_factory=frozenset)
+    max_position_usd: Decimal | None = None
 
     @property
     def counts_usage(self) -> bool:

@@ -34,6 +34,7 @@ LABELS = {
     "max_orders_per_minute": "Max orders per minute",
     "max_daily_notional_usd": "Max notional per UTC day (USD)",
     "price_band_percent": "Price band (%)",
+    "max_position_usd": "Max position per instrument (USD)",
     "allowed_instruments": "Allowed instruments",
     "denied_instruments": "Denied instruments",
 }

@@ -3,7 +3,8 @@
 Each message is JSON text without "seq" (stream.reader puts it first when the event is read):
 - an order: ORDER_EXEC_REPORT_UPDATE, the execution report exactly as REST returns it;
 - a balance: BALANCE_UPDATE, flat, its fields as REST's balances show them;
-- an account: SERVER_INFO for that account, with emsweb's `connection`, `alert` and `trading`.
+- an account: SERVER_INFO for that account, with emsweb's `connection`, `alert` and `trading`;
+- a position: POSITION_UPDATE, flat PositionData as REST's positions show it.
 A few queries per batch whatever its size: one per kind (three for orders, as report_data).
 """
 
@@ -17,6 +18,8 @@ from accounts.models import Balance, ExchangeAccount
 from accounts.reports import BALANCE_FIELDS, balance_fields, without_unknown
 from emsweb.api import wire
 from orders.reports import execution_report, reports_of
+from positions.models import Position
+from positions.reports import position_update
 from risk.models import ScopeState, TradingState
 
 from .models import EventKind
@@ -75,7 +78,17 @@ def _accounts(ids: set[int]) -> dict[int, str]:
     }
 
 
-BUILDERS = {EventKind.ORDER: _orders, EventKind.BALANCE: _balances, EventKind.ACCOUNT: _accounts}
+def _positions(ids: set[int]) -> dict[int, str]:
+    rows = Position.objects.filter(pk__in=ids).select_related("account")
+    return {row.pk: wire.dumps(position_update(row, row.account.exchange_id)) for row in rows}
+
+
+BUILDERS = {
+    EventKind.ORDER: _orders,
+    EventKind.BALANCE: _balances,
+    EventKind.ACCOUNT: _accounts,
+    EventKind.POSITION: _positions,
+}
 
 
 def balance_update(row: dict) -> dict:

@@ -15,6 +15,7 @@ class EventKind(models.TextChoices):
     ORDER = "order", "Order"
     BALANCE = "balance", "Balance"
     ACCOUNT = "account", "Account"
+    POSITION = "position", "Position"
 
 
 class StreamEvent(models.Model):

@@ -37,12 +37,12 @@ CSRF_PARAM = "csrf_cookie"  # set by the consumer from the connection's cookie, 
 # account's balances, and the account's state (a refused key, a venue that does not answer).
 KINDS = {
     "blotter": {"order", "account"},
-    "overview": {"order", "balance", "account"},
+    "overview": {"order", "balance", "account", "position"},
     "balances": {"balance", "account"},
     "order": {"order"},
     "ticket": {"order"},
     "risk": {"order", "account"},
-    "trade": {"order", "balance", "account"},
+    "trade": {"order", "balance", "account", "position"},
 }
 
 

@@ -44,6 +44,7 @@ from orders.requests import (
 from orders.selectors import orders_visible
 from orders.services import connection_left
 from orders.statuses import WORKING_STATUSES
+from positions.reports import position_snapshot
 from venues.base import ExecInst
 
 logger = logging.getLogger(__name__)
@@ -96,8 +97,8 @@ def server_info(*, seq: int) -> str:
 
 def snapshots(*, user: AbstractBaseUser, seq: int, resync: bool = False) -> list[str]:
     """Per account the user sees: ORDER_EXEC_REPORT_SNAPSHOT (its open orders, as GET /v1/orders
-    reports them), BALANCE_SNAPSHOT (as GET /v1/balances), POSITION_SNAPSHOT (spot venues hold
-    none) and SYMBOLS_SNAPSHOT. Each carries `seq`: it was read after the event of that seq,
+    reports them), BALANCE_SNAPSHOT (as GET /v1/balances), POSITION_SNAPSHOT (as GET /v1/positions)
+    and SYMBOLS_SNAPSHOT. Each carries `seq`: it was read after the event of that seq,
     so it shows every change up to it (and maybe a few later ones, which the updates that follow
     then repeat: each update is the full state, so applying it again changes nothing). `resync`:
     the client asked to resume from a seq older than the retention, so it must start afresh."""
@@ -105,7 +106,7 @@ def snapshots(*, user: AbstractBaseUser, seq: int, resync: bool = False) -> list
         accounts_visible(user=user)
         .filter(enabled=True)
         .order_by("exchange_id")
-        .prefetch_related("balances")
+        .prefetch_related("balances", "positions")
     )
     orders = _open_orders(user, accounts)
     symbols = _symbols({account.venue for account in accounts})
@@ -116,7 +117,7 @@ def snapshots(*, user: AbstractBaseUser, seq: int, resync: bool = False) -> list
             {"type": "ORDER_EXEC_REPORT_SNAPSHOT", "exchange_id": exchange_id,
              "data": orders[exchange_id]},
             balance_snapshot(account),
-            {"type": "POSITION_SNAPSHOT", "exchange_id": exchange_id, "data": []},
+            position_snapshot(account),
             {"type": "SYMBOLS_SNAPSHOT", "exchange_id": exchange_id,
              "data": _symbol_items(symbols[account.venue], account)},
         ):  # fmt: skip

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -53,6 +53,12 @@ class ExecInst(TextChoices):
     DO_NOT_INCREASE = "DO_NOT_INCREASE"
 
 
+class InstrumentKind(TextChoices):
+    SPOT = "SPOT"
+    PERPETUAL = "PERPETUAL"
+    FUTURE = "FUTURE"
+
+
 @dataclass(frozen=True)
 class InstrumentSpec:
     symbol_id_exchange: str  # the venue's own symbol, e.g. "OXTUSD"
@@ -62,6 +68,11 @@ class InstrumentSpec:
     lot_size: Decimal
     min_amount: Decimal
     min_notional: Decimal = Decimal(0)
+    kind: str = InstrumentKind.SPOT
+    inverse: bool = False  # amounts in contracts of `contract_size` quote, settled in the base
+    contract_size: Decimal = Decimal(1)
+    settlement_asset: str = ""
+    expiry: date | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,7 @@ class OrderIntent:
     time_in_force: TimeInForce
     expire_time: datetime | None = None
     post_only: bool = False
+    reduce_only: bool = False  # DO_NOT_INCREASE: never grows or flips the position
 
 
 @dataclass(frozen=True)
@@ -124,6 +136,26 @@ class VenueBalance:
     locked: Decimal
     rate_usd: Decimal | None = None
     asset_common: str = ""  # the common id, e.g. "BTC"; empty when it is the venue's own
+
+
+@dataclass(frozen=True)
+class VenuePosition:
+    """A derivative position as the venue reports it. `size` is signed: positive long,
+    negative short, zero flat (a flat row still carries the leverage and margin mode)."""
+
+    symbol_id_exchange: str
+    size: Decimal
+    entry_price: Decimal
+    mark_price: Decimal
+    unrealized_pnl: Decimal
+    realized_pnl: Decimal
+    margin: Decimal  # the initial margin the position holds, in the settlement asset
+    maintenance_margin: Decimal
+    leverage: Decimal
+    cross: bool
+    liquidation_price: Decimal | None
+    settlement_asset: str
+    raw: dict = field(default_factory=dict)  # the rest the venue says (fees, funding, ...)
 
 
 @dataclass(frozen=True)
@@ -196,7 +228,9 @@ class Venue(Protocol):
 # - quotes() -> {symbol_id_exchange: (bid, ask, last)}: for the ticket (orders.quotes);
 # - book(symbol_id_exchange, depth) -> MarketBook and
 #   candles(symbol_id_exchange, timeframe, limit) -> list[Candle] (oldest first): public market
-#   data for the trading screen (market.feed), read by workers only for instruments on screen.
+#   data for the trading screen (market.feed), read by workers only for instruments on screen;
+# - positions() -> list[VenuePosition] and leverage_set(symbol_id_exchange, leverage, cross):
+#   derivatives (venue_positions below).
 
 
 def hint_symbols(venue: Venue, symbols: Iterable[str]) -> None:
@@ -214,3 +248,9 @@ def key_check(venue: Venue) -> KeyCheck:
         return check()
     venue.balances()
     return KeyCheck(ok=True)
+
+
+def venue_positions(venue: Venue) -> list[VenuePosition] | None:
+    """The venue's derivative positions; None for a venue that holds none (spot only)."""
+    read = getattr(venue, "positions", None)
+    return read() if read is not None else None

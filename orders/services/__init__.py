@@ -20,6 +20,7 @@ from .cancel import (
     orders_kill_switch,
 )
 from .disconnect import connection_left, orders_cancel_disconnected, orders_on_disconnect
+from .flatten import FlattenReport, positions_flatten
 from .route import order_route
 from .submit import CheckedTicket, OrderInvalid, OrderTicket, order_submit, ticket_check
 from .sweep import orders_sweep_pending_cancels, orders_sweep_received
@@ -30,6 +31,8 @@ __all__ = [
     "OrderInvalid",
     "OrderNotCancelable",
     "OrderTicket",
+    "FlattenReport",
+    "positions_flatten",
     "order_cancel",
     "order_cancel_if_requested",
     "order_cancel_send",

@@ -154,6 +154,7 @@ def _intent(order: Order) -> OrderIntent:
         if time_in_force == TimeInForce.GOOD_TILL_TIME_EXCHANGE
         else None,
         post_only=order.post_only,
+        reduce_only=order.reduce_only,
     )
 
 

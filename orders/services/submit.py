@@ -13,20 +13,22 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import ApiKey, AuditAction, ExchangeAccount
+from positions.selectors import position_held
 from risk.check import Attempt, RiskRefused, risk_check, risk_count, risk_refusal_record
 from venues.base import ExecInst, OrdSide, OrdStatus, TimeInForce
 from venues.registry import venue_info
 
 from ..changes import changes_bump
-from ..instruments import instrument_find
+from ..instruments import contract_value, instrument_find
 from ..models import EventCause, Instrument, Order
 from ..money import NotADecimal, parse_decimal, plain, round_amount, round_price
 from ..selectors import balance_available
+from ..statuses import WORKING_STATUSES
 from ..tasks import delay_after_commit, route_order
 from ..writes import order_insert
 
 S = OrdStatus
-SUPPORTED_EXEC_INST = frozenset({ExecInst.MAKER_OR_CANCEL})
+SUPPORTED_EXEC_INST = frozenset({ExecInst.MAKER_OR_CANCEL, ExecInst.DO_NOT_INCREASE})
 # emsweb's own, not the venue's: it cancels the order when the connection it was placed on is
 # gone (orders/services/disconnect.py), so it needs one, and only /v1/ws has connections.
 ON_CONNECTION_EXEC_INST = frozenset({ExecInst.CANCEL_ON_DISCONNECT})
@@ -86,7 +88,15 @@ def order_submit(
     if existing is not None:
         return _same_request_or_refuse(existing, request_hash)
     checked = ticket_check(account=account, ticket=ticket, on_connection=connection_key is not None)
-    attempt = Attempt(account, user, checked.instrument, ticket.side, checked.amount, checked.price)
+    attempt = Attempt(
+        account,
+        user,
+        checked.instrument,
+        ticket.side,
+        checked.amount,
+        checked.price,
+        reduce_only=ExecInst.DO_NOT_INCREASE in ticket.exec_inst,
+    )
     cancel_on_disconnect_key = (
         connection_key if ExecInst.CANCEL_ON_DISCONNECT in ticket.exec_inst else None
     )
@@ -231,8 +241,13 @@ def ticket_check(
             f"Order value is below the minimum {plain(instrument.min_notional)} "
             f"{instrument.quote}.",
         )
+    reduce_only = ExecInst.DO_NOT_INCREASE in ticket.exec_inst
+    if reduce_only and not instrument.is_derivative:
+        error("exec_inst", f"DO_NOT_INCREASE applies to derivatives; {instrument} is spot.")
+    elif reduce_only and not errors:
+        _check_reduce_only(account, instrument, ticket.side, rounded_amount, error)
     if not errors:
-        _check_funds(account, instrument, ticket.side, rounded_amount, rounded_price, error)
+        _check_funds(account, instrument, ticket, rounded_amount, rounded_price, error)
     if errors:
         raise OrderInvalid(errors)
     return CheckedTicket(instrument, rounded_amount, rounded_price, tuple(notes))
@@ -270,6 +285,17 @@ def _check_time_in_force(ticket: OrderTicket, error, *, on_connection: bool) -> 
         error("exec_inst", "MAKER_OR_CANCEL cannot rest, so it cannot be combined with IOC or FOK.")
 
 
+def _initial_margin(account, instrument, ticket, amount, price) -> Decimal:
+    """What a derivative order needs free in the settlement asset: its value / leverage, none
+    for a reduce-only order."""
+    if ExecInst.DO_NOT_INCREASE in ticket.exec_inst:
+        return Decimal(0)
+    _, leverage = position_held(
+        account_id=account.pk, symbol_id_exchange=instrument.symbol_id_exchange
+    )
+    return contract_value(instrument, amount, price) / leverage
+
+
 def _positive_decimal(value: object, name: str, error) -> Decimal | None:
     try:
         number = parse_decimal(value)
@@ -282,10 +308,43 @@ def _positive_decimal(value: object, name: str, error) -> Decimal | None:
     return number
 
 
-def _check_funds(account, instrument, side, amount, price, error) -> None:
-    asset, needed = (
-        (instrument.quote, amount * price) if side == OrdSide.BUY else (instrument.base, amount)
+def _check_reduce_only(account, instrument, side, amount, error) -> None:
+    """A reduce-only order must close part of the position the venue last reported, with the
+    other reduce-only orders of its side still working: never grow it, never flip it."""
+    size, _ = position_held(account_id=account.pk, symbol_id_exchange=instrument.symbol_id_exchange)
+    if not size or (size > 0) == (side == OrdSide.BUY):
+        held = "no position" if not size else f"a {'long' if size > 0 else 'short'} position"
+        error(
+            "exec_inst",
+            f"DO_NOT_INCREASE: a {side} would increase the position ({account.exchange_id} holds "
+            f"{held} in {instrument}).",
+        )
+        return
+    working = Order.objects.filter(
+        account=account, instrument=instrument, side=side, status__in=WORKING_STATUSES
+    ).values_list("exec_inst", "amount_open")
+    pending = sum(
+        (open_amount for inst, open_amount in working if ExecInst.DO_NOT_INCREASE in inst),
+        Decimal(0),
     )
+    if amount + pending > abs(size):
+        error(
+            "amount_order",
+            f"DO_NOT_INCREASE: {plain(amount)} would flip the position: {plain(abs(size))} held, "
+            f"{plain(pending)} already in working reduce-only orders.",
+        )
+
+
+def _check_funds(account, instrument, ticket, amount, price, error) -> None:
+    if instrument.is_derivative:
+        asset, needed = (
+            instrument.settlement_asset,
+            _initial_margin(account, instrument, ticket, amount, price),
+        )
+    elif ticket.side == OrdSide.BUY:
+        asset, needed = instrument.quote, amount * price
+    else:
+        asset, needed = instrument.base, amount
     available = balance_available(account=account, asset=asset)
     if available is None:
         error(

@@ -19,6 +19,7 @@ def intent(
     expire_time: datetime | None = None,
     post_only: bool = False,
     client_order_id: str | None = None,
+    reduce_only: bool = False,
 ) -> OrderIntent:
     """An order intent; by default a BUY of BTCUSD that rests below the start price."""
     return OrderIntent(
@@ -30,6 +31,7 @@ def intent(
         time_in_force=TimeInForce(time_in_force),
         expire_time=expire_time,
         post_only=post_only,
+        reduce_only=reduce_only,
     )
 
 

@@ -29,6 +29,7 @@ def test_an_account_is_created_and_funded_on_first_use(venue):
         "JPY": 1000000,
         "OXT": 10000,
         "USD": 100000,
+        "USDT": 100000,
     }
     assert PaperAccount.objects.get().account_key == ACCOUNT_KEY
 
@@ -47,6 +48,7 @@ def test_balances_show_locked_funds_and_usd_rates_from_the_markets(venue):
         "JPY": Decimal("0.006666666667"),
         "OXT": Decimal("0.11"),
         "USD": Decimal(1),
+        "USDT": Decimal(1),
     }
 
 
@@ -59,7 +61,11 @@ def test_usd_rates_follow_the_mid():
 def test_instruments_describe_every_market(venue):
     specs = {spec.symbol_id_exchange: spec for spec in venue.instruments()}
 
-    assert set(specs) == {"BTCUSD", "ETHUSD", "OXTUSD", "USDJPY"}
+    assert set(specs) == {"BTCUSD", "BTCUSDT-PERP", "ETHUSD", "OXTUSD", "USDJPY", "XBTUSD"}
+    linear, inverse = specs["BTCUSDT-PERP"], specs["XBTUSD"]
+    assert (linear.kind, linear.inverse, linear.settlement_asset) == ("PERPETUAL", False, "USDT")
+    assert (inverse.kind, inverse.inverse, inverse.settlement_asset) == ("PERPETUAL", True, "BTC")
+    assert inverse.contract_size == 1 and spec_of_spot_is_spot(specs["BTCUSD"])
     oxt = specs["OXTUSD"]
     assert (oxt.base, oxt.quote, oxt.tick_size, oxt.lot_size) == (
         "OXT",
@@ -140,3 +146,12 @@ def assert_books_balance(account_key: str) -> None:
     for order in PaperOrder.objects.filter(account__account_key=account_key):
         assert order.filled == sum(trade.amount for trade in order.trades.all())
         assert order.is_open or order.locked == 0
+
+
+def spec_of_spot_is_spot(spec) -> bool:
+    return (spec.kind, spec.inverse, spec.settlement_asset, spec.expiry) == (
+        "SPOT",
+        False,
+        "",
+        None,
+    )

@@ -94,7 +94,7 @@ def test_reads_answer_normally_under_a_timeout_fault(venue, sleeps):
     engine.set_knobs(ACCOUNT_KEY, fault=Fault.TIMEOUT_BEFORE_ACCEPT, fault_delay_ms=0)
 
     assert venue.open_orders() == []
-    assert len(venue.balances()) == 5
+    assert len(venue.balances()) == 6  # BTC, ETH, JPY, OXT, USD, USDT
     assert sleeps == []
 
 

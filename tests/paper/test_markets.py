@@ -30,6 +30,9 @@ def test_markets_start_at_the_configured_prices():
         "ETHUSD": Decimal(3000),
         "OXTUSD": Decimal("0.11"),
         "USDJPY": Decimal(150),
+        # Not in the configured prices: the perpetuals' own default start.
+        "BTCUSDT-PERP": Decimal(50000),
+        "XBTUSD": Decimal(50000),
     }
 
 
@@ -121,7 +124,7 @@ def test_every_book_is_on_the_tick_with_a_spread_and_a_level_worth_tens_of_thous
     for level in current.bids + current.asks:
         assert level.price % definition.tick_size == 0
         assert level.size % definition.lot_size == 0
-    usd_per_unit = Decimal(1) if definition.base == "USD" else mid
+    usd_per_unit = Decimal(1) if definition.base == "USD" or definition.inverse else mid
     assert 20_000 <= current.asks[0].size * usd_per_unit <= 50_000
 
 

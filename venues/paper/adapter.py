@@ -24,9 +24,10 @@ from venues.base import (
     VenueBalance,
     VenueFill,
     VenueOrder,
+    VenuePosition,
 )
 from venues.errors import OutcomeUnknown, Rejected, Unreachable
-from venues.paper import engine
+from venues.paper import derivatives, engine
 from venues.paper.markets import MARKETS
 from venues.paper.models import (
     Fault,
@@ -137,6 +138,16 @@ class PaperVenue:
 
         return self._read(call)
 
+    def positions(self) -> list[VenuePosition]:
+        return self._read(
+            lambda: [venue_position(marked) for marked in engine.positions_get(self.account_key)]
+        )
+
+    def leverage_set(self, symbol_id_exchange: str, leverage: Decimal, cross: bool) -> None:
+        self._read(
+            lambda: engine.leverage_set(self.account_key, symbol_id_exchange, leverage, cross=cross)
+        )
+
     def quotes(self) -> dict[str, tuple[Decimal | None, Decimal | None, Decimal | None]]:
         """Best bid, best ask and last (the mid) per symbol, for the ticket."""
 
@@ -238,4 +249,28 @@ def venue_order(order: PaperOrder) -> VenueOrder:
         time_in_force=TimeInForce(order.time_in_force),
         message=order.message,
         fills=venue_fills(order),
+    )
+
+
+def venue_position(marked: derivatives.Marked) -> VenuePosition:
+    held = marked.position
+    return VenuePosition(
+        symbol_id_exchange=held.symbol,
+        size=held.size,
+        entry_price=held.entry_price,
+        mark_price=marked.mark,
+        unrealized_pnl=marked.unrealized,
+        realized_pnl=held.realized_pnl,
+        margin=held.margin,
+        maintenance_margin=marked.maintenance,
+        leverage=held.leverage,
+        cross=held.cross,
+        liquidation_price=marked.liquidation_price,
+        settlement_asset=MARKETS[held.symbol].settle,
+        raw={
+            "fees": held.fees,
+            "funding": held.funding,
+            "collateral": marked.collateral,
+            "liquidated_at": held.liquidated_at,
+        },
     )

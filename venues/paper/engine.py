@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from venues.base import Candle, OrderIntent, OrdSide, TimeInForce
 from venues.errors import DuplicateClientOrderId, Rejected
-from venues.paper import ledger, synthetic
+from venues.paper import derivatives, ledger, synthetic
 from venues.paper.candles import candle_record, candles_get
 from venues.paper.markets import ASSETS, FUNDING, MARKETS, MarketDef
 from venues.paper.models import (
@@ -32,6 +32,7 @@ from venues.paper.models import (
     PaperBalance,
     PaperMarket,
     PaperOrder,
+    PaperPosition,
     PaperStatus,
     PaperTrade,
     pk_from_exchange_order_id,
@@ -47,6 +48,7 @@ INSUFFICIENT_FUNDS = "EOrder:Insufficient funds"
 POST_ONLY = "EOrder:Post only order"
 UNKNOWN_ORDER = "EOrder:Unknown order"
 DUPLICATE_ORDER = "EOrder:Duplicate client order id"
+SPOT_REDUCE_ONLY = "EGeneral:Invalid arguments:reduce_only applies to derivatives only"
 
 CANCELED_BY_USER = "User requested"
 EXPIRED = "Expired"
@@ -122,20 +124,39 @@ def advance_markets(now: datetime | None = None) -> None:
     now = now or timezone.now()
     expiring = set(_expirable(now).values_list("symbol", flat=True).distinct().order_by("symbol"))
     for market in markets_get(now).values():
-        if market.symbol in expiring or _steps_due(market, now):
+        if market.symbol in expiring or _steps_due(market, now) or _funding_due(market, now):
             with transaction.atomic():
                 _advance_market(_lock_market(market.symbol, now), now)
 
 
+def _funding_due(market: PaperMarket, now: datetime) -> bool:
+    return MARKETS[market.symbol].is_derivative and derivatives.funding_due(market.symbol, now)
+
+
+def _lock_accounts_on(market: PaperMarket) -> None:
+    if MARKETS[market.symbol].is_derivative:
+        derivatives.lock_accounts(market)
+    else:
+        ledger.lock_resting_accounts(market)
+
+
+def _settle(market: PaperMarket, now: datetime) -> None:
+    """A derivative market's funding and liquidations, once it has moved and matched."""
+    if MARKETS[market.symbol].is_derivative:
+        derivatives.settle(market, now)
+
+
 def _advance_market(market: PaperMarket, now: datetime) -> None:
     # The row is read again under its lock: another worker may have stepped it meanwhile.
-    ledger.lock_resting_accounts(market)
+    _lock_accounts_on(market)
     for step_time in _claim_due_steps(market, now):
         synthetic.random_step(market)
         candle_record(market.symbol, step_time, market.mid)
         _expire(market, step_time)
         _match_resting(market, step_time)
+        _settle(market, step_time)
     _expire(market, now)
+    _settle(market, now)
     market.save()
 
 
@@ -153,11 +174,12 @@ def market_set_mid(symbol: str, mid: Decimal | int | str, now: datetime | None =
         raise ValueError(f"A mid must be positive, not {mid}.")
     with transaction.atomic():
         market = _lock_market(symbol, now)
-        ledger.lock_resting_accounts(market)
+        _lock_accounts_on(market)
         synthetic.begin_step(market, mid)
         candle_record(symbol, now, mid)
         _expire(market, now)
         _match_resting(market, now)
+        _settle(market, now)
         market.save()
 
 
@@ -188,10 +210,12 @@ def best_bid_ask(symbol: str) -> tuple[Decimal | None, Decimal | None]:
 
 
 def usd_rates() -> dict[str, Decimal]:
-    """What one unit of each asset is worth in USD, from the markets' mids."""
-    rates = {"USD": Decimal(1)}
+    """What one unit of each asset is worth in USD, from the spot markets' mids."""
+    rates = {"USD": Decimal(1), "USDT": Decimal(1)}  # the paper exchange's USDT holds its peg
     for symbol, market in sorted(markets_get().items()):
         definition = MARKETS[symbol]
+        if definition.is_derivative:
+            continue
         if definition.quote == "USD":
             rates.setdefault(definition.base, market.mid.quantize(definition.tick_size))
         elif definition.base == "USD":
@@ -258,6 +282,8 @@ def _validate(intent: OrderIntent, definition: MarketDef, now: datetime) -> None
         intent.expire_time is None or intent.expire_time <= now
     ):
         raise Rejected(BAD_EXPIRE_TIME)
+    if intent.reduce_only and not definition.is_derivative:
+        raise Rejected(SPOT_REDUCE_ONLY)
 
 
 def order_submit(
@@ -317,7 +343,12 @@ def _enter(
     crossing = synthetic.crossing(market, side, intent.price)
     if intent.post_only and crossing:
         raise Rejected(POST_ONLY)
-    reservation = ledger.reservation(side, intent.price, intent.amount)
+    definition = MARKETS[market.symbol]
+    if definition.is_derivative:
+        best = crossing[0][1].price if crossing else None
+        reservation = derivatives.entry_reservation(account.pk, definition, intent, best)
+    else:
+        reservation = ledger.reservation(side, intent.price, intent.amount)
     funding = ledger.balance(account.pk, ledger.funding_asset(market.symbol, side))
     if funding.available < reservation:
         raise Rejected(INSUFFICIENT_FUNDS)
@@ -334,6 +365,7 @@ def _enter(
         time_in_force=time_in_force,
         expire_time=expire_time,
         post_only=intent.post_only,
+        reduce_only=intent.reduce_only,
         created_at=now,
     )
     funding.locked += reservation
@@ -352,11 +384,12 @@ def _take_on_entry(
     if fill_or_kill and sum(level.size for _, level in crossing) < order.amount:
         ledger.close(order, FOK_KILLED, now)
         return
+    fill = _filler(order)
     for index, level in crossing:
-        if not order.remaining:
+        if not order.is_open:
             break
         amount = min(level.size, order.remaining)
-        ledger.fill(order, market, index, amount, level.price, now, taker=True)
+        fill(order, market, index, amount, level.price, now, taker=True)
     if order.is_open and order.time_in_force == TimeInForce.IMMEDIATE_OR_CANCEL:
         ledger.close(order, IOC_REMAINDER, now)
 
@@ -375,11 +408,16 @@ def _match_resting(market: PaperMarket, now: datetime) -> None:
     resting = PaperOrder.objects.filter(symbol=market.symbol, status__in=OPEN_STATUSES)
     crossed = [order for order in resting if synthetic.crossing(market, order.side, order.price)]
     for order in sorted(crossed, key=_priority):
+        fill = _filler(order)
         for index, level in synthetic.crossing(market, order.side, order.price):
-            if not order.remaining:
+            if not order.is_open:
                 break
             amount = min(level.size, order.remaining)
-            ledger.fill(order, market, index, amount, order.price, now, taker=False)
+            fill(order, market, index, amount, order.price, now, taker=False)
+
+
+def _filler(order: PaperOrder):
+    return derivatives.fill if MARKETS[order.symbol].is_derivative else ledger.fill
 
 
 def _expirable(now: datetime) -> QuerySet[PaperOrder]:
@@ -462,3 +500,33 @@ def trades_since(account_key: str, cursor: str | None) -> tuple[list[PaperTrade]
         trades = trades.filter(pk__gt=int(cursor))
     trades = list(trades.select_related("order").order_by("pk"))
     return trades, str(trades[-1].pk) if trades else cursor
+
+
+# --- Derivatives -------------------------------------------------------------------------------
+
+
+def positions_get(account_key: str) -> list[derivatives.Marked]:
+    """The account's derivative positions (flat ones too: they keep leverage and margin mode),
+    each marked at its market's mid."""
+    account = account_get(account_key)
+    mids = {symbol: market.mid for symbol, market in markets_get().items()}
+    wallets = {balance.asset: balance for balance in account.balances.all()}
+    return [
+        derivatives.marked(held, mids[held.symbol], wallets[MARKETS[held.symbol].settle])
+        for held in account.positions.order_by("symbol")
+    ]
+
+
+def leverage_set(
+    account_key: str, symbol: str, leverage: Decimal, *, cross: bool, now: datetime | None = None
+) -> PaperPosition:
+    """Set an account's leverage (1 to 100) and margin mode on a derivative market."""
+    now = now or timezone.now()
+    definition = market_def(symbol)
+    if not definition.is_derivative:
+        raise Rejected(UNKNOWN_PAIR)
+    account = account_get(account_key)
+    with transaction.atomic():
+        _lock_market(symbol, now)
+        ledger.lock_accounts([account.pk])
+        return derivatives.leverage_set(account.pk, symbol, Decimal(leverage), cross)

@@ -8,6 +8,7 @@ account's trade ids grow in commit order.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -51,8 +52,11 @@ def balance(account_id: int, asset: str) -> PaperBalance:
 
 
 def funding_asset(symbol: str, side: str) -> str:
-    """What an order of this side locks and pays with: the quote for a BUY, the base for a SELL."""
+    """What an order of this side locks and pays with: the quote for a BUY, the base for a SELL;
+    a derivative's settlement asset either way."""
     definition = MARKETS[symbol]
+    if definition.is_derivative:
+        return definition.settle
     return definition.quote if side == OrdSide.BUY else definition.base
 
 
@@ -95,7 +99,31 @@ def fill(
         quote.total += cost - fee
     base.save(update_fields=["total", "locked"])
     quote.save(update_fields=["total", "locked"])
+    trade = Trade(price, amount, fee, definition.quote, taker)
+    record_fill(order, market, level_index, trade, still_locked, now)
 
+
+@dataclass(frozen=True)
+class Trade:
+    price: Decimal
+    amount: Decimal
+    fee: Decimal
+    fee_asset: str
+    taker: bool
+
+
+def record_fill(
+    order: PaperOrder,
+    market: PaperMarket,
+    level_index: int,
+    trade: Trade,
+    still_locked: Decimal,
+    now: datetime,
+) -> None:
+    """What every fill writes once the funds have moved: the order (with what it still locks),
+    its trade, the book and the candle."""
+    price, amount = trade.price, trade.amount
+    cost = price * amount
     order.filled += amount
     order.notional += cost
     order.locked = still_locked
@@ -108,9 +136,9 @@ def fill(
         order=order,
         price=price,
         amount=amount,
-        fee=fee,
-        fee_asset=definition.quote,
-        liquidity=Liquidity.TAKER if taker else Liquidity.MAKER,
+        fee=trade.fee,
+        fee_asset=trade.fee_asset,
+        liquidity=Liquidity.TAKER if trade.taker else Liquidity.MAKER,
         time=now,
     )
     synthetic.consume(market, synthetic.opposite(order.side), level_index, amount)

@@ -6,6 +6,7 @@ Only the moving state (mid, step, consumed liquidity) lives in the database, in 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
@@ -24,6 +25,15 @@ class MarketDef:
     min_notional: Decimal  # in the quote asset
     default_start: Decimal  # used when EMSWEB_PAPER_START_PRICES has no price for the symbol
     level_size: Decimal  # base amount at the best level; deeper levels hold more
+    kind: str = "SPOT"  # SPOT, PERPETUAL or FUTURE (venues.base.InstrumentKind)
+    inverse: bool = False  # amounts in contracts of `contract_size` quote, settled in the base
+    contract_size: Decimal = Decimal(1)
+    settle: str = ""  # the settlement asset of a derivative
+    expiry: date | None = None  # a future's
+
+    @property
+    def is_derivative(self) -> bool:
+        return self.kind != "SPOT"
 
     def start_price(self) -> Decimal:
         return settings.EMSWEB_PAPER_START_PRICES.get(self.symbol, self.default_start)
@@ -37,6 +47,11 @@ class MarketDef:
             lot_size=self.lot_size,
             min_amount=self.min_amount,
             min_notional=self.min_notional,
+            kind=self.kind,
+            inverse=self.inverse,
+            contract_size=self.contract_size,
+            settlement_asset=self.settle,
+            expiry=self.expiry,
         )
 
 
@@ -87,6 +102,33 @@ MARKETS: dict[str, MarketDef] = {
             default_start=Decimal(150),
             level_size=Decimal(30000),
         ),
+        MarketDef(
+            symbol="BTCUSDT-PERP",
+            base="BTC",
+            quote="USDT",
+            tick_size=Decimal("0.1"),
+            lot_size=Decimal("0.001"),
+            min_amount=Decimal("0.001"),
+            min_notional=Decimal(5),
+            default_start=Decimal(50000),
+            level_size=Decimal("0.5"),
+            kind="PERPETUAL",
+            settle="USDT",
+        ),
+        MarketDef(
+            symbol="XBTUSD",
+            base="BTC",
+            quote="USD",
+            tick_size=Decimal("0.5"),
+            lot_size=Decimal(1),
+            min_amount=Decimal(1),
+            min_notional=Decimal(0),
+            default_start=Decimal(50000),
+            level_size=Decimal(25000),
+            kind="PERPETUAL",
+            inverse=True,
+            settle="BTC",
+        ),
     )
 }
 
@@ -97,6 +139,7 @@ FUNDING: dict[str, Decimal] = {
     "ETH": Decimal(30),
     "OXT": Decimal(10000),
     "JPY": Decimal(1000000),
+    "USDT": Decimal(100000),
 }
 
 ASSETS: tuple[str, ...] = tuple(

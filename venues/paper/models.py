@@ -119,6 +119,7 @@ class PaperOrder(models.Model):
     time_in_force = models.CharField(max_length=32, choices=TimeInForce.choices)
     expire_time = models.DateTimeField(null=True, blank=True)
     post_only = models.BooleanField(default=False)
+    reduce_only = models.BooleanField(default=False)  # a derivative's DO_NOT_INCREASE
     created_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
     message = models.TextField(blank=True)
@@ -237,3 +238,37 @@ class PaperCandle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.symbol} {self.start:%H:%M} {self.close}"
+
+
+class PaperPosition(models.Model):
+    """An account's position in one derivative market, and the leverage and margin mode it
+    trades it with (kept while flat). `size` is signed: long above zero, short below.
+
+    `margin` is the initial margin the position holds, locked in the settlement asset's balance;
+    `realized_pnl`, `fees` and `funding` add up what has gone through the wallet because of it
+    (funding received is positive)."""
+
+    account = models.ForeignKey(PaperAccount, on_delete=models.CASCADE, related_name="positions")
+    symbol = models.CharField(max_length=32)
+    size = models.DecimalField(**MONEY, default=0)
+    entry_price = models.DecimalField(**MONEY, default=0)
+    margin = models.DecimalField(**MONEY, default=0)
+    realized_pnl = models.DecimalField(**MONEY, default=0)
+    fees = models.DecimalField(**MONEY, default=0)
+    funding = models.DecimalField(**MONEY, default=0)
+    leverage = models.DecimalField(max_digits=10, decimal_places=2, default=1)
+    cross = models.BooleanField(default=False)
+    funded_at = models.DateTimeField(null=True, blank=True)  # the last funding time charged
+    liquidated_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["account", "symbol"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "symbol"], name="paper_position_unique"),
+            models.CheckConstraint(condition=Q(margin__gte=0), name="paper_position_margin"),
+            models.CheckConstraint(condition=Q(leverage__gte=1), name="paper_position_leverage"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.symbol} {self.size}"
