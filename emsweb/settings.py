@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "market",
     "fix",
     "venues.paper",
+    "algos",
 ]
 
 MIDDLEWARE = [
@@ -208,6 +209,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "stream.tasks.prune_stream_events",
         "schedule": timedelta(minutes=10),
     },
+}
+# Execution algorithms (algos/): beat's tick finds the parents due. A slice later than the
+# tolerance (at most half its interval) is recorded missed, its amount moved to the next one.
+EMSWEB_ALGO_TICK_SECONDS = env.float("EMSWEB_ALGO_TICK_SECONDS", default=1.0)
+EMSWEB_ALGO_SLICE_TOLERANCE = env.float("EMSWEB_ALGO_SLICE_TOLERANCE", default=5.0)
+EMSWEB_ALGO_POLL_SECONDS = env.float("EMSWEB_ALGO_POLL_SECONDS", default=1.0)
+CELERY_BEAT_SCHEDULE["algo-tick"] = {
+    "task": "algos.tasks.algo_tick",
+    "schedule": timedelta(seconds=EMSWEB_ALGO_TICK_SECONDS),
+    "options": {"expires": EMSWEB_ALGO_TICK_SECONDS},
 }
 # CANCEL_ON_DISCONNECT (/v1/ws): a key's orders placed with it are canceled once the key has had
 # no live connection for this many seconds (30 at most: past that, a script that died leaves

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("emsweb", "accounts", "orders", "risk", "stream", "market", "fix", "venues")
+PACKAGES = ("emsweb", "accounts", "orders", "risk", "stream", "market", "fix", "venues", "algos")
 LEFT_OUT_FOLDERS = {"migrations", "tests", "__pycache__"}
 TASK_DECORATORS = {"shared_task", "task"}
 SIGNAL_HANDLER_MODULE = "emsweb.celery"
