@@ -41,10 +41,12 @@ def weights(parent: ParentOrder, total: int) -> list[Decimal]:
     if parent.algorithm != Algorithm.VWAP or not parent.profile:
         return [Decimal(1)] * total
     profile = [Decimal(str(volume)) for volume in parent.profile]
+    # A quiet minute still gets a little: no slice is planned at nothing.
+    floor = sum(profile, Decimal(0)) / len(profile) / 100 or Decimal(1)
     shares = []
     for number in range(total):
         minute = parent.start_at + timedelta(seconds=number * parent.interval_seconds)
-        shares.append(profile[minute.minute % len(profile)] + Decimal(1))
+        shares.append(max(profile[minute.minute % len(profile)], floor))
     return shares
 
 

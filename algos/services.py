@@ -35,6 +35,7 @@ from .models import (
     ParentStatus,
 )
 from .notify import parent_changed
+from .profile import volume_profile
 from .routing import instrument_for
 from .selectors import parent_progress, working_children
 
@@ -91,6 +92,9 @@ def parent_start(
     """Check the ticket and record the parent as Running, its first slice due now."""
     now = now or timezone.now()
     instrument = _ticket_check(ticket)
+    profile = ticket.profile
+    if ticket.algorithm == Algorithm.VWAP and not profile:
+        profile = volume_profile(account=ticket.accounts[0], instrument=instrument)
     end = now + timedelta(seconds=ticket.duration_seconds or ticket.interval_seconds or 1)
     with transaction.atomic():
         parent = ParentOrder.objects.create(
@@ -111,7 +115,7 @@ def parent_start(
             end_policy=ticket.end_policy,
             display_amount=ticket.display_amount,
             participation=ticket.participation,
-            profile=[str(volume) for volume in ticket.profile],
+            profile=[str(volume) for volume in profile],
             next_due_at=now,
             audit_mark=latest_audit_id(),
             created_by=user,

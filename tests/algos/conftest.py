@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from accounts.models import ExchangeAccount
 from accounts.services import account_link
 from algos.models import ParentOrder
 from algos.services import ParentTicket, parent_start
@@ -65,7 +66,14 @@ def route_placed() -> None:
         order_cancel_send(order_id=order_id)
 
 
+def sync_all() -> None:
+    """What beat's sync does: each account's orders and fills read from its venue."""
+    for account_id in ExchangeAccount.objects.values_list("pk", flat=True):
+        account_sync(account_id=account_id)
+
+
 def step(parent: ParentOrder, at: datetime) -> ParentOrder:
+    sync_all()
     parent_step(parent_id=parent.pk, now=at)
     route_placed()
     parent.refresh_from_db()
