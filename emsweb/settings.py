@@ -276,6 +276,9 @@ EMSWEB_PAPER_START_PRICES = {
         default={"BTCUSD": "50000", "ETHUSD": "3000", "OXTUSD": "0.11", "USDJPY": "150"},
     ).items()
 }
+# PAPER2 (venues/paper/second.py), a second paper exchange: its markets start this fraction away
+# from the paper exchange's start prices (0.001: 0.1 % higher), then walk on their own.
+EMSWEB_PAPER2_PRICE_OFFSET = Decimal(env.str("EMSWEB_PAPER2_PRICE_OFFSET", default="0.001"))
 
 # POST /v1/orders waits this long for the routing outcome before answering 504 (the order is
 # still tracked and reconciled; /v1/orders/status tells what became of it).
