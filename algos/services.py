@@ -38,6 +38,7 @@ from .notify import parent_changed
 from .profile import volume_profile
 from .routing import instrument_for
 from .selectors import parent_progress, working_children
+from .tasks import step_at
 
 P = ParentStatus
 DEFAULT_SLIPPAGE = Decimal("0.005")
@@ -124,6 +125,7 @@ def parent_start(
         )
         parent.accounts.set(ticket.accounts)
         _event(parent, P.RUNNING, "Started", now)
+        step_at(parent.pk, now)
         audit_record(
             action=AuditAction.ORDER_PLACED,
             actor=user,
@@ -224,6 +226,8 @@ def parent_resume(*, parent: ParentOrder, user=None, api_key=None, ip=None, now=
     shift = now - (parent.paused_at or now)
     start, end = parent.start_at + shift, parent.end_at + shift
     next_slot = start + timedelta(seconds=parent.next_slice * parent.interval_seconds)
+    next_due = max(now, next_slot) if parent.algorithm != Algorithm.ICEBERG else now
+    step_at(parent.pk, next_due)
     return _status_set(
         parent,
         P.RUNNING,
@@ -235,7 +239,7 @@ def parent_resume(*, parent: ParentOrder, user=None, api_key=None, ip=None, now=
         now,
         start_at=start,
         end_at=end,
-        next_due_at=max(now, next_slot) if parent.algorithm != Algorithm.ICEBERG else now,
+        next_due_at=next_due,
         plan_slice=parent.next_slice,
         plan_done=parent_progress(parent).done,
         audit_mark=latest_audit_id(),

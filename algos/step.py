@@ -289,9 +289,7 @@ def _finish(parent: ParentOrder, now: datetime) -> None:
     if working_children(parent).exists():
         if parent.child_style == ChildStyle.PASSIVE:
             _cancel_working(parent)  # resting children end with the schedule
-        ParentOrder.objects.filter(pk=parent.pk, version=parent.version).update(
-            next_due_at=now + timedelta(seconds=settings.EMSWEB_ALGO_POLL_SECONDS)
-        )
+        _poll_later(parent, now)
         return
     total = parent.slice_count
     left = parent.amount - parent_progress(parent).filled
@@ -301,11 +299,20 @@ def _finish(parent: ParentOrder, now: datetime) -> None:
     parent_complete(parent=parent, now=now)
 
 
+def _poll_later(parent: ParentOrder, now: datetime) -> None:
+    """Look again in a moment (children still working)."""
+    poll = now + timedelta(seconds=settings.EMSWEB_ALGO_POLL_SECONDS)
+    with transaction.atomic():
+        if ParentOrder.objects.filter(pk=parent.pk, version=parent.version).update(
+            next_due_at=poll
+        ):
+            step_at(parent.pk, poll)
+
+
 def _iceberg_step(parent: ParentOrder, now: datetime) -> None:
     """Refill: when no child is working, place the next visible part at the price."""
-    poll = now + timedelta(seconds=settings.EMSWEB_ALGO_POLL_SECONDS)
     if working_children(parent).exists():
-        ParentOrder.objects.filter(pk=parent.pk, version=parent.version).update(next_due_at=poll)
+        _poll_later(parent, now)
         return
     left = parent.amount - parent_progress(parent).filled
     if left <= 0:
