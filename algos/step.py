@@ -13,6 +13,7 @@ the cumulative plan (algos.schedule) moves its amount to the next number.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -23,6 +24,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import AuditAction, AuditEvent
+from orders.models import RejectReason
 from orders.money import plain, round_amount, round_price
 from orders.services import OrderInvalid, OrderTicket, order_cancel, order_submit
 from orders.services.cancel import OrderNotCancelable
@@ -43,11 +45,15 @@ from .models import (
 from .routing import Candidate, NoRoute, candidates, choose
 from .schedule import scheduled_at, slot_time, target, tolerance
 from .selectors import parent_fills, parent_progress, working_children
-from .services import parent_complete, parent_pause, parent_stop
+from .services import ParentNotChangeable, parent_complete, parent_pause, parent_stop
 from .tasks import step_at
 
 P = ParentStatus
 STOPPING_ACTIONS = (AuditAction.CANCEL_ALL, AuditAction.KILL_SWITCH)
+# A child the venue or emsweb's route refused pauses the parent. One that never reached the venue
+# (unreachable, or lost in a crash and not found there) does not: its amount is simply not done,
+# and the next slice asks for it.
+REFUSALS = (RejectReason.VENUE, RejectReason.LOCAL)
 
 
 def parents_due(*, now: datetime | None = None) -> list[int]:
@@ -73,12 +79,18 @@ def parent_step(*, parent_id: int, now: datetime | None = None) -> None:
         parent_stop(parent=parent, reason=reason, now=now)
         return
     if reason := child_rejected(parent):
-        parent_pause(parent=parent, reason=reason, now=now)
+        _pause(parent, reason, now)
         return
     if parent.algorithm == Algorithm.ICEBERG:
         _iceberg_step(parent, now)
     else:
         _scheduled_step(parent, now)
+
+
+def _pause(parent: ParentOrder, reason: str, now: datetime) -> None:
+    """Paused by what the step found; a parent paused, canceled or stopped meanwhile stays so."""
+    with contextlib.suppress(ParentNotChangeable):
+        parent_pause(parent=parent, reason=reason, now=now)
 
 
 def stop_reason(parent: ParentOrder) -> str:
@@ -99,10 +111,13 @@ def stop_reason(parent: ParentOrder) -> str:
 
 
 def child_rejected(parent: ParentOrder) -> str:
-    """The reason of a child the venue (or emsweb's route) rejected, once: its slice is marked
+    """The reason of a child the venue (or emsweb's route) refused, once: its slice is marked
     REJECTED by the step that wins the guarded update. "" when none."""
     rejected = ParentSlice.objects.filter(
-        parent=parent, state=SliceState.SENT, order__status=OrdStatus.REJECTED
+        parent=parent,
+        state=SliceState.SENT,
+        order__status=OrdStatus.REJECTED,
+        order__reject_reason__in=REFUSALS,
     ).select_related("order")
     for row in rejected:
         if ParentSlice.objects.filter(pk=row.pk, state=SliceState.SENT).update(
@@ -187,7 +202,7 @@ def _place(parent, row: ParentSlice, candidate: Candidate, ticket: OrderTicket, 
         reason = "; ".join(f"{k}: {' '.join(v)}" for k, v in refused.errors.items())
         row.state, row.note = SliceState.REFUSED, reason
         row.save(update_fields=["state", "note"])
-        parent_pause(parent=parent, reason=f"Child refused: {reason}", now=now)
+        _pause(parent, f"Child refused: {reason}", now)
         return
     row.state, row.order, row.account = SliceState.SENT, order, candidate.account
     row.amount, row.price, row.sent_at = order.amount_order, order.price, now
@@ -239,7 +254,7 @@ def _send_slice(parent: ParentOrder, number: int, due, now, *, last: bool, cross
         choice = choose(parent, found, missing, price_of, parent.created_by)
     except NoRoute as none:
         reason = "; ".join([*reasons, str(none)])
-        parent_pause(parent=parent, reason=f"No account can take slice {number}: {reason}", now=now)
+        _pause(parent, f"No account can take slice {number}: {reason}", now)
         return
     candidate = choice.candidate
     price, tif = child_price(parent, candidate, crossing=crossing)
@@ -324,7 +339,7 @@ def _iceberg_step(parent: ParentOrder, now: datetime) -> None:
     try:
         choice = choose(parent, found, visible, lambda c: parent.limit_price, parent.created_by)
     except NoRoute as none:
-        parent_pause(parent=parent, reason=f"No account for the refill: {none}", now=now)
+        _pause(parent, f"No account for the refill: {none}", now)
         return
     instrument = choice.candidate.instrument
     amount = round_amount(choice.amount, lot=instrument.lot_size)
