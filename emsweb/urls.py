@@ -37,6 +37,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("orders/", include("orders.urls")),
     path("risk/", include("risk.urls")),
+    path("algos/", include("algos.urls")),
     path(
         "account/password/",
         auth_views.PasswordChangeView.as_view(),
