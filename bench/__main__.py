@@ -14,7 +14,17 @@ from pathlib import Path
 
 from . import report, stack
 
-BENCHMARKS = ("routing", "sync", "throughput", "api", "blotter", "screen", "history", "stream")
+BENCHMARKS = (
+    "routing",
+    "sync",
+    "throughput",
+    "api",
+    "blotter",
+    "screen",
+    "history",
+    "stream",
+    "algos",
+)
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 # More than this many cores busy outside the bench during a benchmark: its figures are suspect.
 NOISY = 0.15
