@@ -73,13 +73,15 @@ def parent_step(*, parent_id: int, now: datetime | None = None) -> None:
     if parent is None:
         return
     fills_tell(parent)
-    if parent.status != P.RUNNING or parent.next_due_at > now:
-        return
-    if reason := stop_reason(parent):
-        parent_stop(parent=parent, reason=reason, now=now)
+    if parent.status != P.RUNNING:
         return
     if reason := child_rejected(parent):
         _pause(parent, reason, now)
+        return
+    if parent.next_due_at > now:
+        return
+    if reason := stop_reason(parent):
+        parent_stop(parent=parent, reason=reason, now=now)
         return
     if parent.algorithm == Algorithm.ICEBERG:
         _iceberg_step(parent, now)

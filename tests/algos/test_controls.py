@@ -17,6 +17,7 @@ from algos.services import (
     parent_resume,
     parent_update,
 )
+from orders.models import Instrument
 from orders.services import orders_cancel_all, orders_kill_switch
 from risk.models import RiskLimits
 from risk.services import trading_halt
@@ -143,3 +144,21 @@ def test_the_desks_controls_stop_the_parent_no_slice_after(account, control):
     assert ParentSlice.objects.filter(parent=parent).count() == 1
     assert parent.status_info.startswith("Stopped:")
     assert not ParentSlice.objects.filter(parent=parent, state=SliceState.MISSED).exists()
+
+
+def test_a_child_the_venue_rejects_pauses_the_parent_with_the_reason(account):
+    # emsweb's copy of the market allows a smaller amount than the venue takes: the venue
+    # refuses the child, as a real one refuses what it has changed its rules about.
+    Instrument.objects.filter(venue="PAPER", symbol_id_exchange="BTCUSD").update(
+        lot_size=Decimal("0.00001"), min_amount=Decimal("0.00001"), min_notional=0
+    )
+    start = timezone.now()
+    parent = twap([account], amount="0.00006", duration=60, interval=30, now=start)
+    step(parent, start)
+    assert children(parent).get().status == OrdStatus.REJECTED
+    step(parent, start + timedelta(seconds=1))
+    assert parent.status == "Paused"
+    assert "rejected" in parent.status_info and "volume" in parent.status_info
+    assert ParentSlice.objects.get(parent=parent, number=0).state == SliceState.REJECTED
+    step(parent, start + timedelta(seconds=30))
+    assert children(parent).count() == 1
