@@ -169,6 +169,8 @@ CELERY_TASK_ROUTES = {
     "orders.tasks.route_order": {"queue": "orders"},
     "orders.tasks.cancel_order": {"queue": "orders"},
     "orders.tasks.cancel_all_orders": {"queue": "orders"},
+    # A parent's step places its slice's child: order-path work, on the order path's worker.
+    "algos.tasks.step_parent": {"queue": "orders"},
     # The trading screen's books and candles: a worker of their own (emsweb.launcher, compose).
     "market.tasks.refresh_market_data": {"queue": "market"},
 }
