@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.db import transaction
+from django.utils import timezone
 
 STEP_TASK = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
 
@@ -26,9 +27,18 @@ def step_parent(parent_id: int) -> None:
     parent_step(parent_id=parent_id)
 
 
+# A timed step is held by the worker, unacknowledged, until its time: one held past the broker's
+# visibility timeout is redelivered in a loop on Redis. So only a step due soon is timed; a later
+# one is left to beat's tick, which finds the parent due within a second of its time.
+TIMED_STEP_MAX = timedelta(seconds=60)
+
+
 def step_at(parent_id: int, when: datetime) -> None:
-    """Queue the parent's step for `when`, once the current transaction commits. A broker that
-    cannot take it is not an error: beat's tick finds the parent due all the same."""
+    """Queue the parent's step for `when`, once the current transaction commits, if it is due
+    within TIMED_STEP_MAX. A broker that cannot take it is not an error: beat's tick finds the
+    parent due all the same."""
+    if when - timezone.now() > TIMED_STEP_MAX:
+        return
 
     def queue() -> None:
         step_parent.apply_async((parent_id,), eta=when, expires=when + timedelta(minutes=1))

@@ -1,10 +1,12 @@
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.utils import timezone
 
 from algos.models import ParentSlice, SliceState, child_client_order_id
 from algos.selectors import children, parent_progress
+from algos.tasks import TIMED_STEP_MAX, step_at, step_parent
 from tests.algos.conftest import run, step, twap
 from venues.base import OrdStatus
 
@@ -102,3 +104,17 @@ def test_the_end_policy_cross_sends_the_remainder_once_after_the_last_slice(acco
     assert numbers[-1] == (2, SliceState.SENT)  # the cross, after slices 0 and 1
     assert parent.status == "Completed"
     assert parent_progress(parent).filled == Decimal("0.2")
+
+
+def test_only_a_step_due_soon_is_timed_a_later_one_is_left_to_beats_tick(
+    db, django_capture_on_commit_callbacks, monkeypatch
+):
+    queued = []
+    monkeypatch.setattr(step_parent, "apply_async", lambda *args, **kwargs: queued.append(kwargs))
+    now = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        step_at(1, now + timedelta(seconds=30))
+        step_at(1, now + timedelta(hours=1))  # past the broker's visibility timeout
+    assert [call["eta"] for call in queued] == [now + timedelta(seconds=30)]
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert timedelta(seconds=visibility) > TIMED_STEP_MAX
