@@ -16,7 +16,7 @@ from . import report, stack
 
 BENCHMARKS = (
     *("routing", "sync", "throughput", "api", "blotter", "screen", "screen_cpu", "history"),
-    *("stream", "fix"),
+    *("stream", "fix", "algos"),
 )
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 # More than this many cores busy outside the bench during a benchmark: its figures are suspect.

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "fix",
     "venues.paper",
     "positions",
+    "algos",
 ]
 
 MIDDLEWARE = [
@@ -169,6 +170,8 @@ CELERY_TASK_ROUTES = {
     "orders.tasks.route_order": {"queue": "orders"},
     "orders.tasks.cancel_order": {"queue": "orders"},
     "orders.tasks.cancel_all_orders": {"queue": "orders"},
+    # A parent's step places its slice's child: order-path work, on the order path's worker.
+    "algos.tasks.step_parent": {"queue": "orders"},
     # The trading screen's books and candles: a worker of their own (emsweb.launcher, compose).
     "market.tasks.refresh_market_data": {"queue": "market"},
 }
@@ -209,6 +212,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "stream.tasks.prune_stream_events",
         "schedule": timedelta(minutes=10),
     },
+}
+# Execution algorithms (algos/): beat's tick finds the parents due. A slice later than the
+# tolerance (at most half its interval) is recorded missed, its amount moved to the next one.
+EMSWEB_ALGO_TICK_SECONDS = env.float("EMSWEB_ALGO_TICK_SECONDS", default=1.0)
+EMSWEB_ALGO_SLICE_TOLERANCE = env.float("EMSWEB_ALGO_SLICE_TOLERANCE", default=5.0)
+EMSWEB_ALGO_POLL_SECONDS = env.float("EMSWEB_ALGO_POLL_SECONDS", default=1.0)
+CELERY_BEAT_SCHEDULE["algo-tick"] = {
+    "task": "algos.tasks.algo_tick",
+    "schedule": timedelta(seconds=EMSWEB_ALGO_TICK_SECONDS),
+    "options": {"expires": EMSWEB_ALGO_TICK_SECONDS},
 }
 # CANCEL_ON_DISCONNECT (/v1/ws): a key's orders placed with it are canceled once the key has had
 # no live connection for this many seconds (30 at most: past that, a script that died leaves
@@ -270,6 +283,9 @@ EMSWEB_PAPER_START_PRICES = {
 # epoch (8 h; tests set it shorter), this fraction of a position's value at mark, longs to shorts.
 EMSWEB_PAPER_FUNDING_SECONDS = env.int("EMSWEB_PAPER_FUNDING_SECONDS", default=8 * 3600)
 EMSWEB_PAPER_FUNDING_RATE = Decimal(env.str("EMSWEB_PAPER_FUNDING_RATE", default="0.0001"))
+# PAPER2 (venues/paper/second.py), a second paper exchange: its markets start this fraction away
+# from the paper exchange's start prices (0.001: 0.1 % higher), then walk on their own.
+EMSWEB_PAPER2_PRICE_OFFSET = Decimal(env.str("EMSWEB_PAPER2_PRICE_OFFSET", default="0.001"))
 
 # POST /v1/orders waits this long for the routing outcome before answering 504 (the order is
 # still tracked and reconciled; /v1/orders/status tells what became of it).

@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 from ninja import NinjaAPI
 
 from accounts.api import router as accounts_router
+from algos.api import router as sor_router
 from emsweb.api import wire
 from emsweb.api.auth import API_KEY_AUTH
 from emsweb.api.errors import ERROR_HANDLERS
@@ -30,11 +31,13 @@ for error, handler in ERROR_HANDLERS.items():
     api.add_exception_handler(error, handler)
 api.add_router("", accounts_router)
 api.add_router("", orders_router)
+api.add_router("", sor_router)
 
 urlpatterns = [
     path("", include("accounts.urls")),
     path("orders/", include("orders.urls")),
     path("risk/", include("risk.urls")),
+    path("algos/", include("algos.urls")),
     path(
         "account/password/",
         auth_views.PasswordChangeView.as_view(),

@@ -28,6 +28,12 @@ from ninja.errors import HttpError
 from accounts.models import ApiKey, ExchangeAccount
 from accounts.reports import balance_snapshot
 from accounts.selectors import accounts_visible
+from algos.requests import (
+    ParentUnknown,
+    sor_add_request,
+    sor_control_request,
+    sor_update_request,
+)
 from emsweb.api import wire
 from orders.models import Instrument
 from orders.presence import presence_drop, presence_touch
@@ -207,12 +213,12 @@ def _handle(conn: ConnectionInfo, text: str) -> list[str]:
         request = _request_for(message)
         api_key = _key_now(conn)
         try:
-            request(api_key, conn, message)
-        except (RequestReadOnly, RequestInvalid, OrderUnknown) as refusal:
+            answer = request(api_key, conn, message)
+        except (RequestReadOnly, RequestInvalid, OrderUnknown, ParentUnknown) as refusal:
             raise _refused(refusal, message) from None
     except Refused as refused:
         return [_reject(refused.reason, str(refused), exchange_id=refused.exchange_id, text=text)]
-    return []
+    return [answer] if answer else []
 
 
 def _read(text: str) -> dict:
@@ -225,7 +231,7 @@ def _read(text: str) -> dict:
     return message
 
 
-def _request_for(message: dict) -> Callable[[ApiKey, ConnectionInfo, dict], None]:
+def _request_for(message: dict) -> Callable[[ApiKey, ConnectionInfo, dict], str | None]:
     kind = message.get("type")
     request = REQUESTS.get(kind) if isinstance(kind, str) else None
     if request is None:
@@ -254,6 +260,8 @@ def _key_now(conn: ConnectionInfo) -> ApiKey:
 def _refused(refusal: Exception, message: dict) -> Refused:
     if isinstance(refusal, OrderUnknown):
         return Refused("ORDER_ID_NOT_FOUND", str(refusal), refusal.exchange_id)
+    if isinstance(refusal, ParentUnknown):
+        return Refused("ORDER_ID_NOT_FOUND", str(refusal))
     if isinstance(refusal, RequestInvalid):
         return Refused("OTHER", _named(refusal.errors), message.get("exchange_id"))
     return Refused("OTHER", str(refusal), message.get("exchange_id"))
@@ -277,10 +285,34 @@ def _cancel_all(api_key: ApiKey, conn: ConnectionInfo, message: dict) -> None:
     orders_cancel_all_request(api_key=api_key, data=message, ip=conn.ip)
 
 
-REQUESTS: dict[str, Callable[[ApiKey, ConnectionInfo, dict], None]] = {
+def _sor_new(api_key: ApiKey, conn: ConnectionInfo, message: dict) -> str:
+    """SOR New (contract §6.4): answered at once with the parent's id; its StatusChange,
+    TradeRequest and TradeFill messages follow on the stream."""
+    parent = sor_add_request(api_key=api_key, data=message, ip=conn.ip)
+    return wire.dumps({"type": "StatusChange", "id": str(parent.pk), "status": parent.status})
+
+
+def _sor_control(action: str) -> Callable[[ApiKey, ConnectionInfo, dict], None]:
+    def control(api_key: ApiKey, conn: ConnectionInfo, message: dict) -> None:
+        sor_control_request(api_key=api_key, parent_id=message.get("id"), action=action, ip=conn.ip)
+
+    return control
+
+
+def _sor_change(api_key: ApiKey, conn: ConnectionInfo, message: dict) -> None:
+    sor_update_request(api_key=api_key, data=message, ip=conn.ip)
+
+
+REQUESTS: dict[str, Callable[[ApiKey, ConnectionInfo, dict], str | None]] = {
     "ORDER_NEW_SINGLE_REQUEST": _new_order,
     "ORDER_CANCEL_SINGLE_REQUEST": _cancel_order,
     "ORDER_CANCEL_ALL_REQUEST": _cancel_all,
+    # The SOR's (algos.requests, as /v1/sor's); Pause and Resume are emsweb's own.
+    "New": _sor_new,
+    "Cancel": _sor_control("cancel"),
+    "Pause": _sor_control("pause"),
+    "Resume": _sor_control("resume"),
+    "ParamChange": _sor_change,
 }
 
 

@@ -42,6 +42,7 @@ SECTION_7 = {
     23: "database-only compromise, key rotation",
     24: "account takeover attempts",
     25: "deployment posture",
+    26: "algorithm worker killed mid-schedule",
 }
 
 

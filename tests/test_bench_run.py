@@ -69,7 +69,7 @@ def test_the_readme_table_lists_each_benchmarks_figures():
     benchmarks = {bench for bench, _ in readme_table()}
     assert benchmarks == {
         *("routing", "sync", "throughput", "api", "blotter", "screen", "screen_cpu", "history"),
-        *("stream", "fix"),
+        *("stream", "fix", "algos"),
     }
 
 

@@ -26,6 +26,7 @@ PACKAGES = (
     "fix",
     "venues",
     "positions",
+    "algos",
 )
 LEFT_OUT_FOLDERS = {"migrations", "tests", "__pycache__"}
 TASK_DECORATORS = {"shared_task", "task"}

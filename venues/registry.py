@@ -54,6 +54,9 @@ class VenueInfo:
 
 BUILT_IN = (
     VenueInfo("PAPER", "Paper exchange (simulated)", (), "venues.paper.adapter.PaperVenue"),
+    VenueInfo(
+        "PAPER2", "Second paper exchange (simulated)", (), "venues.paper.second.SecondPaperVenue"
+    ),
     VenueInfo("KRAKEN", "Kraken", KEYS, CCXT_ADAPTER, ccxt_id="kraken"),
     VenueInfo("GEMINI", "Gemini", KEYS, CCXT_ADAPTER, ccxt_id="gemini"),
     VenueInfo(

@@ -31,6 +31,7 @@ from schemathesis.specs.openapi.checks import (
 
 from accounts.models import ExchangeAccount
 from accounts.services import account_link, api_key_create
+from algos.models import ParentOrder
 from orders.instruments import instruments_refresh
 from orders.models import Instrument, Order, OrderEvent
 from tests.factories import BalanceFactory, OrderFactory
@@ -97,6 +98,7 @@ def stored_rows() -> dict:
             Order.objects.order_by("pk").values_list("pk", "status", "cancel_requested_at")
         ),
         "events": OrderEvent.objects.count(),
+        "parents": list(ParentOrder.objects.order_by("pk").values_list("pk", "status", "version")),
         "accounts": list(
             ExchangeAccount.objects.order_by("pk").values_list(
                 "pk", "exchange_id", "enabled", "credentials_hint"
@@ -616,6 +618,17 @@ def test_an_account_missing_a_field_is_a_400_naming_it(api, desk, field):
 
 # --- keys --------------------------------------------------------------------------------------
 
+SOR_NEW = {
+    "Algorithm": "TWAP",
+    "Exchanges": [DESK],
+    "Parameters": {
+        "side": "BUY",
+        "symbol": "BTCUSD",
+        "amount": 0.1,
+        "duration": "1MIN",
+        "interval": "10SEC",
+    },
+}
 # Every operation, with a request that would succeed (or be refused on its merits) with a key.
 OPERATIONS = {
     ("GET", "/v1/exchanges"): {},
@@ -632,6 +645,16 @@ OPERATIONS = {
     ("POST", "/v1/orders/cancel/all"): {"body": {"exchange_id": DESK}},
     ("GET", "/v1/orders/history"): {"query": "?time_start=2020-01-01&time_end=2100-01-01"},
     ("GET", "/v1/orders/history/{time_start}/{time_end}"): {},
+    ("GET", "/v1/sor/requests"): {},
+    ("GET", "/v1/sor/requests/{parent_id}"): {},
+    ("POST", "/v1/sor/add"): {"body": SOR_NEW},
+    ("PUT", "/v1/sor/update"): {"body": {"id": "1", "Parameters": {"amount": 0.2}}},
+    ("POST", "/v1/sor/cancel/{parent_id}"): {"body": {}},
+    ("POST", "/v1/sor/pause/{parent_id}"): {"body": {}},
+    ("POST", "/v1/sor/resume/{parent_id}"): {"body": {}},
+    ("GET", "/v1/sor/balances"): {},
+    ("GET", "/v1/sor/orders"): {},
+    ("GET", "/v1/sor/positions"): {},
 }
 WRITES = [operation for operation in OPERATIONS if operation[0] != "GET"]
 
@@ -642,7 +665,9 @@ def named(operations) -> list[str]:
 
 def send(client: Client, method: str, path: str, headers: dict, query: str = ""):
     """One request of OPERATIONS through `client`, with `headers` (a key, or none)."""
-    url = path.format(client_order_id=RESTING, time_start="2020-01-01", time_end="2100-01-01")
+    url = path.format(
+        client_order_id=RESTING, time_start="2020-01-01", time_end="2100-01-01", parent_id="1"
+    )
     url += OPERATIONS[(method, path)].get("query", "")
     if query:
         url += ("&" if "?" in url else "?") + query
@@ -651,6 +676,8 @@ def send(client: Client, method: str, path: str, headers: dict, query: str = "")
         return client.get(url, headers=headers)
     if method == "DELETE":
         return client.delete(url, headers=headers)
+    if method == "PUT":
+        return client.put(url, json.dumps(body), content_type="application/json", headers=headers)
     return client.post(url, json.dumps(body), content_type="application/json", headers=headers)
 
 

@@ -9,6 +9,7 @@ from venues.paper import engine
 from venues.paper.engine import Level
 from venues.paper.markets import MARKETS
 from venues.paper.models import PaperMarket
+from venues.paper.second import SUFFIX
 
 pytestmark = pytest.mark.django_db
 
@@ -22,10 +23,12 @@ def mids_after(seconds: int) -> dict[str, Decimal]:
     return {market.symbol: market.mid for market in PaperMarket.objects.all()}
 
 
-def test_markets_start_at_the_configured_prices():
+def test_markets_start_at_the_configured_prices(settings):
+    settings.EMSWEB_PAPER2_PRICE_OFFSET = Decimal("0.001")
     markets = engine.markets_get()
 
-    assert {symbol: market.mid for symbol, market in markets.items()} == {
+    starts = {symbol: market.mid for symbol, market in markets.items()}
+    assert {symbol: mid for symbol, mid in starts.items() if not symbol.endswith(SUFFIX)} == {
         "BTCUSD": Decimal(50000),
         "ETHUSD": Decimal(3000),
         "OXTUSD": Decimal("0.11"),
@@ -34,6 +37,9 @@ def test_markets_start_at_the_configured_prices():
         "BTCUSDT-PERP": Decimal(50000),
         "XBTUSD": Decimal(50000),
     }
+    # PAPER2's own markets, in the same engine: the offset away.
+    assert starts["BTCUSD" + SUFFIX] == Decimal(50050)
+    assert starts["ETHUSD" + SUFFIX] == Decimal(3003)
 
 
 def test_the_random_walk_is_the_same_for_the_same_seed(settings):

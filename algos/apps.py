@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AlgosConfig(AppConfig):
+    name = "algos"
+    verbose_name = "Execution algorithms"
