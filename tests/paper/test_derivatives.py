@@ -13,6 +13,7 @@ from venues.base import OrdSide, TimeInForce
 from venues.errors import Rejected
 from venues.paper import derivatives, engine
 from venues.paper.models import PaperBalance, PaperPosition
+from venues.paper.second import SecondPaperVenue
 
 pytestmark = pytest.mark.django_db
 
@@ -243,3 +244,17 @@ def test_leverage_changes_wait_for_the_markets_open_orders_to_be_canceled():
         engine.leverage_set(ACCOUNT_KEY, "BTCUSDT-PERP", Decimal(10), cross=False)
     engine.order_cancel(ACCOUNT_KEY, exchange_order_id=resting.exchange_order_id)
     assert engine.leverage_set(ACCOUNT_KEY, "BTCUSDT-PERP", Decimal(10), cross=False).leverage == 10
+
+
+def test_paper2_reports_its_positions_and_takes_leverage_under_the_names_it_shows():
+    """PAPER2 speaks the paper exchange's names (BTCUSDT-PERP) of its own markets
+    (BTCUSDT-PERP.2): its positions and leverage too, or the EMS would find no instrument."""
+    venue = SecondPaperVenue(account_key="PAPER2-POSITIONS")
+    venue.leverage_set("BTCUSDT-PERP", Decimal(5), cross=False)
+    venue.submit(intent(OrdSide.BUY, "0.1", "60000", symbol="BTCUSDT-PERP", time_in_force=IOC))
+    (position,) = [p for p in venue.positions() if p.size]
+    assert (position.symbol_id_exchange, position.size, position.leverage) == (
+        "BTCUSDT-PERP",
+        Decimal("0.1"),
+        Decimal(5),
+    )

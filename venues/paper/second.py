@@ -15,7 +15,15 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from venues.base import Candle, InstrumentSpec, MarketBook, OrderIntent, OrderRef, VenueOrder
+from venues.base import (
+    Candle,
+    InstrumentSpec,
+    MarketBook,
+    OrderIntent,
+    OrderRef,
+    VenueOrder,
+    VenuePosition,
+)
 from venues.paper.adapter import PaperVenue
 from venues.paper.markets import MARKETS, MarketDef
 
@@ -101,3 +109,12 @@ class SecondPaperVenue(PaperVenue):
 
     def candles(self, symbol_id_exchange: str, timeframe: str, limit: int) -> list[Candle]:
         return super().candles(engine_symbol(symbol_id_exchange), timeframe, limit)
+
+    def positions(self) -> list[VenuePosition]:
+        return [
+            dataclasses.replace(held, symbol_id_exchange=shown_symbol(held.symbol_id_exchange))
+            for held in super().positions()
+        ]
+
+    def leverage_set(self, symbol_id_exchange: str, leverage: Decimal, cross: bool) -> None:
+        super().leverage_set(engine_symbol(symbol_id_exchange), leverage, cross)
