@@ -28,6 +28,7 @@ GENEROUS = {
     "max_orders_per_second": 100_000,
     "max_orders_per_minute": 1_000_000,
     "max_daily_notional_usd": Decimal(1_000_000_000_000),
+    "max_position_usd": Decimal(1_000_000_000),
     # The farthest RESTING price, OXTUSD's SELL at 1 against a mid of 0.11, is 809% away.
     "price_band_percent": Decimal(10_000),
     # Beat has the paper quotes read every EMSWEB_SYNC_INTERVAL (2 s); Redis keeps them 60 s.
