@@ -35,5 +35,5 @@ def test_the_table_has_each_scenario_its_verdict_the_gaps_and_the_counts(pyteste
     assert second.split()[-3:] == ["failed", "1", "violated"] and "worker killed" in second
     assert not any("not a scenario" in line for line in lines)
     assert any("(no scenario ran for: lost response)" in line for line in lines)
-    assert any("with a scenario: 2 of 25" in line for line in lines)
+    assert any("with a scenario: 2 of 26" in line for line in lines)
     assert lines[-1] == "1 scenarios passed, 1 failed", "the count is the run's last line"
