@@ -28,6 +28,8 @@ def traded(ccxt_fake):
     sim, account = sim_account(ccxt_fake, VENUE)
     order = sim_submit(account, "perp-buy", amount="0.02")
     order_route(order_id=order.pk)
+    order.refresh_from_db()
+    assert order.status == "NEW", f"{order.status}: {order.error_message}"
     held = sim.held(order.client_order_id_format_exchange)
     sim.fill(held, "0.005")
     sim.fill(held, "0.015")
