@@ -9,6 +9,7 @@ order id resolves it, with one create ever (all asserted on the captured request
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -22,6 +23,7 @@ from tests.venues.scripts.bybit import Bybit
 from tests.venues.scripts.okx import Okx
 from tests.venues.test_exchanges import ORDER, creates, intent, make_venue
 from venues.base import InstrumentKind, OrdStatus
+from venues.ccxt.adapter import CcxtVenue
 from venues.errors import OutcomeUnknown, Rejected
 from venues.registry import CATALOG
 
@@ -80,6 +82,14 @@ def test_contracts_on_assets_the_desk_does_not_trade_are_not_loaded(script, venu
     assert script.other_asset_symbol not in {s.symbol_id_exchange for s in venue.instruments()}
     settings.EMSWEB_DERIVATIVES_ASSETS = ["*"]
     assert script.other_asset_symbol in {s.symbol_id_exchange for s in venue.instruments()}
+
+
+def test_two_contracts_of_one_name_load_once(script, venue, monkeypatch):
+    # Kraken Futures lists a linear and an inverse BTC/USD perpetual: one contract name each.
+    [spec] = [s for s in venue.instruments() if s.symbol_id_exchange == script.symbol]
+    twin = replace(spec, symbol_id_exchange="ZZ_" + spec.symbol_id_exchange, inverse=True)
+    monkeypatch.setattr(CcxtVenue, "instruments", lambda self: [twin, spec])
+    assert venue.instruments() == [spec]
 
 
 @pytest.mark.django_db
