@@ -76,6 +76,13 @@ class BybitLinear(Profile):
         mode = "isolated" if info.get("marginMode") == ISOLATED else "cross"
         return [{**position, "marginMode": mode} for position in positions]
 
+    def permissions(self, exchange: Exchange) -> tuple[bool | None, bool | None]:
+        # GET /v5/user/query-api: a read-only key, and the key's permissions by product.
+        key = (exchange.privateGetV5UserQueryApi() or {}).get("result") or {}
+        allowed = key.get("permissions") or {}
+        can_trade = not key.get("readOnly") and "Order" in (allowed.get("ContractTrade") or [])
+        return can_trade, "Withdraw" in (allowed.get("Wallet") or [])
+
     def leverage_set(self, exchange: Exchange, symbol: str, leverage: int, cross: bool) -> None:
         with contextlib.suppress(ccxt.MarginModeAlreadySet):
             exchange.set_margin_mode("cross" if cross else "isolated")

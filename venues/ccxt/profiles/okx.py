@@ -42,6 +42,12 @@ class OkxSwap(Profile):
     def positions(self, exchange: Exchange) -> list[dict]:
         return list(exchange.fetch_positions(None, {"instType": "SWAP"}) or [])
 
+    def permissions(self, exchange: Exchange) -> tuple[bool | None, bool | None]:
+        # GET /api/v5/account/config: perm is "read_only", "trade" and "withdraw", comma-separated.
+        config = ((exchange.privateGetAccountConfig() or {}).get("data") or [{}])[0]
+        allowed = {part.strip() for part in str(config.get("perm") or "").split(",")}
+        return "trade" in allowed, "withdraw" in allowed
+
     def leverage_set(self, exchange: Exchange, symbol: str, leverage: int, cross: bool) -> None:
         if not cross:
             raise Rejected(
