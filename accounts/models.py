@@ -16,6 +16,7 @@ class LastUpdatedBy(models.TextChoices):
 class AlertKind(models.TextChoices):
     AUTH = "AUTH", "Key refused"
     NONCE = "NONCE", "Nonce refused"
+    POSITION = "POSITION", "Position differs from the desk's fills"
 
 
 class ExchangeAccount(models.Model):

@@ -370,6 +370,8 @@ ALERT_ADVICE = {
     "needed, then test the connection.",
     AlertKind.NONCE: "Another program may be signing with this key (give emsweb a key of its "
     "own), or this machine's clock is off; then test the connection.",
+    AlertKind.POSITION: "A liquidation, a trade placed outside emsweb, or a fill missed: check "
+    "the position at the exchange against the desk's fills, then test the connection.",
 }
 
 

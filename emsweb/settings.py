@@ -447,6 +447,9 @@ EMSWEB_CCXT_FILLS_OVERLAP = env.float("EMSWEB_CCXT_FILLS_OVERLAP", default=300.0
 # Where open orders are read per symbol (Binance), an unscoped read still runs this often, so
 # that orders placed outside emsweb are found.
 EMSWEB_CCXT_UNSCOPED_EVERY = env.float("EMSWEB_CCXT_UNSCOPED_EVERY", default=60.0)
+# The assets whose perpetuals and futures a derivatives venue loads as instruments (the ticket
+# searches these); "*" loads every contract the exchange lists.
+EMSWEB_DERIVATIVES_ASSETS = env.list("EMSWEB_DERIVATIVES_ASSETS", default=["BTC", "ETH"])
 # The hosted EMS as a venue: its trading REST API, its key, and the venue codes routed through
 # it (emsweb venue code -> the hosted EMS's exchange id), e.g. "EMSKRAKEN=KRAKEN".
 EMSWEB_HOSTED_EMS_URL = env.str("EMSWEB_HOSTED_EMS_URL", default="")

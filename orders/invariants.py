@@ -8,7 +8,9 @@ returns a list of violations, plain sentences naming the order; an empty list me
 - each order's status and filled amount are the venue's (venue statuses mapped to ours);
 - each fill is recorded once, and the recorded fills are the venue's trades;
 - no over-fill report is waiting for a person;
-- no order sits in RECEIVED or ROUTING past its deadline without a reconciliation in progress.
+- no order sits in RECEIVED or ROUTING past its deadline without a reconciliation in progress;
+- where the record has positions (a derivatives venue): each is the one emsweb recorded, and the
+  desk's fills explain it (less the gap agreed when it was first read, positions.reconcile).
 
 The paper venue keeps a record emsweb can read. Another venue is checked against a record
 source registered for it (`record_source_set`: a test's fake exchange, or an export of the
@@ -27,6 +29,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import ExchangeAccount
+from positions.models import Position
+from positions.reconcile import desk_fills_net
 from venues.base import OrdStatus
 from venues.paper.models import PaperAccount, PaperOrder, PaperRequest, PaperTrade
 
@@ -64,6 +68,8 @@ class VenueRecord:
 
     orders: list[RecordedOrder]
     creates: Counter[str] = field(default_factory=Counter)
+    # A derivatives venue's positions, signed, by its own symbol; None: not checked.
+    positions: Mapping[str, Decimal] | None = None
 
 
 RecordSource = Callable[[ExchangeAccount], VenueRecord]
@@ -110,6 +116,31 @@ def account_invariants_check(*, account: ExchangeAccount, now: datetime | None =
             violations.append(
                 f"{order}: the venue reported {order.overfill_reported} filled of "
                 f"{order.amount_order} (over-fill, recorded, needs a person)"
+            )
+    if record.positions is not None:
+        violations += _positions_agree(account, record.positions)
+    return violations
+
+
+def _positions_agree(account: ExchangeAccount, positions: Mapping[str, Decimal]) -> list[str]:
+    rows = {row.symbol_id_exchange: row for row in Position.objects.filter(account=account)}
+    net = desk_fills_net(account=account)
+    held = {symbol for symbol, row in rows.items() if row.size}
+    violations = []
+    for symbol in sorted(set(positions) | held):
+        venue_size = positions.get(symbol, Decimal(0))
+        row = rows.get(symbol)
+        recorded = row.size if row is not None else Decimal(0)
+        if recorded != venue_size:
+            violations.append(
+                f"position {symbol}: {plain(recorded)} in emsweb, {plain(venue_size)} at the venue"
+            )
+        gap = row.fills_gap if row is not None and row.fills_gap is not None else Decimal(0)
+        explained = net.get(symbol, Decimal(0)) + gap
+        if explained != venue_size:
+            violations.append(
+                f"position {symbol}: the desk's fills explain {plain(explained)}, the venue "
+                f"holds {plain(venue_size)}"
             )
     return violations
 

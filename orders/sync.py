@@ -29,6 +29,7 @@ from accounts.services import (
     venue_error_record,
 )
 from emsweb.logging import account_context
+from positions.reconcile import positions_reconcile
 from positions.selectors import positions_due
 from positions.services import positions_record
 from venues.base import OrdStatus, TimeInForce, Venue, VenueOrder, hint_symbols, venue_positions
@@ -123,8 +124,9 @@ def _sync(account: ExchangeAccount, venue: Venue) -> None:
     if balances_due or positions_due(account=account):
         # Marks, funding and liquidations move a position (and its wallet) with no order news.
         positions = venue_positions(venue)
-        if positions is not None and positions_record(account=account, positions=positions):
-            balances_due = True
+        if positions is not None:
+            balances_due |= bool(positions_record(account=account, positions=positions))
+            positions_reconcile(account=account, positions=positions)
     if balances_due:
         balances_record(account=account, balances=venue.balances())
 

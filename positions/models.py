@@ -35,6 +35,10 @@ class Position(models.Model):
     fees = models.DecimalField(**MONEY, default=0)
     funding = models.DecimalField(**MONEY, default=0)
     liquidated_at = models.DateTimeField(null=True, blank=True)
+    # The venue's size less the net of the desk's fills, as last agreed (positions.reconcile),
+    # and a different one read once, awaiting a second read.
+    fills_gap = models.DecimalField(**MONEY, null=True, blank=True)
+    fills_gap_pending = models.DecimalField(**MONEY, null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.db.models import Q
+
 from accounts.models import ExchangeAccount
 from orders.models import Order
 from venues.base import InstrumentKind
@@ -23,8 +25,10 @@ def position_held(*, account_id: int, symbol_id_exchange: str) -> tuple[Decimal,
 
 def positions_due(*, account: ExchangeAccount) -> bool:
     """Whether a sync should read the account's positions: it held one at its last read (marks
-    move it), or an order of it on a derivative changed since the last sync."""
-    if Position.objects.filter(account=account).exclude(size=0).exists():
+    move it), a difference from the desk's fills awaits a second read (positions.reconcile), or
+    an order of it on a derivative changed since the last sync."""
+    rows = Position.objects.filter(account=account)
+    if rows.filter(Q(size__lt=0) | Q(size__gt=0) | Q(fills_gap_pending__isnull=False)).exists():
         return True
     orders = Order.objects.filter(account=account).exclude(instrument__kind=InstrumentKind.SPOT)
     if account.last_sync_at is not None:

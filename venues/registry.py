@@ -21,6 +21,7 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 CCXT_ADAPTER = "venues.ccxt.adapter.CcxtVenue"
+CCXT_DERIVATIVES_ADAPTER = "venues.ccxt.derivatives.CcxtDerivativesVenue"
 HOSTED_EMS_ADAPTER = "venues.ems.adapter.HostedEmsVenue"
 
 # ccxt's credential fields -> the parameter names a desk types in (the seed's names first).
@@ -69,6 +70,16 @@ BUILT_IN = (
     VenueInfo("COINBASEADV", "Coinbase Advanced Trade", KEYS, CCXT_ADAPTER, ccxt_id="coinbase"),
     VenueInfo("BINANCE", "Binance", KEYS, CCXT_ADAPTER, ccxt_id="binance"),
     VenueInfo("BITSTAMP", "Bitstamp", KEYS, CCXT_ADAPTER, ccxt_id="bitstamp"),
+    # Derivatives: perpetuals and futures, named as the hosted EMS names them where it lists them.
+    VenueInfo(
+        "BINANCEFTS",
+        "Binance USDⓈ-M futures",
+        KEYS,
+        CCXT_DERIVATIVES_ADAPTER,
+        ccxt_id="binanceusdm",
+    ),
+    VenueInfo("BYBIT", "Bybit (linear)", KEYS, CCXT_DERIVATIVES_ADAPTER, ccxt_id="bybit"),
+    VenueInfo("OKX", "OKX (swaps)", ("PassPhrase", *KEYS), CCXT_DERIVATIVES_ADAPTER, ccxt_id="okx"),
     VenueInfo(
         "BITMEX",
         "BitMEX",

@@ -11,7 +11,12 @@ import pytest
 from orders.models import Fill, OrderOrigin
 from orders.services import order_route
 from orders.sync import account_sync
-from tests.reliability.ccxt_venue import ccxt_fake_fixture, sim_account, sim_submit  # noqa: F401
+from tests.reliability.ccxt_venue import (  # noqa: F401
+    VENUES,
+    ccxt_fake_fixture,
+    sim_account,
+    sim_submit,
+)
 from tests.reliability.conftest import assert_invariants, check_invariants
 from tests.venues.conftest import ccxt_settings, fake  # noqa: F401
 from venues.base import OrdStatus
@@ -21,7 +26,7 @@ S = OrdStatus
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("venue", ["KRAKEN", "BINANCE"])
+@pytest.mark.parametrize("venue", VENUES)
 def test_the_checker_sees_fills_and_outside_orders_until_the_sync_records_them(ccxt_fake, venue):
     sim, account = sim_account(ccxt_fake, venue)
     order = sim_submit(account, "checked")

@@ -36,6 +36,7 @@ WORKERS = 4
 RATE_LIMITED = {
     "BINANCE": (429, {"code": -1003, "msg": "Too much request weight used."}),
     "KRAKEN": (200, {"error": ["EAPI:Rate limit exceeded"]}),
+    "BINANCEFTS": (429, {"code": -1003, "msg": "Too many requests; current limit is 2400."}),
 }
 CASES = [(venue, takes) for venue in RATE_LIMITED for takes in (True, False)]
 

@@ -51,6 +51,16 @@ CASES = [
     ("BINANCE", "timestamp outside recvWindow", 400,
      {"code": -1021, "msg": "Timestamp for this request is outside of the recvWindow."},
      "recvWindow", AlertKind.NONCE),
+    ("BINANCEFTS", "insufficient margin", 400, {"code": -2019, "msg": "Margin is insufficient."},
+     "Margin is insufficient", ""),
+    ("BINANCEFTS", "reduce-only rejected", 400,
+     {"code": -2022, "msg": "ReduceOnly Order is rejected."}, "ReduceOnly", ""),
+    ("BINANCEFTS", "bad key (401)", 401,
+     {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."},
+     "Invalid API-key", AlertKind.AUTH),
+    ("BINANCEFTS", "timestamp outside recvWindow", 400,
+     {"code": -1021, "msg": "Timestamp for this request is outside of the recvWindow."},
+     "recvWindow", AlertKind.NONCE),
 ]  # fmt: skip
 
 

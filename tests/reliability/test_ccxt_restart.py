@@ -14,7 +14,12 @@ import pytest
 from orders.models import Fill, Order, OrderEvent, OrderOrigin
 from orders.services import order_route
 from orders.sync import account_sync
-from tests.reliability.ccxt_venue import ccxt_fake_fixture, sim_account, sim_submit  # noqa: F401
+from tests.reliability.ccxt_venue import (  # noqa: F401
+    VENUES,
+    ccxt_fake_fixture,
+    sim_account,
+    sim_submit,
+)
 from tests.reliability.conftest import assert_invariants, check_invariants
 from tests.venues.conftest import ccxt_settings, fake  # noqa: F401
 from venues.base import OrdStatus
@@ -43,7 +48,7 @@ OUTCOMES = {
 
 @pytest.mark.fault(12, "ccxt: an order placed by hand fills (or trades, is canceled) while down")
 @pytest.mark.parametrize("outcome", OUTCOMES)
-@pytest.mark.parametrize("venue", ["KRAKEN", "BINANCE"])
+@pytest.mark.parametrize("venue", VENUES)
 def test_an_outside_order_finished_while_emsweb_was_down_is_adopted_once_with_its_fills(
     ccxt_fake, venue, outcome
 ):

@@ -1,8 +1,9 @@
 """RELIABILITY.md §7 #6 on the ccxt path: a create answered with a 5xx, a 503 "unknown" or
 malformed JSON is an unknown outcome, never a rejection. The sync's lookup then finds the order
 when the exchange took it, or, when it did not, declares it never placed only after the deadline
-and N lookups. Kraken and Binance, each through order_submit -> order_route -> account_sync,
-each ending with the checker against the simulated exchange's own record."""
+and N lookups. Kraken, Binance and Binance USDⓈ-M futures (the same fapi answers), each through
+order_submit -> order_route -> account_sync, each ending with the checker against the simulated
+exchange's own record (and, for the futures, its position)."""
 
 from __future__ import annotations
 
@@ -36,8 +37,14 @@ BINANCE_FAULTS = {
     ),
     "malformed JSON": (200, '{"symbol":"BTCUSDT","orderId":10'),
 }
-CASES = [("KRAKEN", name, *answer) for name, answer in KRAKEN_FAULTS.items()] + [
-    ("BINANCE", name, *answer) for name, answer in BINANCE_FAULTS.items()
+CASES = [
+    (venue, name, *answer)
+    for venue, faults in (
+        ("KRAKEN", KRAKEN_FAULTS),
+        ("BINANCE", BINANCE_FAULTS),
+        ("BINANCEFTS", BINANCE_FAULTS),
+    )
+    for name, answer in faults.items()
 ]
 IDS = [f"{venue}-{name}" for venue, name, *_ in CASES]
 

@@ -12,12 +12,17 @@ from decimal import Decimal
 import pytest
 
 from tests.venues.scripts.binance import Binance
+from tests.venues.scripts.binance_usdm import BinanceFts
 from tests.venues.scripts.bitstamp import Bitstamp
+from tests.venues.scripts.bybit import ORDER_ID as BYBIT_ORDER
+from tests.venues.scripts.bybit import Bybit
 from tests.venues.scripts.coinbase_advanced import CoinbaseAdvanced, cba_order
 from tests.venues.scripts.coinbase_exchange import CoinbaseExchange, cbx_order
 from tests.venues.scripts.gemini import Gemini, payload
 from tests.venues.scripts.kraken import ORDER_ID as KRAKEN_ORDER
 from tests.venues.scripts.kraken import TRADE_IDS, Kraken, kraken_order, kraken_trade, ok
+from tests.venues.scripts.okx import ORDER_ID as OKX_ORDER
+from tests.venues.scripts.okx import Okx
 from tests.venues.test_exchanges import SCRIPTS, make_venue
 from venues.base import OrderIntent, OrdSide, OrdStatus, TimeInForce
 from venues.ccxt.errors import KeyRefused
@@ -67,6 +72,15 @@ def bitstamp_by_id(fake, filled: str) -> None:
     Bitstamp().found(fake, client_id="", status="filled", filled=filled)
 
 
+def found_placed_by_hand(script_class):
+    """The script's order query answers the order, placed without a client order id."""
+
+    def by_id(fake, filled: str) -> None:
+        script_class().found(fake, client_id="", status="filled", filled=filled)
+
+    return by_id
+
+
 FOUND_BY_ID = {
     "KRAKEN": kraken_by_id,
     "BINANCE": binance_by_id,
@@ -74,6 +88,9 @@ FOUND_BY_ID = {
     "COINBASE": coinbase_exchange_by_id,
     "COINBASEADV": coinbase_advanced_by_id,
     "BITSTAMP": bitstamp_by_id,
+    "BINANCEFTS": found_placed_by_hand(BinanceFts),
+    "BYBIT": found_placed_by_hand(Bybit),
+    "OKX": found_placed_by_hand(Okx),
 }
 
 
@@ -92,6 +109,15 @@ def query_sent(script, fake) -> dict:
     if script.code == "BITSTAMP":
         [sent] = fake.requests_to("/api/v2/order_status/", "POST")
         return {"id": sent.form["id"]}
+    if script.code == "BINANCEFTS":
+        [sent] = fake.requests_to("/fapi/v1/order", "GET")
+        return {"orderId": sent.query["orderId"], "symbol": sent.query["symbol"]}
+    if script.code == "BYBIT":
+        [sent] = fake.requests_to("/v5/order/realtime", "GET")
+        return {"orderId": sent.query["orderId"], "symbol": sent.query["symbol"]}
+    if script.code == "OKX":
+        [sent] = fake.requests_to("/api/v5/trade/order", "GET")
+        return {"ordId": sent.query["ordId"], "instId": sent.query["instId"]}
     [sent] = fake.requests_to("(/api/v3/brokerage)?/orders/(historical/)?[0-9a-f-]+", "GET")
     return {"path": sent.path}
 
@@ -103,6 +129,9 @@ EXPECTED_QUERY = {
     "COINBASE": {"path": "/orders/d0c5340b-6d6c-49d9-b567-48c4bfca13d2"},
     "COINBASEADV": {"path": "/api/v3/brokerage/orders/historical/0000-000000-000042"},
     "BITSTAMP": {"id": "1740318423957504"},
+    "BINANCEFTS": {"orderId": "8389765519", "symbol": "BTCUSDT"},
+    "BYBIT": {"orderId": BYBIT_ORDER, "symbol": "BTCUSDT"},
+    "OKX": {"ordId": OKX_ORDER, "instId": "BTC-USDT-SWAP"},
 }
 
 

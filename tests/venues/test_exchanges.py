@@ -18,11 +18,14 @@ import pytest
 from accounts.credentials import Credentials
 from tests.venues.fake_http import dropped, read_timeout, refused
 from tests.venues.scripts.binance import Binance
+from tests.venues.scripts.binance_usdm import BinanceFts
 from tests.venues.scripts.bitstamp import Bitstamp
+from tests.venues.scripts.bybit import Bybit
 from tests.venues.scripts.coinbase_advanced import CoinbaseAdvanced
 from tests.venues.scripts.coinbase_exchange import CoinbaseExchange
 from tests.venues.scripts.gemini import Gemini
 from tests.venues.scripts.kraken import Kraken
+from tests.venues.scripts.okx import Okx
 from venues.base import OrderIntent, OrderRef, OrdSide, OrdStatus, TimeInForce
 from venues.errors import OutcomeUnknown, Rejected, Unreachable
 from venues.registry import adapter_class
@@ -30,7 +33,17 @@ from venues.registry import adapter_class
 D = Decimal
 S = OrdStatus
 ORDER = "desk-order-0001"
-SCRIPTS = [Kraken, Binance, CoinbaseExchange, CoinbaseAdvanced, Gemini, Bitstamp]
+SCRIPTS = [
+    Kraken,
+    Binance,
+    CoinbaseExchange,
+    CoinbaseAdvanced,
+    Gemini,
+    Bitstamp,
+    BinanceFts,
+    Bybit,
+    Okx,
+]
 
 
 @pytest.fixture(params=SCRIPTS, ids=lambda script: script.code)
@@ -128,7 +141,7 @@ def test_an_order_below_the_minimum_is_refused_before_sending(script, venue, fak
 
 
 def test_an_unknown_symbol_is_refused_before_sending(script, venue, fake):
-    with pytest.raises(Rejected, match="no spot market"):
+    with pytest.raises(Rejected, match="no (spot|derivatives) market"):
         venue.submit(intent(script, symbol_id_exchange="NOSUCHPAIR"))
     assert creates(script, fake) == []
 

@@ -9,9 +9,12 @@ from accounts import services
 from accounts.models import ExchangeAccount
 from accounts.services import account_key_check, account_link
 from tests.venues.scripts.binance import Binance
+from tests.venues.scripts.binance_usdm import BinanceFts
+from tests.venues.scripts.bybit import Bybit
 from tests.venues.scripts.coinbase_advanced import CoinbaseAdvanced
 from tests.venues.scripts.gemini import Gemini
 from tests.venues.scripts.kraken import Kraken
+from tests.venues.scripts.okx import Okx
 
 pytestmark = pytest.mark.django_db
 
@@ -65,10 +68,62 @@ def test_a_key_that_can_withdraw_is_flagged(fake):
             {"isAuditor": False, "isFundManager": False, "isTrader": True},
             (True, False),
         ),
+        (
+            BinanceFts,
+            "/sapi/v1/account/apiRestrictions",
+            "GET",
+            {"ipRestrict": True, "createTime": 1795400000000, "enableReading": True,
+             "enableWithdrawals": False, "enableInternalTransfer": False, "enableMargin": False,
+             "enableFutures": True, "permitsUniversalTransfer": False,
+             "enableVanillaOptions": False, "enableFixApiTrade": False,
+             "enableFixReadOnly": False, "enableSpotAndMarginTrading": False,
+             "enablePortfolioMarginTrading": False},
+            (True, False),
+        ),
+        (
+            Bybit,
+            "/v5/user/query-api",
+            "GET",
+            {"retCode": 0, "retMsg": "", "result": {
+                "id": "13770661", "note": "emsweb", "apiKey": "XXXXXXXXXXd9Y5WuyS",
+                "readOnly": 0, "secret": "",
+                "permissions": {"ContractTrade": ["Order", "Position"], "Spot": [],
+                                "Wallet": ["AccountTransfer"], "Options": [],
+                                "Derivatives": [], "CopyTrading": [], "BlockTrade": [],
+                                "Exchange": [], "NFT": [], "Affiliate": []},
+                "ips": ["203.0.113.7"], "type": 1, "deadlineDay": -1, "unified": 0, "uta": 1,
+                "userID": 24617703, "isMaster": True},
+             "retExtInfo": {}, "time": 1795400000000},
+            (True, False),
+        ),
+        (
+            Okx,
+            "/api/v5/account/config",
+            "GET",
+            {"code": "0", "msg": "", "data": [{
+                "acctLv": "2", "autoLoan": False, "ctIsoMode": "automatic", "greeksType": "PA",
+                "level": "Lv1", "levelTmp": "", "mgnIsoMode": "automatic", "posMode": "net_mode",
+                "uid": "44705892343619584", "mainUid": "44705892343619584", "label": "emsweb",
+                "roleType": "0", "traderInsts": [], "spotRoleType": "0", "spotTraderInsts": [],
+                "opAuth": "0", "kycLv": "3", "ip": "203.0.113.7", "perm": "read_only,trade",
+                "liquidationGear": "-1", "enableSpotBorrow": False, "spotBorrowAutoRepay": False,
+                "type": "0"}]},
+            (True, False),
+        ),
+        (
+            Okx,
+            "/api/v5/account/config",
+            "GET",
+            {"code": "0", "msg": "", "data": [{"uid": "44705892343619584", "label": "all",
+                                               "perm": "read_only,withdraw,trade"}]},
+            (True, True),
+        ),
     ],
-    ids=["COINBASEADV", "GEMINI"],
+    ids=["COINBASEADV", "GEMINI", "BINANCEFTS", "BYBIT", "OKX", "OKX-withdraw"],
 )  # fmt: skip
-def test_a_trade_only_key_is_recorded_as_such(fake, script_class, path, method, answer, expected):
+def test_a_keys_permissions_are_recorded_as_the_exchange_says(
+    fake, script_class, path, method, answer, expected
+):
     script = script_class()
     account = link(script, fake)
     script.balance(fake)

@@ -46,13 +46,19 @@ def test_each_ccxt_venue_gets_its_own_adapter_class():
 
 
 def test_another_ccxt_exchange_is_enabled_by_configuration(settings):
-    settings.EMSWEB_CCXT_VENUES = {"OKX": "okx", "BAD-CODE": "okx", "NOPE": "no_such_exchange"}
-    info = venue_info("OKX")
-    assert info.ccxt_id == "okx" and info.name == "OKX"
+    settings.EMSWEB_CCXT_VENUES = {
+        "KUCOIN": "kucoin",
+        "BAD-CODE": "kucoin",
+        "NOPE": "no_such_exchange",
+        "OKX": "kucoin",  # a built-in code stays the built-in venue
+    }
+    info = venue_info("KUCOIN")
+    assert info.ccxt_id == "kucoin" and info.name == "KuCoin"
     # From ccxt's requiredCredentials: apiKey, secret and password.
     assert info.required_parameters == ("PassPhrase", "PrivateApiKey", "PublicApiKey")
-    assert "OKX" in CATALOG and "NOPE" not in CATALOG and "BAD-CODE" not in CATALOG
-    assert adapter_class("OKX").ccxt_id == "okx"
+    assert "KUCOIN" in CATALOG and "NOPE" not in CATALOG and "BAD-CODE" not in CATALOG
+    assert adapter_class("KUCOIN").ccxt_id == "kucoin"
+    assert venue_info("OKX").ccxt_id == "okx"
 
 
 def test_required_parameters_use_the_seeds_names_where_there_are_some():

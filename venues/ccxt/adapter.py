@@ -103,10 +103,11 @@ class CcxtVenue:
     # --- the Venue protocol -------------------------------------------------------------------
 
     def instruments(self) -> list[InstrumentSpec]:
-        """The spot markets, loaded now: the scheduled and on-demand refresh."""
+        """The markets the venue trades, loaded now: the scheduled and on-demand refresh."""
         markets = self._markets(reload=True)
         mode = self._public().exchange.precisionMode
-        specs = (instrument_spec(market, mode) for market in markets.spot().values())
+        tradable = markets.tradable(derivatives=self.profile.derivatives)
+        specs = (instrument_spec(market, mode) for market in tradable.values())
         return [spec for spec in specs if spec is not None]
 
     def submit(self, intent: OrderIntent) -> VenueOrder:
@@ -307,7 +308,7 @@ class CcxtVenue:
 
     def quotes(self) -> dict[str, tuple[Decimal | None, Decimal | None, Decimal | None]]:
         """Best bid, best ask and last per symbol, for the ticket (orders.quotes)."""
-        return holdings.quotes(self._markets().spot(), self._tickers())
+        return holdings.quotes(self._tradable(), self._tickers())
 
     def book(self, symbol_id_exchange: str, depth: int) -> MarketBook:
         """The public order book, at the lowest priority of the shared budget (limits.Gate):
@@ -361,7 +362,7 @@ class CcxtVenue:
     def _market_data(self, symbol_id_exchange: str) -> tuple[connections.Connection, str]:
         market = self._market(symbol_id_exchange)
         if market is None:
-            raise Rejected(f"{self.name} has no spot market {symbol_id_exchange}.")
+            raise Rejected(self._no_market(symbol_id_exchange))
         connection = connections.market_data_connection(self.profile, self.sandbox)
         connection.use_markets(self._markets())
         return connection, market["symbol"]
@@ -395,7 +396,14 @@ class CcxtVenue:
         return (market["base"], market["quote"]) if market else None
 
     def _market(self, symbol_id_exchange: str) -> dict | None:
-        return self._markets().spot().get(symbol_id_exchange)
+        return self._tradable().get(symbol_id_exchange)
+
+    def _tradable(self) -> dict[str, dict]:
+        return self._markets().tradable(derivatives=self.profile.derivatives)
+
+    def _no_market(self, symbol_id_exchange: str) -> str:
+        kind = "derivatives" if self.profile.derivatives else "spot"
+        return f"{self.name} has no {kind} market {symbol_id_exchange}."
 
     def _before_sending(self, symbol_id_exchange: str) -> tuple[connections.Connection, dict]:
         """The account's connection and the order's market; failing here, nothing was sent."""
@@ -405,7 +413,7 @@ class CcxtVenue:
         except (OutcomeUnknown, Unreachable) as problem:
             raise Unreachable(f"Not sent: {problem.message}") from None
         if market is None:
-            raise Rejected(f"{self.name} has no spot market {symbol_id_exchange}.")
+            raise Rejected(self._no_market(symbol_id_exchange))
         return connection, market
 
     # --- calls --------------------------------------------------------------------------------
@@ -587,8 +595,8 @@ class CcxtVenue:
         return [market["symbol"] for market in self._hinted_markets()]
 
     def _hinted_markets(self) -> list[dict]:
-        spot = self._markets().spot()
-        return [spot[symbol] for symbol in self._symbols or () if symbol in spot]
+        tradable = self._tradable()
+        return [tradable[symbol] for symbol in self._symbols or () if symbol in tradable]
 
 
 def _final(raw: dict | None) -> bool:

@@ -68,6 +68,7 @@ class Markets:
     helpers: dict  # exchange-specific market state ccxt keeps in options (Kraken's altnames)
     version: int = field(default_factory=time.monotonic_ns)
     _spot: dict | None = field(default=None, repr=False)
+    _contracts: dict | None = field(default=None, repr=False)
 
     def fresh(self) -> bool:
         return time.time() - self.loaded_at < settings.EMSWEB_CCXT_MARKETS_TTL
@@ -81,6 +82,23 @@ class Markets:
                 if market.get("spot") and market.get("active") is not False
             }
         return self._spot
+
+    def contracts(self) -> dict[str, dict]:
+        """Tradable perpetuals and futures (linear or inverse; no options), by the exchange's own
+        symbol."""
+        if self._contracts is None:
+            self._contracts = {
+                str(market["id"]): market
+                for market in self.markets.values()
+                if (market.get("swap") or market.get("future"))
+                and (market.get("linear") or market.get("inverse"))
+                and market.get("active") is not False
+            }
+        return self._contracts
+
+    def tradable(self, *, derivatives: bool) -> dict[str, dict]:
+        """What a venue trades: its contracts for a derivatives venue, else its spot markets."""
+        return self.contracts() if derivatives else self.spot()
 
 
 class Connection:

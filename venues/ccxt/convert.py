@@ -8,13 +8,15 @@ which gives back the exchange's short decimal exactly; never through the float's
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation, localcontext
 
 from ccxt.base.decimal_to_precision import DECIMAL_PLACES, TICK_SIZE
 
 from venues.base import (
     Candle,
+    InstrumentKind,
     InstrumentSpec,
     MarketBook,
     OrderIntent,
@@ -23,6 +25,7 @@ from venues.base import (
     TimeInForce,
     VenueFill,
     VenueOrder,
+    VenuePosition,
 )
 
 ZERO = Decimal(0)
@@ -88,7 +91,8 @@ def step(precision: object, mode: int) -> Decimal | None:
 
 
 def instrument_spec(market: dict, mode: int) -> InstrumentSpec | None:
-    """The instrument a spot market is, or None when its tick or lot is not known."""
+    """The instrument a market is, or None when its tick or lot is not known (or a future's
+    expiry). A contract's amounts are in contracts of `contract_size`, as ccxt's are."""
     precision = market.get("precision") or {}
     tick, lot = step(precision.get("price"), mode), step(precision.get("amount"), mode)
     if tick is None or lot is None or not market.get("base") or not market.get("quote"):
@@ -96,7 +100,7 @@ def instrument_spec(market: dict, mode: int) -> InstrumentSpec | None:
     limits = market.get("limits") or {}
     min_amount = dec((limits.get("amount") or {}).get("min")) or lot
     min_notional = dec((limits.get("cost") or {}).get("min")) or ZERO
-    return InstrumentSpec(
+    spec = InstrumentSpec(
         symbol_id_exchange=str(market["id"]),
         base=str(market["base"]),
         quote=str(market["quote"]),
@@ -105,6 +109,29 @@ def instrument_spec(market: dict, mode: int) -> InstrumentSpec | None:
         min_amount=max(min_amount, ZERO),
         min_notional=max(min_notional, ZERO),
     )
+    if not market.get("contract"):
+        return spec
+    expiry = contract_expiry(market)
+    if market.get("future") and expiry is None:
+        return None  # a future is named by its expiry
+    contract_size = dec(market.get("contractSize")) or Decimal(1)
+    return replace(
+        spec,
+        kind=InstrumentKind.FUTURE if market.get("future") else InstrumentKind.PERPETUAL,
+        inverse=bool(market.get("inverse")),
+        contract_size=contract_size,
+        settlement_asset=str(market.get("settle") or ""),
+        expiry=expiry if market.get("future") else None,
+        # An inverse contract's value is in the base: the quote minimum does not apply.
+        min_notional=ZERO if market.get("inverse") else spec.min_notional,
+    )
+
+
+def contract_expiry(market: dict) -> date | None:
+    expiry = dec(market.get("expiry"))
+    if expiry is None or expiry <= 0:
+        return None
+    return datetime.fromtimestamp(float(expiry) / 1000, tz=UTC).date()
 
 
 class NotTradable(ValueError):
@@ -128,8 +155,9 @@ def order_amounts(intent: OrderIntent, market: dict, mode: int) -> tuple[Decimal
         problem = f"price {intent.price} is below one tick ({spec.tick_size})"
     elif amount <= 0 or amount < spec.min_amount:
         problem = f"amount {amount} is below the minimum {spec.min_amount}"
-    elif amount * price < spec.min_notional:
-        problem = f"value {amount * price} is below the minimum {spec.min_notional} {spec.quote}"
+    elif amount * spec.contract_size * price < spec.min_notional:
+        value = amount * spec.contract_size * price
+        problem = f"value {value} is below the minimum {spec.min_notional} {spec.quote}"
     elif top and amount > top:
         problem = f"amount {amount} is above the maximum {top}"
     elif low and price < low:
@@ -237,6 +265,59 @@ def venue_order(
         time_in_force=time_in_force,
         fills=fills,
     )
+
+
+# --- positions --------------------------------------------------------------------------------
+
+
+def venue_position(raw: dict, *, symbol_id_exchange: str, settle: str) -> VenuePosition | None:
+    """ccxt's position structure, signed (long above zero); None when it says no size or side.
+    Zeros the exchange writes for what it does not know (a liquidation price) are None."""
+    contracts = dec(raw.get("contracts"))
+    side = raw.get("side")
+    if contracts is None or (contracts and side not in ("long", "short")):
+        return None
+    size = -abs(contracts) if side == "short" else abs(contracts)
+    leverage = dec(raw.get("leverage"))
+    liquidation = dec(raw.get("liquidationPrice"))
+    return VenuePosition(
+        symbol_id_exchange=symbol_id_exchange,
+        size=size,
+        entry_price=dec(raw.get("entryPrice")) or ZERO,
+        mark_price=dec(raw.get("markPrice")) or ZERO,
+        unrealized_pnl=dec(raw.get("unrealizedPnl")) or ZERO,
+        realized_pnl=dec(raw.get("realizedPnl")) or ZERO,
+        margin=dec(raw.get("initialMargin")) or dec(raw.get("collateral")) or ZERO,
+        maintenance_margin=dec(raw.get("maintenanceMargin")) or ZERO,
+        leverage=leverage if leverage is not None and leverage >= 1 else Decimal(1),
+        cross=raw.get("marginMode") == "cross",
+        liquidation_price=liquidation if liquidation else None,
+        settlement_asset=settle,
+    )
+
+
+def positions_merged(positions: list[VenuePosition]) -> list[VenuePosition]:
+    """One position per instrument: an account in hedge mode holds a long and a short on the
+    same contract, which the desk sees as their net."""
+    merged: dict[str, VenuePosition] = {}
+    for position in positions:
+        held = merged.get(position.symbol_id_exchange)
+        if held is None or not position.size:
+            merged.setdefault(position.symbol_id_exchange, position)
+            continue
+        if not held.size:
+            merged[position.symbol_id_exchange] = position
+            continue
+        merged[position.symbol_id_exchange] = replace(
+            held,
+            size=held.size + position.size,
+            unrealized_pnl=held.unrealized_pnl + position.unrealized_pnl,
+            realized_pnl=held.realized_pnl + position.realized_pnl,
+            margin=held.margin + position.margin,
+            maintenance_margin=held.maintenance_margin + position.maintenance_margin,
+            liquidation_price=None,  # two legs: no single price
+        )
+    return list(merged.values())
 
 
 # --- market data ------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Exchanges with a memory, for the ccxt-path scenarios: Kraken's and Binance's private REST
+"""Exchanges with a memory, for the ccxt-path scenarios: Kraken's, Binance's and Binance USDⓈ-M
+futures' (a derivatives venue, with positions) private REST
 answered from the orders they took, at the requests edge (tests/venues/fake_http.py), so ccxt's
 own signing, request building, error mapping and parsing run.
 
@@ -27,14 +28,17 @@ from venues.base import VenueBalance
 
 from .base import Held, SimExchange
 from .binance import SimBinance
+from .binance_usdm import SimBinanceFts
 from .kraken import SimKraken
 
 D = Decimal
-__all__ = ["Held", "SimBinance", "SimExchange", "SimKraken"]
+__all__ = ["Held", "SimBinance", "SimBinanceFts", "SimExchange", "SimKraken"]
 
-SIMS = {"KRAKEN": SimKraken, "BINANCE": SimBinance}
-SYMBOLS = {"KRAKEN": "XXBTZUSD", "BINANCE": "BTCUSDT"}
-QUOTES = {"KRAKEN": ("ZUSD", "USD"), "BINANCE": ("USDT", "USDT")}
+SIMS = {"KRAKEN": SimKraken, "BINANCE": SimBinance, "BINANCEFTS": SimBinanceFts}
+SYMBOLS = {"KRAKEN": "XXBTZUSD", "BINANCE": "BTCUSDT", "BINANCEFTS": "BTCUSDT"}
+QUOTES = {"KRAKEN": ("ZUSD", "USD"), "BINANCE": ("USDT", "USDT"), "BINANCEFTS": ("USDT", "USDT")}
+# The venues each fault scenario runs on: the spot ones, and a derivatives one.
+VENUES = ["KRAKEN", "BINANCE", "BINANCEFTS"]
 
 
 @pytest.fixture(name="ccxt_fake")
@@ -52,7 +56,7 @@ def sim_account(fake: FakeExchange, venue: str) -> tuple[SimExchange, ExchangeAc
     """The simulated exchange, and an account linked to it, synced once (trading open)."""
     sim = SIMS[venue](fake)
     invariants.record_source_set(venue, sim.record)
-    assert instruments_refresh(venue=venue) == 1
+    assert instruments_refresh(venue=venue) >= 1  # a derivatives venue: a future too
     account, _ = account_link(exchange_id=f"{venue}/FAULTS", parameters=sim.script.credentials)
     asset, common = QUOTES[venue]
     balances_record(

@@ -26,16 +26,18 @@ class SimBinance(SimExchange):
         super().__init__(fake)
 
     def install(self) -> None:
-        routes = {
-            ("POST", "order"): self._new_order,
-            ("GET", "order"): self._query_order,
-            ("DELETE", "order"): self._cancel_order,
-            ("GET", "openOrders"): self._open_orders,
-            ("GET", "myTrades"): self._my_trades,
-            ("GET", "account"): lambda request: self._account(),
+        for (method, path), answer in self.routes().items():
+            self.fake.on(method, path, answer=self._limited(answer))
+
+    def routes(self) -> dict[tuple[str, str], Callable[[Sent], object]]:
+        return {
+            ("POST", "/api/v3/order"): self._new_order,
+            ("GET", "/api/v3/order"): self._query_order,
+            ("DELETE", "/api/v3/order"): self._cancel_order,
+            ("GET", "/api/v3/openOrders"): self._open_orders,
+            ("GET", "/api/v3/myTrades"): self._my_trades,
+            ("GET", "/api/v3/account"): lambda request: self._account(),
         }
-        for (method, name), answer in routes.items():
-            self.fake.on(method, f"/api/v3/{name}", answer=self._limited(answer))
 
     def _limited(self, answer: Callable[[Sent], object]) -> Callable[[Sent], object]:
         """Binance's request-weight limit: over it, 429 -1003 and nothing done."""
@@ -70,6 +72,9 @@ class SimBinance(SimExchange):
         )
         if fault is not None:
             return response(request.url, fault.body, status=fault.status)
+        return self._created(held)
+
+    def _created(self, held: Held) -> dict:
         return {**self._order(held), "transactTime": 1795400000123, "fills": []}
 
     def _query_order(self, request: Sent):

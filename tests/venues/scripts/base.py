@@ -82,3 +82,34 @@ class Script:
 
     # time in force -> what the create carries; a string: the refusal's expected words.
     time_in_force: dict[str, object] = {}
+
+
+class DerivativesScript(Script):
+    """A derivatives venue's script: its contracts, positions, reduce-only flag and leverage."""
+
+    future_symbol = ""  # a future on the same base (its ccxt `id`)
+    other_asset_symbol = ""  # a perpetual on an asset the desk does not trade
+    perpetual_coinapi = ""  # the contract's symbol id of `symbol` and of `future_symbol`
+    future_coinapi = ""
+    contract_size = D(1)
+    settlement = ""
+    leverage_paths: tuple[tuple[str, str], ...] = ()
+    leverage_expected: dict = {}
+
+    def reduce_only_sent(self, request: Sent) -> bool:
+        raise NotImplementedError
+
+    def positions(self, fake: FakeExchange) -> list[tuple]:
+        """Answers the positions read; returns the expected
+        (symbol, size, entry, mark, leverage, cross, liquidation price) rows."""
+        raise NotImplementedError
+
+    def positions_requests(self, fake: FakeExchange) -> list[Sent]:
+        raise NotImplementedError
+
+    def leverage_set(self, fake: FakeExchange) -> None:
+        raise NotImplementedError
+
+    def leverage_sent(self, fake: FakeExchange) -> dict:
+        """What the leverage and margin mode requests carried, for leverage 20, cross."""
+        raise NotImplementedError

@@ -11,16 +11,29 @@ from __future__ import annotations
 
 from .base import NotOffered, Profile, derived_uuid
 from .binance import Binance
+from .binance_usdm import BinanceUsdm
 from .bitstamp import Bitstamp
+from .bybit import BybitLinear
 from .coinbase import CoinbaseAdvanced, CoinbaseExchange
 from .gemini import Gemini
 from .kraken import Kraken
+from .okx import OkxSwap
 
 __all__ = ["NotOffered", "Profile", "derived_uuid", "profile_for"]
 
 PROFILES: dict[str, type[Profile]] = {
     profile.ccxt_id: profile
-    for profile in (Kraken, CoinbaseAdvanced, CoinbaseExchange, Gemini, Binance, Bitstamp)
+    for profile in (
+        Kraken,
+        CoinbaseAdvanced,
+        CoinbaseExchange,
+        Gemini,
+        Binance,
+        Bitstamp,
+        BinanceUsdm,
+        BybitLinear,
+        OkxSwap,
+    )
 }
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import ccxt
 from ccxt.base.exchange import Exchange
 
-from venues.base import OrderIntent, TimeInForce
+from venues.base import OrderIntent, TimeInForce, VenuePosition
 
 # Deterministic exchange-format ids: the same order always gets the same one.
 NAMESPACE = uuid.UUID("6f0d8f4e-6d1c-4c0e-9a7e-2f6a3c1b5e90")
@@ -30,6 +30,13 @@ class Profile:
     name = ""
     options: dict = {}  # ccxt options merged over the exchange's defaults
     load_currencies = True  # False: skip fetch_currencies when loading markets
+    # A derivatives venue trades the exchange's perpetuals and futures (Markets.contracts), takes
+    # reduce-only orders, and reports positions; ccxt's `features` for its orders are under
+    # `features_key` (spot, or a contract type and subtype).
+    derivatives = False
+    features_key: tuple[str, ...] = ("spot",)
+    # The create_order params of a reduce-only order; None: the exchange has none.
+    reduce_only_params: dict | None = None
     # Our client order id: the create_order param that carries it, and what it may look like.
     client_id_param = "clientOrderId"
     client_id_pattern = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -66,6 +73,8 @@ class Profile:
         params = self.time_in_force(exchange, intent.time_in_force, intent.expire_time)
         if intent.post_only:
             params.update(self.post_only(exchange))
+        if intent.reduce_only:
+            params.update(self.reduce_only(exchange))
         return params
 
     def time_in_force(self, exchange: Exchange, tif: str, expire: datetime | None) -> dict:
@@ -84,6 +93,14 @@ class Profile:
             return {"postOnly": True}
         raise NotOffered(f"{self.title(exchange)} does not offer MAKER_OR_CANCEL through emsweb.")
 
+    def reduce_only(self, exchange: Exchange) -> dict:
+        """DO_NOT_INCREASE as the exchange's reduce-only flag; refused where it has none."""
+        if self.reduce_only_params is not None:
+            return dict(self.reduce_only_params)
+        raise NotOffered(
+            f"{self.title(exchange)} has no reduce-only orders: DO_NOT_INCREASE is not offered."
+        )
+
     def title(self, exchange: Exchange) -> str:
         return self.name or str(exchange.name or exchange.id)
 
@@ -93,10 +110,11 @@ class Profile:
             "GOOD_TILL_TIME_OMS, which emsweb cancels at expire_time."
         )
 
-    @staticmethod
-    def _features(exchange: Exchange) -> dict:
-        spot = (exchange.features or {}).get("spot") or {}
-        return spot.get("createOrder") or {}
+    def _features(self, exchange: Exchange) -> dict:
+        features = exchange.features or {}
+        for key in self.features_key:
+            features = features.get(key) or {}
+        return features.get("createOrder") or {}
 
     # --- lookups by client order id -----------------------------------------------------------
 
@@ -151,6 +169,21 @@ class Profile:
             else:
                 answers += [exchange.cancel_order(order_id, symbol) for order_id in ids]
         return answers
+
+    # --- derivatives --------------------------------------------------------------------------
+
+    def positions(self, exchange: Exchange) -> list[dict]:
+        """The account's positions through the exchange's positions call (ccxt's structure)."""
+        return list(exchange.fetch_positions() or [])
+
+    def leverage_set(self, exchange: Exchange, symbol: str, leverage: int, cross: bool) -> None:
+        """The margin mode, then the leverage, through the exchange's own calls."""
+        exchange.set_margin_mode("cross" if cross else "isolated", symbol)
+        exchange.set_leverage(leverage, symbol)
+
+    def repair_position(self, position: VenuePosition, raw: dict) -> VenuePosition:
+        """Fix what ccxt's position parsing of this exchange leaves out."""
+        return position
 
     # --- keys and repairs ---------------------------------------------------------------------
 
