@@ -14,6 +14,7 @@ from accounts.audit import audit_record
 from accounts.models import AlertKind, ApiKey, AuditAction, ExchangeAccount
 from accounts.services import account_alert_raise, account_venue
 from orders.models import Instrument
+from orders.money import plain
 from stream.models import EventKind
 from stream.outbox import event_record, events_record
 from venues.base import OrdSide, VenuePosition
@@ -99,7 +100,7 @@ def _liquidation_news(item: VenuePosition, values: dict, row: Position | None) -
     name = values["symbol_id_coinapi"] or item.symbol_id_exchange
     held = ""
     if row is not None and row.size:
-        held = f" (last seen {'long' if row.size > 0 else 'short'} {abs(row.size)})"
+        held = f" (last seen {'long' if row.size > 0 else 'short'} {plain(abs(row.size))})"
     at = values["liquidated_at"]
     when = f"{at:%Y-%m-%d %H:%M:%S} UTC" if isinstance(at, datetime) else str(at)
     return f"The position in {name}{held} was liquidated at {when}."

@@ -213,14 +213,19 @@ def future_from_symbol(symbol: str) -> MarketDef:
 
 
 def listed(now: datetime) -> list[MarketDef]:
-    """The markets trading at `now`: every one but the expired futures, with the futures of the
-    next quarterly expiry (and their derived venues' copies) added when new."""
+    """The markets trading at `now`: spot, the perpetuals and the futures of the next quarterly
+    expiry (with their derived venues' copies, made when new); not the expired futures, nor
+    those of later expiries that some clock's `now` made."""
     expiry = next_quarterly_expiry(now)
     for root in FUTURE_OF:
         symbol = f"{root}-{expiry:%y%m%d}"
         for suffix in ("", *MARKETS.variants):
             MARKETS[symbol + suffix]  # noqa: B018 - made on first use
-    return [definition for definition in list(MARKETS.values()) if not definition.expired(now)]
+    return [
+        definition
+        for definition in list(MARKETS.values())
+        if definition.expiry is None or definition.expiry == expiry
+    ]
 
 
 def is_variant(definition: MarketDef) -> bool:
