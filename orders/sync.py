@@ -39,7 +39,7 @@ from venues.registry import UnknownVenue
 
 from . import lifecycle
 from .changes import changes_bump
-from .gate import mark_reconciled, sync_lock
+from .gate import mark_reconciled, records_lock, records_owed, records_owed_take, sync_lock
 from .instruments import instrument_find
 from .models import EventCause, Order, OrderOrigin, RejectReason
 from .selectors import order_for_venue_report
@@ -119,7 +119,10 @@ def _sync(account: ExchangeAccount, venue: Venue) -> None:
 
     stale = timezone.now() - timedelta(seconds=settings.EMSWEB_BALANCE_REFRESH)
     balances_due = (
-        changed or account.balances_synced_at is None or account.balances_synced_at < stale
+        changed
+        or account.balances_synced_at is None
+        or account.balances_synced_at < stale
+        or records_owed_take(account.pk)
     )
     # Marks, funding and liquidations move a position (and its wallet) with no order news.
     _positions_and_balances(
@@ -131,34 +134,43 @@ def _sync(account: ExchangeAccount, venue: Venue) -> None:
 
 
 def _positions_and_balances(account, venue: Venue, *, positions: bool, balances: bool) -> None:
-    """Record the positions if asked, and the balances if asked or the positions changed."""
-    if positions:
-        held = venue_positions(venue)
-        if held is not None and positions_record(account=account, positions=held):
-            balances = True
-    if balances:
-        balances_record(account=account, balances=venue.balances())
+    """Record the positions if asked, and the balances if asked or the positions changed; under
+    the account's records lock (the router records them too), skipped if another's read holds
+    it too long: the next sync then owes the read."""
+    if not (positions or balances):
+        return
+    with records_lock(account.pk) as acquired:
+        if not acquired:
+            logger.warning(
+                "account %s: positions and balances not read: another read holds them",
+                account.exchange_id,
+                extra=account_context(account),
+            )
+            records_owed(account.pk)
+            return
+        if positions:
+            held = venue_positions(venue)
+            if held is not None and positions_record(account=account, positions=held):
+                balances = True
+        if balances:
+            balances_record(account=account, balances=venue.balances())
 
 
 def positions_after_fill(*, account: ExchangeAccount, venue: Venue) -> None:
     """A worker that learned of a fill on a derivative outside a sync (the route's report)
     records the account's positions now, and its balances if they moved, so that
-    POSITION_UPDATE follows the fill rather than the next sync. Not while a sync of the account
-    runs: it records them itself, and two records could land in the wrong order. Never raises:
-    the fill is recorded already, and the next sync reads them anyway."""
-    with sync_lock(account.pk) as acquired:
-        if not acquired:
-            return
-        try:
-            _positions_and_balances(account, venue, positions=True, balances=False)
-        except Exception as problem:  # noqa: BLE001 - the next sync reads them
-            venue_error_record(venue=account.venue, operation="positions", error=problem)
-            logger.warning(
-                "account %s: positions after a fill not read: %s",
-                account.exchange_id,
-                type(problem).__name__,
-                extra=account_context(account),
-            )
+    POSITION_UPDATE follows the fill rather than the next sync. Never raises: the fill is
+    recorded already, and the next sync reads them anyway."""
+    try:
+        _positions_and_balances(account, venue, positions=True, balances=False)
+    except Exception as problem:  # noqa: BLE001 - the next sync reads them
+        venue_error_record(venue=account.venue, operation="positions", error=problem)
+        logger.warning(
+            "account %s: positions after a fill not read: %s",
+            account.exchange_id,
+            type(problem).__name__,
+            extra=account_context(account),
+        )
 
 
 class WorkingOrders:

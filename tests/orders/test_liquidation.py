@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import AlertKind, Balance, ExchangeAccount
 from accounts.services import account_link
+from orders import gate
 from orders.instruments import instrument_find, instruments_refresh
 from orders.models import Fill, Instrument, Order
 from orders.services import OrderInvalid, OrderTicket, order_route, order_submit
@@ -20,6 +21,7 @@ from positions import services as positions_services
 from positions.models import Position
 from positions.services import leverage_set
 from stream.models import EventKind, StreamEvent
+from venues.base import OrderIntent, TimeInForce
 from venues.base import OrdStatus as S
 from venues.paper import engine
 from venues.paper.markets import MARKETS, next_quarterly_expiry
@@ -160,3 +162,25 @@ def test_a_future_settled_at_expiry_shows_as_the_venues_order_even_once_unlisted
     assert (position.size, position.realized_pnl) == (0, Decimal(199))  # 0.1 (52000 - 50010)
     usdt = Balance.objects.get(account=account, asset_id_exchange="USDT")
     assert (usdt.balance, usdt.locked) == (Decimal("100185.9974"), Decimal(0))  # - 13.0026 + 199
+
+
+def test_a_sync_is_not_skipped_while_the_router_reads_positions_it_waits_its_turn(
+    account, monkeypatch
+):
+    monkeypatch.setattr(gate, "RECORDS_WAIT_SECONDS", 0.2)
+    engine.order_submit(
+        "PAPER/LIQ",
+        OrderIntent(
+            client_order_id="by-hand-perp", symbol_id_exchange="BTCUSDT-PERP", side="BUY",
+            amount=Decimal("0.1"), price=Decimal(50100),
+            time_in_force=TimeInForce.IMMEDIATE_OR_CANCEL,
+        ),
+    )  # fmt: skip
+    with gate.records_lock(account.pk) as held:  # as the router holds it while it reads
+        assert held
+        assert account_sync(account_id=account.pk)  # ran: the order and its fill are adopted
+        assert Order.objects.get(client_order_id="by-hand-perp").status == S.FILLED
+        # Its positions were not read: the other read holds them past the wait.
+        assert not Position.objects.filter(account=account).exists()
+    account_sync(account_id=account.pk)
+    assert Position.objects.get(account=account).size == Decimal("0.1")
