@@ -17,6 +17,7 @@ class AlertKind(models.TextChoices):
     AUTH = "AUTH", "Key refused"
     NONCE = "NONCE", "Nonce refused"
     POSITION = "POSITION", "Position differs from the desk's fills"
+    LIQUIDATION = "LIQUIDATION", "Position liquidated"
 
 
 class ExchangeAccount(models.Model):
@@ -56,10 +57,11 @@ class ExchangeAccount(models.Model):
     key_can_trade = models.BooleanField(null=True, blank=True, editable=False)
     key_can_withdraw = models.BooleanField(null=True, blank=True, editable=False)
 
-    # A venue refusal that needs a person (the key refused, a nonce refused), from any call:
-    # shown on the overview until a successful key check (admin: Test connection) clears it.
+    # What needs a person: a venue refusal (the key refused, a nonce refused) from any call, or
+    # a position the venue liquidated; shown on the overview until a successful key check
+    # (admin: Test connection) clears it.
     alert_kind = models.CharField(
-        max_length=8, choices=AlertKind.choices, blank=True, editable=False
+        max_length=16, choices=AlertKind.choices, blank=True, editable=False
     )
     alert = models.TextField(blank=True, editable=False)
     alert_at = models.DateTimeField(null=True, blank=True, editable=False)

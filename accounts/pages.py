@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from orders.selectors import open_order_count
 from positions.pages import positions_context
+from positions.selectors import unrealized_usd
 
 from .models import Balance
 from .selectors import accounts_visible
@@ -32,12 +33,17 @@ def _usd(rows) -> Decimal | None:
 
 def overview_context(*, user) -> dict:
     """The overview's live figures: total value, each account's value and connection, the
-    holdings per asset, the open order count, the positions (the chart is the page's own)."""
+    holdings per asset, the open order count, the positions (the chart is the page's own).
+    An account's value is its balances' plus its positions' unrealized PnL, in USD."""
     accounts = _accounts_with_balances(user=user)
     per_asset = defaultdict(lambda: {"balance": Decimal(0), "usd": Decimal(0)})
     now = timezone.now()
+    unrealized = unrealized_usd(account_ids={account.pk for account in accounts})
     for account in accounts:
         account.usd = _usd(account.balances.all())
+        account.unrealized_usd = unrealized.get(account.pk)
+        if account.unrealized_usd is not None:
+            account.usd = (account.usd or 0) + account.unrealized_usd
         account.data_age = (
             (now - account.last_sync_at).total_seconds() if account.last_sync_at else None
         )
@@ -48,6 +54,7 @@ def overview_context(*, user) -> dict:
     return {
         "accounts": accounts,
         "total_usd": sum((account.usd or 0 for account in accounts), Decimal(0)),
+        "unrealized_usd": sum(unrealized.values(), Decimal(0)),
         "per_asset": sorted(per_asset.items(), key=lambda item: -item[1]["usd"]),
         "open_orders": open_order_count(accounts=accounts),
         **positions_context(accounts=accounts),

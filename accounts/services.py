@@ -17,6 +17,7 @@ from emsweb.metrics import count_venue_alert, count_venue_error
 from emsweb.redis import redis_client, signal_send, signal_wait
 from orders.statuses import TERMINAL_STATUSES
 from orders.tasks import sync_account
+from positions.selectors import unrealized_usd
 from stream.messages import (
     account_removed_message,
     account_server_info,
@@ -324,11 +325,13 @@ def account_remove(*, account: ExchangeAccount) -> None:
 
 
 def portfolio_snapshot_record() -> PortfolioSnapshot:
-    """The desk's total USD value now, from the last synced balances."""
+    """The desk's total USD value now, from the last synced balances and the unrealized PnL of
+    the open positions (as the overview's total)."""
     total = sum(
         (row.balance * row.rate_usd for row in Balance.objects.filter(rate_usd__isnull=False)),
         Decimal(0),
     )
+    total += sum(unrealized_usd().values(), Decimal(0))
     return PortfolioSnapshot.objects.create(at=timezone.now(), total_usd=total.quantize(CENT))
 
 
@@ -372,6 +375,8 @@ ALERT_ADVICE = {
     "own), or this machine's clock is off; then test the connection.",
     AlertKind.POSITION: "A liquidation, a trade placed outside emsweb, or a fill missed: check "
     "the position at the exchange against the desk's fills, then test the connection.",
+    AlertKind.LIQUIDATION: "Its orders there were canceled by the venue. Check the account's "
+    "margin; a connection test clears this alert.",
 }
 
 
@@ -406,9 +411,9 @@ def venue_error_record(*, venue: str, operation: str, error: BaseException) -> N
 
 
 def account_alert_raise(*, exchange_id: str, venue: str, kind: str, message: str) -> None:
-    """A venue refused this account's key or nonce: record it on the account for a person
-    (the overview shows it until a successful key check), log it at ERROR and count it.
-    `message` is the adapter's, already scrubbed of credentials."""
+    """A venue refused this account's key or nonce, or liquidated a position: record it on the
+    account for a person (the overview shows it until a successful key check), log it at ERROR
+    and count it. `message` is the adapter's, already scrubbed of credentials."""
     text = f"{AlertKind(kind).label}: {message} {ALERT_ADVICE[AlertKind(kind)]}"
     accounts = ExchangeAccount.objects.filter(exchange_id=exchange_id)
     with transaction.atomic():

@@ -3,7 +3,8 @@
 The mark lives in Redis with an expiry, so that every way of losing track closes the gate on its
 own: no sync for a while (the mark expires), a worker starting after downtime (marks cleared by
 the worker_ready handler in emsweb/celery.py), Redis restarted or flushed (marks gone). The next
-successful sync opens it again. Beside it, the lock that keeps two syncs of one account apart.
+successful sync opens it again. Beside it, the lock that keeps two syncs of one account apart,
+and the one that keeps two records of its positions and balances in order.
 """
 
 from __future__ import annotations
@@ -34,6 +35,38 @@ def sync_lock(account_id: int):
     finally:
         if acquired and client.get(key) == token.encode():
             client.delete(key)
+
+
+# How long a worker waits for another's read of an account's positions and balances.
+RECORDS_WAIT_SECONDS = 5
+
+
+@contextmanager
+def records_lock(account_id: int):
+    """Held while a worker reads an account's positions and balances from its venue and records
+    them (a sync, or the router after a fill), so that two reads are recorded in the order they
+    were made. Waits a little for another's; yields False if it could not have it."""
+    lock = redis_client().lock(
+        f"emsweb:records-lock:{account_id}",
+        timeout=settings.EMSWEB_SYNC_LOCK_SECONDS,
+        blocking_timeout=RECORDS_WAIT_SECONDS,
+    )
+    acquired = lock.acquire()
+    try:
+        yield acquired
+    finally:
+        if acquired and lock.owned():
+            lock.release()
+
+
+def records_owed(account_id: int) -> None:
+    """A read of the account's positions and balances was skipped: the next sync owes one."""
+    redis_client().set(f"emsweb:records-owed:{account_id}", 1, ex=settings.EMSWEB_SYNC_LOCK_SECONDS)
+
+
+def records_owed_take(account_id: int) -> bool:
+    """Whether a read was skipped since the last sync took the debt (and take it)."""
+    return bool(redis_client().getdel(f"emsweb:records-owed:{account_id}"))
 
 
 RECONCILED_KEY = "emsweb:reconciled:"

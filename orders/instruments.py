@@ -70,15 +70,13 @@ def contract_value(instrument: Instrument, amount: Decimal, price: Decimal) -> D
     return amount * instrument.contract_size * price
 
 
-def instrument_find(*, venue: str, symbol: str) -> Instrument | None:
-    """An active instrument by the venue's symbol (`OXTUSD`, `OXT/USD`) or the contract's id."""
+def instrument_find(*, venue: str, symbol: str, active: bool = True) -> Instrument | None:
+    """An active instrument by the venue's symbol (`OXTUSD`, `OXT/USD`) or the contract's id;
+    with `active` False, one no longer listed too (an expired future's last orders)."""
     compact = symbol.replace("/", "").replace("-", "")
-    return (
-        Instrument.objects.filter(venue=venue, active=True)
-        .filter(
-            Q(symbol_id_coinapi=symbol)
-            | Q(symbol_id_exchange=symbol)
-            | Q(symbol_id_exchange=compact)
-        )
-        .first()
-    )
+    instruments = Instrument.objects.filter(venue=venue)
+    if active:
+        instruments = instruments.filter(active=True)
+    return instruments.filter(
+        Q(symbol_id_coinapi=symbol) | Q(symbol_id_exchange=symbol) | Q(symbol_id_exchange=compact)
+    ).first()

@@ -2,7 +2,8 @@
 
 Two venue calls per cycle whatever the number of open orders (open orders, fills since a cursor),
 plus balances when something changed or they are old (and positions then, or while any is
-held: marks move them), plus a lookup per order whose fate the
+held: marks move them; the router reads them too after a derivative's fill,
+`positions_after_fill`), plus a lookup per order whose fate the
 first two calls cannot tell (it left the open list, its routing outcome is unknown, or a trade
 names a venue order emsweb does not know: one placed by hand that finished unseen).
 Overlapping syncs of one account are skipped, not stacked.
@@ -39,7 +40,7 @@ from venues.registry import UnknownVenue
 
 from . import lifecycle
 from .changes import changes_bump
-from .gate import mark_reconciled, sync_lock
+from .gate import mark_reconciled, records_lock, records_owed, records_owed_take, sync_lock
 from .instruments import instrument_find
 from .models import EventCause, Order, OrderOrigin, RejectReason
 from .selectors import order_for_venue_report
@@ -119,16 +120,64 @@ def _sync(account: ExchangeAccount, venue: Venue) -> None:
 
     stale = timezone.now() - timedelta(seconds=settings.EMSWEB_BALANCE_REFRESH)
     balances_due = (
-        changed or account.balances_synced_at is None or account.balances_synced_at < stale
+        changed
+        or account.balances_synced_at is None
+        or account.balances_synced_at < stale
+        or records_owed_take(account.pk)
     )
-    if balances_due or positions_due(account=account):
-        # Marks, funding and liquidations move a position (and its wallet) with no order news.
-        positions = venue_positions(venue)
-        if positions is not None:
-            balances_due |= bool(positions_record(account=account, positions=positions))
-            positions_reconcile(account=account, positions=positions)
-    if balances_due:
-        balances_record(account=account, balances=venue.balances())
+    # Marks, funding and liquidations move a position (and its wallet) with no order news.
+    _positions_and_balances(
+        account,
+        venue,
+        positions=balances_due or positions_due(account=account),
+        balances=balances_due,
+        reconcile=True,
+    )
+
+
+def _positions_and_balances(
+    account, venue: Venue, *, positions: bool, balances: bool, reconcile: bool = False
+) -> None:
+    """Record the positions if asked, and the balances if asked or the positions changed, and
+    with `reconcile` (a sync's read) compare them with the desk's fills; under
+    the account's records lock (the router records them too), skipped if another's read holds
+    it too long: the next sync then owes the read."""
+    if not (positions or balances):
+        return
+    with records_lock(account.pk) as acquired:
+        if not acquired:
+            logger.warning(
+                "account %s: positions and balances not read: another read holds them",
+                account.exchange_id,
+                extra=account_context(account),
+            )
+            records_owed(account.pk)
+            return
+        if positions:
+            held = venue_positions(venue)
+            if held is not None and positions_record(account=account, positions=held):
+                balances = True
+            if held is not None and reconcile:
+                positions_reconcile(account=account, positions=held)
+        if balances:
+            balances_record(account=account, balances=venue.balances())
+
+
+def positions_after_fill(*, account: ExchangeAccount, venue: Venue) -> None:
+    """A worker that learned of a fill on a derivative outside a sync (the route's report)
+    records the account's positions now, and its balances if they moved, so that
+    POSITION_UPDATE follows the fill rather than the next sync. Never raises: the fill is
+    recorded already, and the next sync reads them anyway."""
+    try:
+        _positions_and_balances(account, venue, positions=True, balances=False)
+    except Exception as problem:  # noqa: BLE001 - the next sync reads them
+        venue_error_record(venue=account.venue, operation="positions", error=problem)
+        logger.warning(
+            "account %s: positions after a fill not read: %s",
+            account.exchange_id,
+            type(problem).__name__,
+            extra=account_context(account),
+        )
 
 
 class WorkingOrders:
@@ -273,7 +322,9 @@ def _expire_oms_orders(account) -> None:
 def _adopt(account: ExchangeAccount, report: VenueOrder) -> Order | None:
     """An order at the venue that emsweb did not place: track it from now on (the caller
     applies the report, which takes a finished one to its final state)."""
-    instrument = instrument_find(venue=account.venue, symbol=report.symbol_id_exchange)
+    instrument = instrument_find(
+        venue=account.venue, symbol=report.symbol_id_exchange, active=False
+    )
     if instrument is None:
         logger.warning(
             "account %s: venue order %s on unknown instrument %s",

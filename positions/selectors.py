@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from decimal import Decimal
 
 from django.db.models import Q
 
-from accounts.models import ExchangeAccount
+from accounts.models import Balance, ExchangeAccount
 from orders.models import Order
 from venues.base import InstrumentKind
 
@@ -45,3 +46,29 @@ def position_settings(*, account_id: int, symbol_id_exchange: str) -> tuple[Deci
         .first()
     )
     return row or (Decimal(1), False)
+
+
+def unrealized_usd(*, account_ids: set[int] | None = None) -> dict[int, Decimal]:
+    """Each account's unrealized PnL in USD, over its open positions whose settlement asset has
+    a USD rate (from the balance rows the sync keeps); all accounts when `account_ids` is None."""
+    held = Position.objects.exclude(size=0)
+    balances = Balance.objects.filter(rate_usd__isnull=False)
+    if account_ids is not None:
+        held, balances = (
+            held.filter(account__in=account_ids),
+            balances.filter(account__in=account_ids),
+        )
+    rates = {
+        (account_id, asset): rate
+        for account_id, asset, rate in balances.values_list(
+            "account_id", "asset_id_exchange", "rate_usd"
+        )
+    }
+    totals = defaultdict(Decimal)
+    for account_id, asset, pnl in held.values_list(
+        "account_id", "settlement_asset", "unrealized_pnl"
+    ):
+        rate = rates.get((account_id, asset))
+        if rate is not None:
+            totals[account_id] += pnl * rate
+    return dict(totals)

@@ -3,6 +3,7 @@ same transaction (the transactional outbox balances and orders use)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -10,9 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import audit_record
-from accounts.models import ApiKey, AuditAction, ExchangeAccount
-from accounts.services import account_venue
+from accounts.models import AlertKind, ApiKey, AuditAction, ExchangeAccount
+from accounts.services import account_alert_raise, account_venue
 from orders.models import Instrument
+from orders.money import plain
 from stream.models import EventKind
 from stream.outbox import event_record, events_record
 from venues.base import OrdSide, VenuePosition
@@ -43,7 +45,8 @@ FIELDS = (
 def positions_record(*, account: ExchangeAccount, positions: list[VenuePosition]) -> int:
     """Replace an account's position rows with the venue's report. Only rows that change are
     written, each with one POSITION_UPDATE event; a position the venue no longer lists is kept
-    flat. Returns how many changed."""
+    flat. A liquidation the venue reports for the first time raises the account's alert, naming
+    the position. Returns how many changed."""
     coinapi = dict(
         Instrument.objects.filter(venue=account.venue).values_list(
             "symbol_id_exchange", "symbol_id_coinapi"
@@ -55,12 +58,16 @@ def positions_record(*, account: ExchangeAccount, positions: list[VenuePosition]
             row.symbol_id_exchange: row
             for row in Position.objects.select_for_update().filter(account=account)
         }
-        added, changed = [], []
+        added, changed, liquidations = [], [], []
         reported = set()
         for item in positions:
             reported.add(item.symbol_id_exchange)
             row = rows.get(item.symbol_id_exchange)
             values = _values(item, coinapi.get(item.symbol_id_exchange, ""), row)
+            if values["liquidated_at"] and values["liquidated_at"] != getattr(
+                row, "liquidated_at", None
+            ):
+                liquidations.append(_liquidation_news(item, values, row))
             if row is None:
                 added.append(
                     Position(account=account, symbol_id_exchange=item.symbol_id_exchange, **values)
@@ -78,7 +85,25 @@ def positions_record(*, account: ExchangeAccount, positions: list[VenuePosition]
             account_id=account.pk,
             ref_ids=[row.pk for row in [*added, *changed]],
         )
+    for news in liquidations:
+        account_alert_raise(
+            exchange_id=account.exchange_id,
+            venue=account.venue,
+            kind=AlertKind.LIQUIDATION,
+            message=news,
+        )
     return len(added) + len(changed)
+
+
+def _liquidation_news(item: VenuePosition, values: dict, row: Position | None) -> str:
+    """The liquidated position in words, with what emsweb last knew of it."""
+    name = values["symbol_id_coinapi"] or item.symbol_id_exchange
+    held = ""
+    if row is not None and row.size:
+        held = f" (last seen {'long' if row.size > 0 else 'short'} {plain(abs(row.size))})"
+    at = values["liquidated_at"]
+    when = f"{at:%Y-%m-%d %H:%M:%S} UTC" if isinstance(at, datetime) else str(at)
+    return f"The position in {name}{held} was liquidated at {when}."
 
 
 def _values(item: VenuePosition, symbol_id_coinapi: str, row: Position | None) -> dict:

@@ -20,7 +20,7 @@ from ..changes import changes_bump
 from ..gate import account_reconciled
 from ..models import EventCause, Order, RejectReason
 from ..notify import routing_settled
-from ..sync import account_sync
+from ..sync import account_sync, positions_after_fill
 from ..writes import order_write
 
 logger = logging.getLogger(__name__)
@@ -136,6 +136,8 @@ def _route_claimed(order: Order) -> None:
     else:
         lifecycle.apply_report(order_id, report, cause=EventCause.ROUTE, order=order)
         lifecycle.cancel_if_requested(order)  # as the report left it: no need to read it again
+        if report.amount_filled and order.instrument.is_derivative:
+            positions_after_fill(account=order.account, venue=venue)
 
 
 def _intent(order: Order) -> OrderIntent:

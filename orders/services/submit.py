@@ -215,6 +215,11 @@ def ticket_check(
     instrument = instrument_find(venue=account.venue, symbol=ticket.symbol or "")
     if instrument is None:
         error("symbol_id_exchange", f"Unknown instrument {ticket.symbol!r} at {account.venue}.")
+    elif instrument.expiry is not None and instrument.expiry < timezone.now().date():
+        error(
+            "symbol_id_exchange",
+            f"{instrument.symbol_id_coinapi} expired on {instrument.expiry}: it no longer trades.",
+        )
     amount = _positive_decimal(ticket.amount, "amount_order", error)
     price = _positive_decimal(ticket.price, "price", error)
     if errors or instrument is None or amount is None or price is None:

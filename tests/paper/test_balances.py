@@ -13,6 +13,7 @@ from venues.base import OrderRef, OrdSide, TimeInForce, VenueBalance
 from venues.errors import Rejected
 from venues.paper import engine
 from venues.paper.adapter import PaperVenue
+from venues.paper.markets import next_quarterly_expiry
 from venues.paper.models import PaperAccount, PaperOrder, PaperTrade
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +62,11 @@ def test_usd_rates_follow_the_mid():
 def test_instruments_describe_every_market(venue):
     specs = {spec.symbol_id_exchange: spec for spec in venue.instruments()}
 
-    assert set(specs) == {"BTCUSD", "BTCUSDT-PERP", "ETHUSD", "OXTUSD", "USDJPY", "XBTUSD"}
+    expiry = f"{next_quarterly_expiry(timezone.now()):%y%m%d}"
+    assert set(specs) == {
+        *("BTCUSD", "BTCUSDT-PERP", "ETHUSD", "OXTUSD", "USDJPY", "XBTUSD"),
+        *(f"BTCUSDT-{expiry}", f"XBTUSD-{expiry}"),  # the futures
+    }
     linear, inverse = specs["BTCUSDT-PERP"], specs["XBTUSD"]
     assert (linear.kind, linear.inverse, linear.settlement_asset) == ("PERPETUAL", False, "USDT")
     assert (inverse.kind, inverse.inverse, inverse.settlement_asset) == ("PERPETUAL", True, "BTC")

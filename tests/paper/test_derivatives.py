@@ -11,7 +11,8 @@ import pytest
 from tests.paper.helpers import ACCOUNT_KEY, intent
 from venues.base import OrdSide, TimeInForce
 from venues.errors import Rejected
-from venues.paper import derivatives, engine
+from venues.paper import engine
+from venues.paper.marks import Marked
 from venues.paper.models import PaperBalance, PaperPosition
 from venues.paper.second import SecondPaperVenue
 
@@ -32,7 +33,7 @@ def wallet(asset: str) -> tuple[Decimal, Decimal]:
     return row.total, row.locked
 
 
-def held(symbol: str) -> derivatives.Marked:
+def held(symbol: str) -> Marked:
     return next(m for m in engine.positions_get(ACCOUNT_KEY) if m.position.symbol == symbol)
 
 

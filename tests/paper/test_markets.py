@@ -2,12 +2,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from tests.paper.helpers import ACCOUNT_KEY, intent
 from venues.errors import Rejected
 from venues.paper import engine
 from venues.paper.engine import Level
-from venues.paper.markets import MARKETS
+from venues.paper.markets import MARKETS, next_quarterly_expiry
 from venues.paper.models import PaperMarket
 from venues.paper.second import SUFFIX
 
@@ -26,6 +27,7 @@ def mids_after(seconds: int) -> dict[str, Decimal]:
 def test_markets_start_at_the_configured_prices(settings):
     settings.EMSWEB_PAPER2_PRICE_OFFSET = Decimal("0.001")
     markets = engine.markets_get()
+    expiry = f"{next_quarterly_expiry(timezone.now()):%y%m%d}"
 
     starts = {symbol: market.mid for symbol, market in markets.items()}
     assert {symbol: mid for symbol, mid in starts.items() if not symbol.endswith(SUFFIX)} == {
@@ -33,9 +35,11 @@ def test_markets_start_at_the_configured_prices(settings):
         "ETHUSD": Decimal(3000),
         "OXTUSD": Decimal("0.11"),
         "USDJPY": Decimal(150),
-        # Not in the configured prices: the perpetuals' own default start.
+        # Not in the configured prices: the perpetuals' own default start, and the futures'.
         "BTCUSDT-PERP": Decimal(50000),
         "XBTUSD": Decimal(50000),
+        f"BTCUSDT-{expiry}": Decimal(50000),
+        f"XBTUSD-{expiry}": Decimal(50000),
     }
     # PAPER2's own markets, in the same engine: the offset away.
     assert starts["BTCUSD" + SUFFIX] == Decimal(50050)

@@ -62,6 +62,9 @@ def test_a_position_shows_on_the_overview_and_the_screen_and_flatten_closes_it(
     assert page.locator("#margin-used").inner_text() == "10,002.00 USD"  # 0.2 * 50010 at 1x
     # At 1x isolated: (50010 - 10002 / 0.2) / 0.995 is 0: no liquidation price, no distance.
     assert "Long" in row.inner_text()
+    # The total value counts the -2 of unrealized PnL, and says so.
+    note = page.locator("#total-value-note").inner_text()
+    assert note == "balances + unrealized PnL of the positions (-2.00 USD)"
     shoot(page, "positions-overview")
 
     page.goto(f"{base}/orders/trade/?account={desk.pk}&instrument=PAPER_PERP_BTC_USDT")

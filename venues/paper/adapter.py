@@ -12,6 +12,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import TypeVar
 
+from django.utils import timezone
+
 from venues.base import (
     Candle,
     InstrumentSpec,
@@ -27,8 +29,9 @@ from venues.base import (
     VenuePosition,
 )
 from venues.errors import OutcomeUnknown, Rejected, Unreachable
-from venues.paper import derivatives, engine
-from venues.paper.markets import MARKETS
+from venues.paper import engine
+from venues.paper.markets import MARKETS, MarketDef, is_variant, listed
+from venues.paper.marks import Marked
 from venues.paper.models import (
     Fault,
     PaperAccount,
@@ -51,11 +54,18 @@ class PaperVenue:
         self.account_key = account_key
 
     def instruments(self) -> list[InstrumentSpec]:
+        """The markets trading now (the expired futures no longer)."""
+
         def call() -> list[InstrumentSpec]:
-            engine.markets_get()
-            return [definition.spec() for definition in MARKETS.values()]
+            now = timezone.now()
+            engine.markets_get(now)
+            return [definition.spec() for definition in listed(now) if self.listed(definition)]
 
         return self._read(call)
+
+    def listed(self, definition: MarketDef) -> bool:
+        """Whether this venue shows the engine's market (PAPER2 shows its own copies)."""
+        return not is_variant(definition)
 
     def submit(self, intent: OrderIntent) -> VenueOrder:
         return self._order_entry(
@@ -252,7 +262,7 @@ def venue_order(order: PaperOrder) -> VenueOrder:
     )
 
 
-def venue_position(marked: derivatives.Marked) -> VenuePosition:
+def venue_position(marked: Marked) -> VenuePosition:
     held = marked.position
     return VenuePosition(
         symbol_id_exchange=held.symbol,

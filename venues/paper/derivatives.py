@@ -1,4 +1,4 @@
-"""Derivatives on the paper exchange: margin, positions, funding and liquidation.
+"""Derivatives on the paper exchange: what orders lock, what fills do to positions, leverage.
 
 The engine calls these for a market whose definition is not spot; spot paths never reach here.
 Every figure is in the market's settlement asset (USDT for the linear perpetual, BTC for the
@@ -9,10 +9,10 @@ inverse market) entered at E and marked at M:
 - value:        linear |q| * M;              inverse |q| * s / M
 - unrealized:   linear q * (M - E);          inverse q * s * (1/E - 1/M)
 - initial margin = value at the fill price / leverage; maintenance = value at mark * MMR.
-- equity = collateral + unrealized, the collateral being the position's own margin (isolated)
-  or that plus the settlement balance nothing else has locked (cross). Below maintenance the
-  position is liquidated at mark, and a fee takes what is left of the maintenance margin: it
-  never takes more than the collateral.
+- equity = collateral + unrealized (venues.paper.marks says what backs a position, isolated
+  or cross); below maintenance the position is liquidated at mark, and a fee takes what is
+  left of the maintenance margin: it never takes more than the collateral
+  (venues.paper.settlement, with funding and a future's expiry).
 - adding averages the entry (linear arithmetically, inverse harmonically, as BitMEX did); reducing
   realizes PnL at the fill price and frees margin pro rata.
 
@@ -21,12 +21,10 @@ The caller holds the market's lock and the accounts' (`lock_accounts`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.conf import settings
-from django.db.models import Q
 
 from venues.base import OrderIntent, OrdSide
 from venues.errors import Rejected
@@ -34,14 +32,12 @@ from venues.paper import ledger, synthetic
 from venues.paper.markets import MARKETS, MarketDef
 from venues.paper.models import (
     OPEN_STATUSES,
-    PaperBalance,
     PaperMarket,
     PaperOrder,
     PaperPosition,
 )
 
 QUANTUM = ledger.FEE_QUANTUM
-MAINTENANCE_RATE = Decimal("0.005")
 MAX_LEVERAGE = Decimal(100)
 
 WOULD_INCREASE = "EOrder:Reduce-only order would increase the position"
@@ -50,14 +46,13 @@ INSUFFICIENT_MARGIN = "EOrder:Insufficient margin"
 BAD_LEVERAGE = "EGeneral:Invalid arguments:leverage"
 OPEN_ORDERS = "EOrder:Cancel the open orders of this market before changing its leverage"
 REDUCE_ONLY_DONE = "Reduce-only: the position it reduced is closed"
-LIQUIDATED = "Canceled: the position was liquidated"
 
 
-def _half_even(value: Decimal) -> Decimal:
+def half_even(value: Decimal) -> Decimal:
     return value.quantize(QUANTUM, ROUND_HALF_EVEN)
 
 
-def _sign(value: Decimal) -> int:
+def sign(value: Decimal) -> int:
     return 1 if value > 0 else -1 if value < 0 else 0
 
 
@@ -71,8 +66,8 @@ def value(definition: MarketDef, amount: Decimal, price: Decimal) -> Decimal:
 def pnl(definition: MarketDef, size: Decimal, entry: Decimal, price: Decimal) -> Decimal:
     """The PnL of a signed `size` entered at `entry`, valued at `price`, rounded half-even."""
     if definition.inverse:
-        return _half_even(size * definition.contract_size * (1 / entry - 1 / price))
-    return _half_even(size * definition.contract_size * (price - entry))
+        return half_even(size * definition.contract_size * (1 / entry - 1 / price))
+    return half_even(size * definition.contract_size * (price - entry))
 
 
 # --- Accounts, positions and orders -------------------------------------------------------------
@@ -115,7 +110,7 @@ def entry_reservation(
     margin and fee than it releases."""
     held = position(account_id, definition.symbol)
     if intent.reduce_only:
-        closing = -_sign(held.size) == (1 if intent.side == OrdSide.BUY else -1)
+        closing = -sign(held.size) == (1 if intent.side == OrdSide.BUY else -1)
         if not held.size or not closing:
             raise Rejected(WOULD_INCREASE)
         pending = PaperOrder.objects.filter(
@@ -157,7 +152,7 @@ def fill(
     held = position(order.account_id, order.symbol)
     delta = amount if order.side == OrdSide.BUY else -amount
     if order.reduce_only:
-        closable = abs(held.size) if _sign(held.size) == -_sign(delta) else Decimal(0)
+        closable = abs(held.size) if sign(held.size) == -sign(delta) else Decimal(0)
         amount = min(amount, closable)
         if not amount:
             ledger.close(order, REDUCE_ONLY_DONE, now)
@@ -185,10 +180,10 @@ def fill(
 
 
 def _trade(held, wallet, definition, delta: Decimal, price: Decimal, now: datetime) -> None:
-    if held.size and _sign(held.size) != _sign(delta):
+    if held.size and sign(held.size) != sign(delta):
         closed = min(abs(delta), abs(held.size))
         _reduce(held, wallet, definition, closed, price)
-        delta = _sign(delta) * (abs(delta) - closed)  # what is left opens the other side
+        delta = sign(delta) * (abs(delta) - closed)  # what is left opens the other side
     if delta:
         _add(held, wallet, definition, delta, price, now)
 
@@ -199,11 +194,11 @@ def _add(held, wallet, definition, delta: Decimal, price: Decimal, now: datetime
         held.entry_price = price
         held.funded_at = funding_time(now)
     elif definition.inverse:
-        held.entry_price = _half_even(
+        held.entry_price = half_even(
             (size + abs(delta)) / (size / held.entry_price + abs(delta) / price)
         )
     else:
-        held.entry_price = _half_even(
+        held.entry_price = half_even(
             (size * held.entry_price + abs(delta) * price) / (size + abs(delta))
         )
     margin = synthetic.round_up(value(definition, abs(delta), price) / held.leverage, QUANTUM)
@@ -213,12 +208,12 @@ def _add(held, wallet, definition, delta: Decimal, price: Decimal, now: datetime
 
 
 def _reduce(held, wallet, definition, closed: Decimal, price: Decimal) -> None:
-    direction = _sign(held.size)
+    direction = sign(held.size)
     realized = pnl(definition, direction * closed, held.entry_price, price)
     freed = (
         held.margin
         if closed == abs(held.size)
-        else _half_even(held.margin * closed / abs(held.size))
+        else half_even(held.margin * closed / abs(held.size))
     )
     held.size -= direction * closed
     held.margin -= freed
@@ -229,69 +224,6 @@ def _reduce(held, wallet, definition, closed: Decimal, price: Decimal) -> None:
         held.entry_price = Decimal(0)
 
 
-def _save(held: PaperPosition, now: datetime) -> None:
-    held.updated_at = now
-    held.save()
-
-
-# --- Marks: what a position is worth now ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Marked:
-    position: PaperPosition
-    mark: Decimal
-    unrealized: Decimal
-    maintenance: Decimal
-    collateral: Decimal
-    liquidation_price: Decimal | None
-
-    @property
-    def equity(self) -> Decimal:
-        return self.collateral + self.unrealized
-
-
-def marked(held: PaperPosition, mark: Decimal, wallet: PaperBalance) -> Marked:
-    definition = MARKETS[held.symbol]
-    size = abs(held.size)
-    if not size:
-        return Marked(held, mark, Decimal(0), Decimal(0), Decimal(0), None)
-    collateral = held.margin + (wallet.available if held.cross else 0)
-    return Marked(
-        position=held,
-        mark=mark,
-        unrealized=pnl(definition, held.size, held.entry_price, mark),
-        maintenance=synthetic.round_up(value(definition, size, mark) * MAINTENANCE_RATE, QUANTUM),
-        collateral=collateral,
-        liquidation_price=liquidation_price(definition, held, collateral),
-    )
-
-
-def liquidation_price(definition: MarketDef, held: PaperPosition, collateral) -> Decimal | None:
-    """The mark at which equity equals maintenance (solved from the module's formulas), on the
-    tick toward the position (up for a long, down for a short); None when no price reaches it."""
-    size, entry, rate = abs(held.size), held.entry_price, MAINTENANCE_RATE
-    long = held.size > 0
-    if definition.inverse:
-        contracts = size * definition.contract_size
-        if long:
-            price = contracts * (1 + rate) / (collateral + contracts / entry)
-        elif contracts / entry > collateral:
-            price = contracts * (1 - rate) / (contracts / entry - collateral)
-        else:
-            return None
-    else:
-        per_unit = collateral / (size * definition.contract_size)
-        price = (entry - per_unit) / (1 - rate) if long else (entry + per_unit) / (1 + rate)
-    if price <= 0:
-        return None
-    rounding = ROUND_CEILING if long else ROUND_FLOOR
-    return synthetic.on_multiple(price, definition.tick_size, rounding)
-
-
-# --- Funding and liquidation, when a market moves -----------------------------------------------
-
-
 def funding_time(now: datetime) -> datetime:
     """The last funding time at or before `now`: whole intervals since the epoch."""
     interval = settings.EMSWEB_PAPER_FUNDING_SECONDS
@@ -299,63 +231,9 @@ def funding_time(now: datetime) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
-def funding_due(symbol: str, now: datetime) -> bool:
-    """Whether a position on this market has a funding time to pay since it was last charged."""
-    due = funding_time(now)
-    return (
-        PaperPosition.objects.filter(symbol=symbol)
-        .exclude(size=0)
-        .filter(Q(funded_at__lt=due) | Q(funded_at__isnull=True))
-        .exists()
-    )
-
-
-def settle(market: PaperMarket, now: datetime) -> None:
-    """After the market moved or matched: funding for each funding time passed, then the
-    liquidation of every position whose equity fell below maintenance."""
-    for held in PaperPosition.objects.filter(symbol=market.symbol).exclude(size=0):
-        wallet = ledger.balance(held.account_id, MARKETS[market.symbol].settle)
-        _fund(held, wallet, market.mid, now)
-        state = marked(held, market.mid, wallet)
-        if state.equity < state.maintenance:
-            _liquidate(state, wallet, now)
-        wallet.save(update_fields=["total", "locked"])
-        _save(held, now)
-
-
-def _fund(held: PaperPosition, wallet: PaperBalance, mark: Decimal, now: datetime) -> None:
-    """Longs pay shorts `rate` of the value at mark, at each funding time passed (a payer's
-    payment stops at what its balance has free)."""
-    due = funding_time(now)
-    if held.funded_at is not None and held.funded_at >= due:
-        return
-    since = held.funded_at or due - timedelta(seconds=settings.EMSWEB_PAPER_FUNDING_SECONDS)
-    times = int((due - since).total_seconds()) // settings.EMSWEB_PAPER_FUNDING_SECONDS
-    worth = value(MARKETS[held.symbol], abs(held.size), mark)
-    paid = _half_even(times * worth * settings.EMSWEB_PAPER_FUNDING_RATE * _sign(held.size))
-    paid = min(paid, wallet.available)
-    wallet.total -= paid
-    held.funding -= paid
-    held.funded_at = due
-
-
-def _liquidate(state: Marked, wallet: PaperBalance, now: datetime) -> None:
-    """Close the position at mark; the fee takes the rest of the maintenance margin, and the
-    loss never exceeds the collateral."""
-    held = state.position
-    for order in PaperOrder.objects.filter(
-        account_id=held.account_id, symbol=held.symbol, status__in=OPEN_STATUSES
-    ):
-        ledger.close(order, LIQUIDATED, now)
-    wallet.refresh_from_db(fields=["locked"])  # the closes released their reservations
-    realized = max(state.unrealized, -state.collateral)
-    fee = min(state.maintenance, state.collateral + realized)
-    wallet.locked -= held.margin
-    wallet.total += realized - fee
-    held.realized_pnl += realized
-    held.fees += fee
-    held.size = held.margin = held.entry_price = Decimal(0)
-    held.liquidated_at = now
+def _save(held: PaperPosition, now: datetime) -> None:
+    held.updated_at = now
+    held.save()
 
 
 # --- Leverage and reads --------------------------------------------------------------------------

@@ -22,9 +22,10 @@ from django.utils import timezone
 
 from venues.base import Candle, OrderIntent, OrdSide, TimeInForce
 from venues.errors import DuplicateClientOrderId, Rejected
-from venues.paper import derivatives, ledger, synthetic
+from venues.paper import derivatives, ledger, settlement, synthetic
 from venues.paper.candles import candle_record, candles_get
-from venues.paper.markets import ASSETS, FUNDING, MARKETS, MarketDef
+from venues.paper.markets import ASSETS, FUNDING, MARKETS, MarketDef, listed
+from venues.paper.marks import Marked, positions_marked
 from venues.paper.models import (
     OPEN_STATUSES,
     Fault,
@@ -49,6 +50,7 @@ POST_ONLY = "EOrder:Post only order"
 UNKNOWN_ORDER = "EOrder:Unknown order"
 DUPLICATE_ORDER = "EOrder:Duplicate client order id"
 SPOT_REDUCE_ONLY = "EGeneral:Invalid arguments:reduce_only applies to derivatives only"
+EXPIRED_MARKET = "EOrder:Market closed: {symbol} expired at {at:%Y-%m-%d %H:%M} UTC"
 
 CANCELED_BY_USER = "User requested"
 EXPIRED = "Expired"
@@ -80,11 +82,13 @@ def _market_get_or_create(symbol: str, now: datetime) -> PaperMarket:
 
 
 def markets_get(now: datetime | None = None) -> dict[str, PaperMarket]:
-    """Every market's row by symbol, created at its start price if missing."""
+    """Every market's row by symbol, those listed now created at their start price if
+    missing."""
     now = now or timezone.now()
     markets = {market.symbol: market for market in PaperMarket.objects.all()}
-    for symbol in MARKETS.keys() - markets.keys():
-        markets[symbol] = _market_get_or_create(symbol, now)
+    for definition in listed(now):
+        if definition.symbol not in markets:
+            markets[definition.symbol] = _market_get_or_create(definition.symbol, now)
     return markets
 
 
@@ -124,13 +128,20 @@ def advance_markets(now: datetime | None = None) -> None:
     now = now or timezone.now()
     expiring = set(_expirable(now).values_list("symbol", flat=True).distinct().order_by("symbol"))
     for market in markets_get(now).values():
-        if market.symbol in expiring or _steps_due(market, now) or _funding_due(market, now):
+        definition = MARKETS[market.symbol]
+        until = min(now, definition.expires_at) if definition.expiry else now  # a future stops
+        if market.symbol in expiring or _steps_due(market, until) or _funding_due(market, now):
             with transaction.atomic():
-                _advance_market(_lock_market(market.symbol, now), now)
+                _advance_market(_lock_market(market.symbol, now), until)
+        if settlement.expiry_due(market.symbol, now):
+            with transaction.atomic():
+                locked = _lock_market(market.symbol, now)
+                _lock_accounts_on(locked)
+                settlement.expire(locked)
 
 
 def _funding_due(market: PaperMarket, now: datetime) -> bool:
-    return MARKETS[market.symbol].is_derivative and derivatives.funding_due(market.symbol, now)
+    return settlement.funding_due(market.symbol, now)
 
 
 def _lock_accounts_on(market: PaperMarket) -> None:
@@ -143,7 +154,7 @@ def _lock_accounts_on(market: PaperMarket) -> None:
 def _settle(market: PaperMarket, now: datetime) -> None:
     """A derivative market's funding and liquidations, once it has moved and matched."""
     if MARKETS[market.symbol].is_derivative:
-        derivatives.settle(market, now)
+        settlement.settle(market, now)
 
 
 def _advance_market(market: PaperMarket, now: datetime) -> None:
@@ -284,6 +295,8 @@ def _validate(intent: OrderIntent, definition: MarketDef, now: datetime) -> None
         raise Rejected(BAD_EXPIRE_TIME)
     if intent.reduce_only and not definition.is_derivative:
         raise Rejected(SPOT_REDUCE_ONLY)
+    if definition.expired(now):
+        raise Rejected(EXPIRED_MARKET.format(symbol=definition.symbol, at=definition.expires_at))
 
 
 def order_submit(
@@ -505,16 +518,14 @@ def trades_since(account_key: str, cursor: str | None) -> tuple[list[PaperTrade]
 # --- Derivatives -------------------------------------------------------------------------------
 
 
-def positions_get(account_key: str) -> list[derivatives.Marked]:
+def positions_get(account_key: str) -> list[Marked]:
     """The account's derivative positions (flat ones too: they keep leverage and margin mode),
-    each marked at its market's mid."""
+    each marked at its market's mid, cross ones sharing their asset's pool
+    (venues.paper.marks)."""
     account = account_get(account_key)
     mids = {symbol: market.mid for symbol, market in markets_get().items()}
     wallets = {balance.asset: balance for balance in account.balances.all()}
-    return [
-        derivatives.marked(held, mids[held.symbol], wallets[MARKETS[held.symbol].settle])
-        for held in account.positions.order_by("symbol")
-    ]
+    return positions_marked(list(account.positions.order_by("symbol")), mids, wallets)
 
 
 def leverage_set(
@@ -525,6 +536,8 @@ def leverage_set(
     definition = market_def(symbol)
     if not definition.is_derivative:
         raise Rejected(UNKNOWN_PAIR)
+    if definition.expired(now):
+        raise Rejected(EXPIRED_MARKET.format(symbol=symbol, at=definition.expires_at))
     account = account_get(account_key)
     with transaction.atomic():
         _lock_market(symbol, now)

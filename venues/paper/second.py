@@ -42,15 +42,19 @@ class SecondMarketDef(MarketDef):
         return dataclasses.replace(super().spec(), symbol_id_exchange=self.origin)
 
 
+def second_market(market: MarketDef) -> SecondMarketDef:
+    fields = {f.name: getattr(market, f.name) for f in dataclasses.fields(MarketDef)}
+    return SecondMarketDef(**{**fields, "symbol": market.symbol + SUFFIX}, origin=market.symbol)
+
+
 def second_markets_register() -> None:
-    """Add PAPER2's markets to the engine's table (each process, once, when Django starts)."""
+    """Add PAPER2's markets to the engine's table (each process, once, when Django starts), and
+    the futures listed later as they come."""
+    MARKETS.variants[SUFFIX] = second_market
     for symbol, market in list(MARKETS.items()):
         if symbol.endswith(SUFFIX) or isinstance(market, SecondMarketDef):
             continue
-        fields = {f.name: getattr(market, f.name) for f in dataclasses.fields(MarketDef)}
-        MARKETS[symbol + SUFFIX] = SecondMarketDef(
-            **{**fields, "symbol": symbol + SUFFIX}, origin=symbol
-        )
+        MARKETS[symbol + SUFFIX]  # noqa: B018 - made on first use
 
 
 def engine_symbol(symbol: str) -> str:
@@ -68,12 +72,8 @@ def _shown(order: VenueOrder) -> VenueOrder:
 class SecondPaperVenue(PaperVenue):
     code = "PAPER2"
 
-    def instruments(self) -> list[InstrumentSpec]:
-        return [
-            spec
-            for symbol, spec in zip(MARKETS, super().instruments(), strict=True)
-            if symbol.endswith(SUFFIX)
-        ]
+    def listed(self, definition: MarketDef) -> bool:
+        return definition.symbol.endswith(SUFFIX)
 
     def submit(self, intent: OrderIntent) -> VenueOrder:
         symbol = engine_symbol(intent.symbol_id_exchange)
