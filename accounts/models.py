@@ -226,6 +226,11 @@ class AuditAction(models.TextChoices):
     RISK_LIMITS = "RISK_LIMITS", "Risk limits changed"
     FLATTEN = "FLATTEN", "Flatten positions"
     LEVERAGE = "LEVERAGE", "Leverage or margin mode set"
+    ALGO_START = "ALGO_START", "Algorithm started"
+    ALGO_CHANGE = "ALGO_CHANGE", "Algorithm parameters changed"
+    ALGO_PAUSE = "ALGO_PAUSE", "Algorithm paused"
+    ALGO_RESUME = "ALGO_RESUME", "Algorithm resumed"
+    ALGO_CANCEL = "ALGO_CANCEL", "Algorithm canceled"
 
 
 DETAIL_READING_ORDER = ("account", "side", "amount", "price")

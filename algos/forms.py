@@ -10,7 +10,7 @@ from accounts.models import ExchangeAccount
 
 from .durations import duration_seconds
 from .models import Algorithm, ChildStyle, EndPolicy
-from .services import DEFAULT_SLIPPAGE, ParentTicket
+from .tickets import DEFAULT_SLIPPAGE, ParentTicket
 
 
 class ParentForm(forms.Form):

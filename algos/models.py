@@ -82,9 +82,9 @@ class ParentOrder(models.Model):
     # the amount done then; the rest is spread over the slices left.
     plan_slice = models.PositiveIntegerField(default=0)
     plan_done = models.DecimalField(**MONEY, default=0)
-    # The newest audit entry when the parent started or resumed: a cancel-all or kill switch
-    # recorded after it on one of its accounts stops the parent.
-    audit_mark = models.BigIntegerField(default=0)
+    # The desk's stop number when the parent started (risk.stops): a halt, kill switch or
+    # cancel-all numbered after it on the desk or one of its accounts stops the parent.
+    stop_mark = models.BigIntegerField(default=0)
     paused_at = models.DateTimeField(null=True, blank=True)
     fill_mark = models.BigIntegerField(default=0)  # the last child fill told on the stream
     version = models.PositiveIntegerField(default=0)

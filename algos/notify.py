@@ -2,8 +2,10 @@
 the event stream's outbox in the transaction of the change they announce, so /v1/ws carries
 them in order with the children's own execution reports.
 
-Each is stored with its message already built, on the parent's first account: the stream shows
-it to whoever may see that account.
+Each is stored once, with its message already built, on the parent's first account (the lowest
+id): every account is visible to everyone on the desk, so the stream sends every event to every
+connection (stream.consumers), and one event per account would send each message once per account
+the parent uses. The message names the parent; its TradeRequest and TradeFill name the account.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ KIND = "parent"
 
 
 def _record(parent: ParentOrder, body: dict) -> None:
-    account_id = parent.accounts.order_by("pk").values_list("pk", flat=True).first()
-    if account_id is None:
+    account_ids = [account.pk for account in parent.accounts.all()]
+    if not account_ids:
         return
+    account_id = min(account_ids)
     event_record(kind=KIND, account_id=account_id, ref_id=parent.pk, message=wire.dumps(body))
 
 

@@ -18,8 +18,8 @@ from orders.requests import RequestInvalid, RequestReadOnly, request_parse
 
 from .durations import duration_seconds
 from .models import Algorithm, ChildStyle, EndPolicy, ParentOrder
+from .selectors import parent_tradable_by
 from .services import (
-    DEFAULT_SLIPPAGE,
     ParentInvalid,
     ParentNotChangeable,
     ParentTicket,
@@ -29,6 +29,7 @@ from .services import (
     parent_start,
     parent_update,
 )
+from .tickets import DEFAULT_SLIPPAGE
 
 DECIMAL_CHANGES = ("amount", "limit_price", "participation", "display_amount")
 
@@ -161,10 +162,7 @@ def parent_for_key(api_key: ApiKey, parent_id: object) -> ParentOrder:
     except ValueError:
         raise ParentUnknown(parent_id) from None
     parent = ParentOrder.objects.filter(pk=pk).first()
-    tradable = set(
-        accounts_tradable(user=api_key.user, api_key=api_key).values_list("pk", flat=True)
-    )
-    if parent is None or not set(parent.accounts.values_list("pk", flat=True)) <= tradable:
+    if parent is None or not parent_tradable_by(parent, user=api_key.user, api_key=api_key):
         raise ParentUnknown(parent_id)
     return parent
 

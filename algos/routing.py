@@ -58,7 +58,7 @@ def candidates(parent: ParentOrder) -> tuple[list[Candidate], list[str]]:
     """The parent's accounts that may trade now, with their touch; and why the others may not.
     Calls venues: never inside a transaction."""
     found, reasons = [], []
-    for account in parent.accounts.order_by("pk"):
+    for account in sorted(parent.accounts.all(), key=lambda account: account.pk):
         instrument = instrument_for(account, parent)
         refusal = account.trading_refusal or trading_halted(account_id=account.pk)
         if instrument is None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
-from accounts.selectors import accounts_visible
+from accounts.selectors import accounts_tradable, accounts_visible
 from orders.models import Fill, Order
 from orders.statuses import WORKING_STATUSES
+from risk.models import ScopeState
 
-from .models import CHILD_PREFIX, ParentOrder
+from .models import CHILD_PREFIX, ParentOrder, ParentStatus
 
 
 def children(parent: ParentOrder) -> QuerySet[Order]:
@@ -68,3 +69,20 @@ def parent_fills(parent: ParentOrder) -> QuerySet[Fill]:
 def parents_visible(*, user) -> QuerySet[ParentOrder]:
     """The parents a user may see: those on accounts the user may see."""
     return ParentOrder.objects.filter(accounts__in=accounts_visible(user=user)).distinct()
+
+
+def parent_tradable_by(parent: ParentOrder, *, user, api_key=None) -> bool:
+    """Whether the user (through the key, if any) may trade every account of the parent: who
+    may pause, resume, cancel or change it, from any door."""
+    tradable = set(accounts_tradable(user=user, api_key=api_key).values_list("pk", flat=True))
+    return {account.pk for account in parent.accounts.all()} <= tradable
+
+
+def parents_hit_by_stops() -> QuerySet[ParentOrder]:
+    """Running or paused parents that a stop numbered after their start (risk.stops) hit, on
+    the desk or on one of their accounts."""
+    newer = ScopeState.objects.filter(stop_number__gt=OuterRef("stop_mark"))
+    on_desk = newer.filter(account__isnull=True)
+    on_account = newer.filter(account__parent_orders=OuterRef("pk"))
+    live = (ParentStatus.RUNNING, ParentStatus.PAUSED)
+    return ParentOrder.objects.filter(status__in=live).filter(Exists(on_desk) | Exists(on_account))

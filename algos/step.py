@@ -9,6 +9,11 @@ routing reads) are called before that transaction, never inside it.
 
 A slice whose time passed by more than its tolerance is recorded MISSED and never sent later;
 the cumulative plan (algos.schedule) moves its amount to the next number.
+
+The same transaction checks, with its rows share-locked, that no halt, kill switch or cancel-all
+hit the parent's accounts since it started (risk.stops): a stop committed before the claim
+stops the parent instead, and one that comes after waits for the claim to commit, so its
+cancel-all finds the child. Beat's tick (algos.tick) stops the parents that are not due.
 """
 
 from __future__ import annotations
@@ -23,12 +28,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import AuditAction, AuditEvent
 from orders.models import RejectReason
 from orders.money import plain, round_amount, round_price
 from orders.services import OrderInvalid, OrderTicket, order_cancel, order_submit
 from orders.services.cancel import OrderNotCancelable
-from risk.rules import trading_halted
+from risk.stops import stop_since
 from venues.base import OrdSide, OrdStatus, TimeInForce
 
 from . import notify
@@ -45,31 +49,28 @@ from .models import (
 from .routing import Candidate, NoRoute, candidates, choose
 from .schedule import scheduled_at, slot_time, target, tolerance
 from .selectors import parent_fills, parent_progress, working_children
-from .services import ParentNotChangeable, parent_complete, parent_pause, parent_stop
+from .services import (
+    ParentNotChangeable,
+    parent_complete,
+    parent_pause,
+    parent_stop,
+    parent_stop_reason,
+)
 from .tasks import step_at
 
 P = ParentStatus
-STOPPING_ACTIONS = (AuditAction.CANCEL_ALL, AuditAction.KILL_SWITCH)
 # A child the venue or emsweb's route refused pauses the parent. One that never reached the venue
 # (unreachable, or lost in a crash and not found there) does not: its amount is simply not done,
 # and the next slice asks for it.
 REFUSALS = (RejectReason.VENUE, RejectReason.LOCAL)
 
 
-def parents_due(*, now: datetime | None = None) -> list[int]:
-    now = now or timezone.now()
-    return list(
-        ParentOrder.objects.filter(status=P.RUNNING, next_due_at__lte=now)
-        .order_by("next_due_at")
-        .values_list("pk", flat=True)
-    )
-
-
 def parent_step(*, parent_id: int, now: datetime | None = None) -> None:
-    """Do what is due on the parent at `now`: stop it, pause it, place or record its slice, or
-    finish it. Safe to run twice, or on two workers at once."""
+    """Do what is due on the parent at `now`: pause it, place or record its slice, or finish
+    it; stop it, when the desk's controls stopped one of its accounts. Safe to run twice, or on
+    two workers at once."""
     now = now or timezone.now()
-    parent = ParentOrder.objects.filter(pk=parent_id).first()
+    parent = ParentOrder.objects.filter(pk=parent_id).prefetch_related("accounts").first()
     if parent is None:
         return
     fills_tell(parent)
@@ -80,9 +81,6 @@ def parent_step(*, parent_id: int, now: datetime | None = None) -> None:
         return
     if parent.next_due_at > now:
         return
-    if reason := stop_reason(parent):
-        parent_stop(parent=parent, reason=reason, now=now)
-        return
     if parent.algorithm == Algorithm.ICEBERG:
         _iceberg_step(parent, now)
     else:
@@ -90,26 +88,13 @@ def parent_step(*, parent_id: int, now: datetime | None = None) -> None:
 
 
 def _pause(parent: ParentOrder, reason: str, now: datetime) -> None:
-    """Paused by what the step found; a parent paused, canceled or stopped meanwhile stays so."""
+    """Paused by what the step found (stopped, if what it found is the desk's controls: a halt
+    refuses every account); a parent paused, canceled or stopped meanwhile stays so."""
+    if stopped := parent_stop_reason(parent):
+        parent_stop(parent=parent, reason=stopped, now=now)
+        return
     with contextlib.suppress(ParentNotChangeable):
         parent_pause(parent=parent, reason=reason, now=now)
-
-
-def stop_reason(parent: ParentOrder) -> str:
-    """Why the desk's controls stop the parent: an account halted, or a cancel-all or kill
-    switch on one of its accounts since it started or resumed. "" when none."""
-    names = {}
-    for account in parent.accounts.all():
-        if halted := trading_halted(account_id=account.pk):
-            return f"Stopped: {halted}"
-        names[account.exchange_id] = account
-    entries = AuditEvent.objects.filter(pk__gt=parent.audit_mark, action__in=STOPPING_ACTIONS)
-    for action, target_names in entries.values_list("action", "target"):
-        named = {name.strip() for name in target_names.split(",")}
-        if hit := named & names.keys():
-            label = AuditAction(action).label
-            return f"Stopped: {label} on {', '.join(sorted(hit))}"
-    return ""
 
 
 def child_rejected(parent: ParentOrder) -> str:
@@ -168,27 +153,39 @@ def _claim(
     child: tuple | None = None,
 ) -> bool:
     """Record slice `number` and move the cursor past it, in one transaction, if the cursor is
-    still where this step read it; with `child` (candidate, ticket) its order placed in the same
-    transaction. False when another step had it (nothing written)."""
+    still where this step read it and no stop (risk.stops) hit the parent's accounts since it
+    started; with `child` (candidate, ticket) its order placed in the same transaction. False
+    when another step had it, or a stop had (the parent stopped then): nothing written."""
     next_due = _next_due(parent, number, now)
-    with transaction.atomic():
-        moved = ParentOrder.objects.filter(
-            pk=parent.pk, version=parent.version, status=P.RUNNING, next_slice=number
-        ).update(next_slice=number + 1, next_due_at=next_due, version=F("version") + 1)
-        if not moved:
-            return False
-        step_at(parent.pk, next_due)
-        row = ParentSlice.objects.create(
-            parent=parent,
-            number=number,
-            state=state,
-            scheduled_at=due,
-            target=wanted,
-            note=note,
-        )
-        if child is not None:
-            _place(parent, row, *child, now=now)
+    account_ids = [account.pk for account in parent.accounts.all()]
+    try:
+        with transaction.atomic():
+            moved = ParentOrder.objects.filter(
+                pk=parent.pk, version=parent.version, status=P.RUNNING, next_slice=number
+            ).update(next_slice=number + 1, next_due_at=next_due, version=F("version") + 1)
+            if not moved:
+                return False
+            if reason := stop_since(account_ids=account_ids, mark=parent.stop_mark, lock=True):
+                raise StoppedMeanwhile(reason)  # undoes the move
+            step_at(parent.pk, next_due)
+            row = ParentSlice.objects.create(
+                parent=parent,
+                number=number,
+                state=state,
+                scheduled_at=due,
+                target=wanted,
+                note=note,
+            )
+            if child is not None:
+                _place(parent, row, *child, now=now)
+    except StoppedMeanwhile as stopped:
+        parent_stop(parent=parent, reason=str(stopped), now=now)
+        return False
     return True
+
+
+class StoppedMeanwhile(Exception):
+    """A stop hit the parent's accounts before its slice was claimed: the reason."""
 
 
 def _place(parent, row: ParentSlice, candidate: Candidate, ticket: OrderTicket, *, now) -> None:

@@ -16,7 +16,7 @@ from accounts.selectors import accounts_tradable
 from .forms import ParentForm
 from .models import ParentSlice
 from .pages import chart_data, parent_rows
-from .selectors import parents_visible
+from .selectors import parent_tradable_by, parents_visible
 from .services import (
     ParentInvalid,
     ParentNotChangeable,
@@ -85,8 +85,7 @@ def algo_chart(request, pk: int):
 def algo_control(request, pk: int, action: str):
     parent = _parent_for(request, pk)
     control = CONTROLS.get(action)
-    tradable = set(accounts_tradable(user=request.user).values_list("pk", flat=True))
-    if control is None or not set(parent.accounts.values_list("pk", flat=True)) <= tradable:
+    if control is None or not parent_tradable_by(parent, user=request.user):
         raise Http404("No such parent.")
     try:
         control(parent=parent, user=request.user, ip=client_ip(request))

@@ -194,6 +194,11 @@ class ScopeState(models.Model):
         editable=False,
     )
     changed_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The last stop on the scope (a halt, the kill switch, cancel-all: risk.stops), numbered from
+    # one desk-wide sequence, so that what started before it (an algorithm's parent) stops.
+    stop_number = models.BigIntegerField(default=0, editable=False)
+    stop_reason = models.CharField(max_length=255, blank=True, editable=False)
+    stopped_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = "trading state"

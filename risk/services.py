@@ -21,6 +21,7 @@ from accounts.services import account_streamed
 
 from .models import RiskLimits, ScopeState, TradingState
 from .rules import rules_changed
+from .stops import stops_record
 
 
 def trading_halt(
@@ -31,8 +32,8 @@ def trading_halt(
     ip: str | None = None,
     reason: str = "",
 ) -> None:
-    """HALTED: no new orders on `accounts`, or on the whole desk when None. (Once algorithm
-    parents exist, a halt pauses theirs here too.)"""
+    """HALTED: no new orders on `accounts`, or on the whole desk when None; the algorithm
+    parents on them stop (risk.stops)."""
     _state_set(TradingState.HALTED, accounts, user, api_key, ip, reason)
 
 
@@ -74,7 +75,7 @@ def _state_set(state, accounts, user, api_key, ip, reason) -> None:
         ScopeState.objects.bulk_create(
             [ScopeState(account=account) for account in accounts or [None]], ignore_conflicts=True
         )
-        rows = ScopeState.objects.select_for_update().filter(scopes)
+        rows = ScopeState.objects.select_for_update().filter(scopes).order_by("pk")
         before = sorted(set(rows.values_list("state", flat=True)))
         ScopeState.objects.filter(scopes).update(
             state=state, reason=reason[:255], changed_by=user, changed_at=timezone.now()
@@ -89,6 +90,8 @@ def _state_set(state, accounts, user, api_key, ip, reason) -> None:
             was=", ".join(before),
             reason=reason,
         )
+        if state == TradingState.HALTED:
+            stops_record(accounts=accounts, reason=f"Halted{f': {reason}' if reason else ''}")
         rules_changed()
         _accounts_streamed(accounts)
 

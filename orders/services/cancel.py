@@ -17,6 +17,7 @@ from accounts.selectors import user_role
 from accounts.services import account_venue, venue_error_record
 from emsweb.logging import account_context, order_context
 from risk.services import trading_halt
+from risk.stops import stops_record
 from venues.base import OrderRef, OrdStatus
 from venues.errors import Rejected, VenueError
 
@@ -179,7 +180,10 @@ def orders_kill_switch(
 
 
 def _cancel_all_recorded(action, accounts, user, api_key, ip) -> int:
-    """Cancel all on each account, recorded as one entry: not one per account or per order."""
+    """Cancel all on each account, recorded as one entry: not one per account or per order.
+    The stop is written first: an algorithm's slice placed after it cannot slip past the
+    cancels (risk.stops)."""
+    stops_record(accounts=accounts, reason=AuditAction(action).label)
     count = sum(_cancel_all(account, user=user) for account in accounts)
     audit_record(
         action=action,

@@ -52,9 +52,9 @@ def twap(accounts, *, amount="1", duration=600, interval=30, now=None, **fields)
         accounts=tuple(accounts),
         duration_seconds=duration,
         interval_seconds=interval,
-        **fields,
+        **{name: value for name, value in fields.items() if name != "user"},
     )
-    return parent_start(ticket=ticket, now=now or timezone.now())
+    return parent_start(ticket=ticket, now=now or timezone.now(), user=fields.get("user"))
 
 
 def route_placed() -> None:
