@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0008_audit_flatten_leverage'),
+        ('accounts', '0010_alert_liquidation'),
     ]
 
     operations = [
