@@ -59,6 +59,18 @@ def test_kraken_futures_isolated_leverage_is_the_contracts_max_leverage(kraken, 
     assert script.leverage_sent(fake) == {"symbol": "PF_XBTUSD", "maxLeverage": "20"}
 
 
+def test_kraken_futures_orders_are_reported_with_the_limit_price_ccxt_leaves_out(kraken, fake):
+    script, venue = kraken
+    client_id = venue.client_order_id_for(ORDER)
+    script.open_orders(fake, client_id=client_id)
+    script.found(fake, client_id=client_id, status="filled", filled="0.01")
+    [working] = venue.open_orders()
+    found = venue.lookup(ORDER, script.symbol)
+    assert working.price == found.price == D(50000)
+    assert (found.status, found.avg_px) == (OrdStatus.FILLED, D(0))  # the fills carry the prices
+    assert {fill.price for fill in found.fills} == {D(50000)}
+
+
 def test_kraken_futures_sends_no_fill_or_kill(kraken, fake):
     script, venue = kraken
     with pytest.raises(Rejected, match="FILL_OR_KILL"):
