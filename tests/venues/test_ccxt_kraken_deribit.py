@@ -9,6 +9,11 @@ from decimal import Decimal
 
 import pytest
 
+from accounts.services import account_link
+from orders.instruments import instruments_refresh
+from orders.models import Instrument
+from positions.models import Position
+from positions.services import LeverageInvalid, leverage_set
 from tests.venues.scripts.deribit import API as DERIBIT_API
 from tests.venues.scripts.deribit import Deribit, deribit_order, deribit_position, rpc
 from tests.venues.scripts.krakenfutures import KrakenFts
@@ -157,3 +162,20 @@ def test_a_deribit_lookup_asks_the_contracts_settlement_currency(deribit, fake):
     assert venue.lookup(ORDER, "BTC-PERPETUAL") is None
     [looked] = fake.requests_to(f"{DERIBIT_API}/private/get_order_state_by_label", "GET")
     assert looked.query == {"currency": "BTC", "label": venue.client_order_id_for(ORDER)}
+
+
+@pytest.mark.django_db
+def test_a_deribit_leverage_change_from_the_desk_is_refused_naming_the_field(fake):
+    script = Deribit()
+    script.markets(fake)
+    account, _ = account_link(exchange_id="DERIBIT/DESK", parameters=script.credentials)
+    instruments_refresh(venue="DERIBIT")
+    perpetual = Instrument.objects.get(venue="DERIBIT", symbol_id_exchange="BTC-PERPETUAL")
+    sent_before = len(fake.sent)
+
+    with pytest.raises(LeverageInvalid) as refused:
+        leverage_set(account=account, instrument=perpetual, leverage="10", cross=True)
+
+    assert "no leverage to set" in refused.value.errors["leverage"][0]
+    assert len(fake.sent) == sent_before
+    assert not Position.objects.filter(account=account).exists()

@@ -72,9 +72,6 @@ class KrakenFutures(Profile):
         answer = exchange.request(*STATUS_CALL, request) or {}
         return [exchange.parse_order(row) for row in answer.get("orders") or []]
 
-    def positions(self, exchange: Exchange) -> list[dict]:
-        return list(exchange.fetch_positions() or [])  # GET /openpositions
-
     def leverage_set(self, exchange: Exchange, symbol: str, leverage: int, cross: bool) -> None:
         request: dict = {"symbol": exchange.market_id(symbol)}
         if not cross:
