@@ -81,6 +81,14 @@ BUILT_IN = (
     VenueInfo("BYBIT", "Bybit (linear)", KEYS, CCXT_DERIVATIVES_ADAPTER, ccxt_id="bybit"),
     VenueInfo("OKX", "OKX (swaps)", ("PassPhrase", *KEYS), CCXT_DERIVATIVES_ADAPTER, ccxt_id="okx"),
     VenueInfo(
+        "KRAKENFTS",
+        "Kraken Futures (multi-collateral)",
+        KEYS,
+        CCXT_DERIVATIVES_ADAPTER,
+        ccxt_id="krakenfutures",
+    ),
+    VenueInfo("DERIBIT", "Deribit", KEYS, CCXT_DERIVATIVES_ADAPTER, ccxt_id="deribit"),
+    VenueInfo(
         "BITMEX",
         "BitMEX",
         KEYS,

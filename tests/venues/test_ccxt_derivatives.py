@@ -20,6 +20,8 @@ from tests.api.conftest import api, trader  # noqa: F401
 from tests.venues.scripts.binance import Binance
 from tests.venues.scripts.binance_usdm import BinanceFts
 from tests.venues.scripts.bybit import Bybit
+from tests.venues.scripts.deribit import Deribit
+from tests.venues.scripts.krakenfutures import KrakenFts
 from tests.venues.scripts.okx import Okx
 from tests.venues.test_exchanges import ORDER, creates, intent, make_venue
 from venues.base import InstrumentKind, OrdStatus
@@ -28,7 +30,7 @@ from venues.errors import OutcomeUnknown, Rejected
 from venues.registry import CATALOG
 
 D = Decimal
-SCRIPTS = [BinanceFts, Bybit, Okx]
+SCRIPTS = [BinanceFts, Bybit, Okx, KrakenFts, Deribit]
 
 
 @pytest.fixture(params=SCRIPTS, ids=lambda script: script.code)
@@ -99,6 +101,7 @@ def test_instruments_are_named_perp_and_fts_with_the_expiry(script, fake, settin
     expected = {script.symbol: script.perpetual_coinapi}
     if script.future_symbol:
         expected[script.future_symbol] = script.future_coinapi
+    expected.update(script.other_names)
     assert instruments_refresh(venue=script.code) == len(expected)
     names = dict(
         Instrument.objects.filter(venue=script.code).values_list(
@@ -180,15 +183,28 @@ def test_positions_come_from_the_exchanges_positions_call_signed(script, venue, 
 
 
 def test_leverage_and_margin_mode_are_set_through_the_exchanges_own_calls(script, venue, fake):
+    if script.no_leverage:
+        pytest.skip("no leverage call: refused before sending (below)")
     script.leverage_set(fake)
     venue.leverage_set(script.symbol, D("20.00"), True)
     assert script.leverage_sent(fake) == script.leverage_expected
 
 
 def test_fractional_leverage_is_refused_before_sending(script, venue, fake):
-    with pytest.raises(Rejected, match="whole leverage"):
+    with pytest.raises(Rejected, match=script.no_leverage or "whole leverage"):
         venue.leverage_set(script.symbol, D("2.5"), False)
-    assert not [request for request in fake.sent if request.method == "POST"]
+    assert not [request for request in fake.sent if request.method in ("POST", "PUT")]
+
+
+def test_a_leverage_change_where_the_exchange_sets_none_is_refused_before_sending(
+    script, venue, fake
+):
+    if not script.no_leverage:
+        pytest.skip("the exchange sets leverage per contract")
+    sent_before = len(fake.sent)
+    with pytest.raises(Rejected, match=script.no_leverage):
+        venue.leverage_set(script.symbol, D(20), True)
+    assert len(fake.sent) == sent_before  # nothing asked, nothing sent
 
 
 def test_a_symbol_the_venue_does_not_trade_is_refused_before_sending(script, venue, fake):

@@ -18,9 +18,14 @@ from tests.venues.scripts.bybit import ORDER_ID as BYBIT_ORDER
 from tests.venues.scripts.bybit import Bybit
 from tests.venues.scripts.coinbase_advanced import CoinbaseAdvanced, cba_order
 from tests.venues.scripts.coinbase_exchange import CoinbaseExchange, cbx_order
+from tests.venues.scripts.deribit import ORDER_ID as DERIBIT_ORDER
+from tests.venues.scripts.deribit import Deribit
 from tests.venues.scripts.gemini import Gemini, payload
 from tests.venues.scripts.kraken import ORDER_ID as KRAKEN_ORDER
 from tests.venues.scripts.kraken import TRADE_IDS, Kraken, kraken_order, kraken_trade, ok
+from tests.venues.scripts.krakenfutures import API as KRAKENFTS_API
+from tests.venues.scripts.krakenfutures import ORDER_ID as KRAKENFTS_ORDER
+from tests.venues.scripts.krakenfutures import KrakenFts
 from tests.venues.scripts.okx import ORDER_ID as OKX_ORDER
 from tests.venues.scripts.okx import Okx
 from tests.venues.test_exchanges import SCRIPTS, make_venue
@@ -91,6 +96,8 @@ FOUND_BY_ID = {
     "BINANCEFTS": found_placed_by_hand(BinanceFts),
     "BYBIT": found_placed_by_hand(Bybit),
     "OKX": found_placed_by_hand(Okx),
+    "KRAKENFTS": found_placed_by_hand(KrakenFts),
+    "DERIBIT": found_placed_by_hand(Deribit),
 }
 
 
@@ -118,6 +125,13 @@ def query_sent(script, fake) -> dict:
     if script.code == "OKX":
         [sent] = fake.requests_to("/api/v5/trade/order", "GET")
         return {"ordId": sent.query["ordId"], "instId": sent.query["instId"]}
+    if script.code == "KRAKENFTS":
+        # Kraken Futures' own order status call, as the lookup by client id makes it.
+        [sent] = fake.requests_to(f"{KRAKENFTS_API}/orders/status", "POST")
+        return {"orderIds": sent.params["orderIds"]}
+    if script.code == "DERIBIT":
+        [sent] = fake.requests_to("/api/v2/private/get_order_state", "GET")
+        return dict(sent.query)
     [sent] = fake.requests_to("(/api/v3/brokerage)?/orders/(historical/)?[0-9a-f-]+", "GET")
     return {"path": sent.path}
 
@@ -132,6 +146,8 @@ EXPECTED_QUERY = {
     "BINANCEFTS": {"orderId": "8389765519", "symbol": "BTCUSDT"},
     "BYBIT": {"orderId": BYBIT_ORDER, "symbol": "BTCUSDT"},
     "OKX": {"ordId": OKX_ORDER, "instId": "BTC-USDT-SWAP"},
+    "KRAKENFTS": {"orderIds": KRAKENFTS_ORDER},
+    "DERIBIT": {"order_id": DERIBIT_ORDER},
 }
 
 

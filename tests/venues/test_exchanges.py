@@ -23,8 +23,10 @@ from tests.venues.scripts.bitstamp import Bitstamp
 from tests.venues.scripts.bybit import Bybit
 from tests.venues.scripts.coinbase_advanced import CoinbaseAdvanced
 from tests.venues.scripts.coinbase_exchange import CoinbaseExchange
+from tests.venues.scripts.deribit import Deribit
 from tests.venues.scripts.gemini import Gemini
 from tests.venues.scripts.kraken import Kraken
+from tests.venues.scripts.krakenfutures import KrakenFts
 from tests.venues.scripts.okx import Okx
 from venues.base import OrderIntent, OrderRef, OrdSide, OrdStatus, TimeInForce
 from venues.errors import OutcomeUnknown, Rejected, Unreachable
@@ -43,6 +45,8 @@ SCRIPTS = [
     BinanceFts,
     Bybit,
     Okx,
+    KrakenFts,
+    Deribit,
 ]
 
 

@@ -265,7 +265,9 @@ class CcxtVenue:
         exchange = connection.exchange
         answers: list[dict] = []
         for symbol in self._open_order_scopes(connection):
-            answers += self._call(connection, Operation.READ, exchange.fetch_open_orders, symbol)
+            answers += self._call(
+                connection, Operation.READ, self.profile.open_orders, exchange, symbol
+            )
         reports = []
         for raw in answers:
             try:

@@ -69,7 +69,10 @@ class CcxtDerivativesVenue(CcxtVenue):
 
     def leverage_set(self, symbol_id_exchange: str, leverage: Decimal, cross: bool) -> None:
         """The margin mode and leverage of one contract, at the exchange. Whole leverage only:
-        every exchange here takes an integer."""
+        every exchange here takes an integer; refused before sending where the exchange sets
+        none per contract."""
+        if self.profile.no_leverage:
+            raise Rejected(self.profile.no_leverage)
         if leverage != leverage.to_integral_value():
             raise Rejected(f"{self.name} takes whole leverage only, not {leverage}.")
         connection = self._account()

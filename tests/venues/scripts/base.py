@@ -93,8 +93,11 @@ class DerivativesScript(Script):
     future_coinapi = ""
     contract_size = D(1)
     settlement = ""
+    # Other contracts on the desk's assets, by the exchange's symbol: their contract names.
+    other_names: dict[str, str] = {}
     leverage_paths: tuple[tuple[str, str], ...] = ()
     leverage_expected: dict = {}
+    no_leverage = ""  # the refusal's words, where the exchange sets no leverage per contract
 
     def reduce_only_sent(self, request: Sent) -> bool:
         raise NotImplementedError

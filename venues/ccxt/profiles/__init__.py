@@ -15,8 +15,10 @@ from .binance_usdm import BinanceUsdm
 from .bitstamp import Bitstamp
 from .bybit import BybitLinear
 from .coinbase import CoinbaseAdvanced, CoinbaseExchange
+from .deribit import Deribit
 from .gemini import Gemini
 from .kraken import Kraken
+from .krakenfutures import KrakenFutures
 from .okx import OkxSwap
 
 __all__ = ["NotOffered", "Profile", "derived_uuid", "profile_for"]
@@ -33,6 +35,8 @@ PROFILES: dict[str, type[Profile]] = {
         BinanceUsdm,
         BybitLinear,
         OkxSwap,
+        KrakenFutures,
+        Deribit,
     )
 }
 

@@ -37,6 +37,8 @@ class Profile:
     features_key: tuple[str, ...] = ("spot",)
     # The create_order params of a reduce-only order; None: the exchange has none.
     reduce_only_params: dict | None = None
+    # Why a leverage change is refused before sending, where the exchange sets none per contract.
+    no_leverage = ""
     # Our client order id: the create_order param that carries it, and what it may look like.
     client_id_param = "clientOrderId"
     client_id_pattern = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -151,6 +153,10 @@ class Profile:
         since = order.get("timestamp")
         trades = exchange.fetch_my_trades(symbol, since)
         return [trade for trade in trades if str(trade.get("order")) == str(order["id"])]
+
+    def open_orders(self, exchange: Exchange, symbol: str | None) -> list[dict]:
+        """The open orders of one market, or of every market (ccxt's fetch_open_orders)."""
+        return exchange.fetch_open_orders(symbol)
 
     # --- cancel all ---------------------------------------------------------------------------
 
