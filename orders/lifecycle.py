@@ -109,6 +109,10 @@ def plan_report(state: OrderState, venue_status: str, venue_filled: Decimal) -> 
 def _target_status(state: OrderState, venue_status: str, filled: Decimal) -> str | None:
     if venue_status == S.REJECTED:
         return S.REJECTED if state.status in NOT_YET_ACCEPTED else None
+    if venue_status == S.CANCELED and filled == state.amount_order:
+        # Nothing was left to cancel. Where a venue's report cannot tell (Kraken Futures' order
+        # found only by its fills, which do not carry its quantity) the order's amount does.
+        return S.FILLED
     if venue_status in (S.FILLED, S.CANCELED):
         return venue_status
     # Still open at the venue.

@@ -235,7 +235,8 @@ def _adopt_finished_outside_orders(account, venue: Venue, fills) -> bool:
     outside emsweb that finished (filled, or traded then canceled) while nobody was watching.
     Each is looked up by the exchange's order id, which every trade names (most exchanges'
     trades carry no client order id), and adopted with its final state; once known, its
-    trades find it, so they count once."""
+    trades find it, so they count once. One the report names by a client order id of ours
+    (a create whose outcome is unknown: no exchange id yet) is that order, never adopted."""
     changed = False
     traded = {(f.client_order_id, f.exchange_order_id): f.symbol_id_exchange for f in fills}
     for (client_order_id, exchange_order_id), symbol in traded.items():
@@ -250,7 +251,7 @@ def _adopt_finished_outside_orders(account, venue: Venue, fills) -> bool:
                 extra={**account_context(account), "exchange_order_id": exchange_order_id},
             )
             continue
-        order = _adopt(account, report)
+        order = order_for_venue_report(account, report) or _adopt(account, report)
         if order is not None:
             changed |= lifecycle.apply_report(order.pk, report, cause=EventCause.SYNC)
     return changed

@@ -66,6 +66,12 @@ def test_an_ioc_that_traded_then_canceled_shows_the_partial_fill():
     assert plan.amount_filled == 4
 
 
+def test_a_canceled_report_with_the_whole_amount_filled_is_a_fill():
+    for status in (S.ROUTING, S.NEW, S.PARTIALLY_FILLED, S.PENDING_CANCEL):
+        plan = plan_report(OrderState(status, AMOUNT, Decimal(4)), S.CANCELED, AMOUNT)
+        assert plan.status_after == S.FILLED and plan.amount_filled == AMOUNT
+
+
 def test_a_late_new_report_does_not_regress_a_partially_filled_order():
     assert (
         plan_report(OrderState(S.PARTIALLY_FILLED, AMOUNT, Decimal(3)), S.NEW, Decimal(0)) is None

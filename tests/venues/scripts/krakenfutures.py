@@ -219,6 +219,13 @@ class KrakenFts(DerivativesScript):
             f"{API}/orders/status",
             {"result": "success", "serverTime": SERVER_TIME, "orders": []},
         )
+        # Nor in the fills, which the lookup reads next: those there are another order's.
+        other = {**fill("3d4b1d2c-0000-4000-8000-0000000000f1", "0.02", False), "order_id": "x"}
+        fake.on(
+            "GET",
+            f"{API}/fills",
+            {"result": "success", "serverTime": SERVER_TIME, "fills": [other]},
+        )
 
     def assert_lookup_requests(self, fake: FakeExchange, client_id: str) -> None:
         [looked] = fake.requests_to(f"{API}/orders/status", "POST")
