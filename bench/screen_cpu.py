@@ -13,6 +13,7 @@ Performance.getMetrics TaskDuration and ScriptDuration). A blank page is measure
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from urllib.parse import urlencode
@@ -36,6 +37,22 @@ SECONDS = 30  # each stretch, in a full run
 SETTLE = 3.0  # after a page opens or the pace changes, before measuring
 SYMBOL = fixtures.RESTING[0][0]  # the open desk's orders on it are far from the mid: none fills
 CHANGES_PER_SECOND = 10
+# BENCH_SCREEN_TRACE=<file>: after the measured stretches, a Chrome trace of the changing book
+# (a few seconds) written there, to see where the time goes (chrome://tracing, Perfetto).
+TRACE = os.environ.get("BENCH_SCREEN_TRACE", "")
+TRACE_CATEGORIES = [
+    "devtools.timeline",
+    "disabled-by-default-devtools.timeline",
+    "disabled-by-default-devtools.timeline.frame",
+    "blink",
+    "cc",
+    "viz",
+    "gpu",
+    "toplevel",
+    "v8",
+    "accessibility",
+    "renderer.scheduler",
+]
 
 
 class BookDriver:
@@ -157,6 +174,8 @@ def run(ctx) -> list[Figure]:
             time.sleep(SETTLE)
             busy = stretch(seconds, cdp, book_frames)
             state = page.locator("#book-state").inner_text()
+            if TRACE:
+                trace_busy(browser, page, seconds=min(seconds, 5.0))
             browser.close()
     finally:
         driver.stop()
@@ -202,6 +221,12 @@ def run(ctx) -> list[Figure]:
             note=f"of which script {busy['renderer_ScriptDuration_pct']} %",
         ),
     ]
+
+
+def trace_busy(browser, page, *, seconds: float) -> None:
+    browser.start_tracing(page=page, path=TRACE, categories=TRACE_CATEGORIES)
+    time.sleep(seconds)
+    browser.stop_tracing()
 
 
 def _count_books(ws, frames: list) -> None:

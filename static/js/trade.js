@@ -167,6 +167,7 @@
 
   var book = null;
   var bookDrawPending = false;
+  var desk = {}; // deskSizes(), read again only when the live part changes
   var marketStatus = { state: "", message: "" };
 
   // The desk's open size at each price of this instrument: from the working orders shown, or
@@ -221,7 +222,6 @@
     requestAnimationFrame(function () {
       bookDrawPending = false;
       if (!book) return;
-      var desk = deskSizes();
       bookSide(document.getElementById("book-asks"),
         (book.asks || []).slice(0, BOOK_LEVELS).reverse(), "ask", desk);
       bookSide(document.getElementById("book-bids"),
@@ -362,6 +362,7 @@
   }
 
   function deskChanged() {
+    desk = deskSizes();
     deskOnChart();
     bookDraw();
   }
