@@ -3,25 +3,22 @@
 Read as values, in three statements whatever the number of orders: building model instances
 for 500 open orders (with their events and fills) took 120 ms, their values take 20
 (bench/README.md). On PostgreSQL the statements go in one or two round trips, compiled once
-where their shape allows, and times are read with psycopg's own parser (report_cursor).
+where their shape allows, and times are read with psycopg's own parser (orders.compiled).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from contextlib import contextmanager
 from functools import lru_cache
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import F, QuerySet
 from django.db.models.expressions import RawSQL
-from psycopg import adapters
-from psycopg.pq import Format
 
+from .compiled import Compiled, values_cursor
 from .models import Fill, Order, OrderEvent
 
-_TIMESTAMPTZ_LOADER = adapters.get_loader(adapters.types["timestamptz"].oid, Format.TEXT)
 HISTORY_SIDE = {"BUY": 1, "SELL": 2}
 ORDER_VALUES = (
     *("id", "client_order_id", "client_order_id_format_exchange", "exchange_order_id"),
@@ -60,10 +57,10 @@ def _report_data_batched(orders: QuerySet[Order]) -> list[dict]:
     compiled once (the ids are one array parameter, not a placeholder each to compile and
     bind), all read with psycopg's own time parser."""
     try:
-        query = _Compiled(orders.values(*ORDER_VALUES, **RELATED_VALUES))
+        query = Compiled(orders.values(*ORDER_VALUES, **RELATED_VALUES))
     except EmptyResultSet:
         return []
-    with report_cursor() as cursor:
+    with values_cursor() as cursor:
         cursor.execute(query.sql, query.params)
         rows = query.dicts(cursor)
         by_id = _with_history_lists(rows)
@@ -80,16 +77,6 @@ def _with_history_lists(rows: list[dict]) -> dict[int, dict]:
     return {row["id"]: row for row in rows}
 
 
-@contextmanager
-def report_cursor():
-    """A cursor that reads times with psycopg's parser, written in C, instead of Django's
-    subclass of its Python one (which only sets the zone): a tenth of the CPU per value. Both
-    give the session's zone, which Django sets to the connection's when it connects."""
-    with connection.cursor() as cursor:
-        cursor.cursor.adapters.register_loader("timestamptz", _TIMESTAMPTZ_LOADER)
-        yield cursor
-
-
 def reports_of(ids: Collection[int]) -> list[dict]:
     """report_data of the orders with these ids (in no particular order), for the readers of a
     few orders many times a second. On PostgreSQL the three statements are compiled once per
@@ -99,7 +86,7 @@ def reports_of(ids: Collection[int]) -> list[dict]:
     if connection.vendor != "postgresql" or not ids:
         return report_data(Order.objects.filter(pk__in=ids).order_by())
     statements = _statements_for(len(ids))
-    with report_cursor() as cursor:
+    with values_cursor() as cursor:
         cursor.execute(statements.sql, ids * 3)
         return statements.read(cursor)
 
@@ -117,7 +104,7 @@ def reports_selected(ids: QuerySet) -> list[dict]:
     except EmptyResultSet:
         return []
     statements = _statements_selected(sql, len(params))
-    with report_cursor() as cursor:
+    with values_cursor() as cursor:
         cursor.execute(statements.sql, list(params) * 3)
         return statements.read(cursor)
 
@@ -128,7 +115,7 @@ class ReportStatements:
     binds on the client, which allows several statements in one execute) and read back."""
 
     def __init__(self, ids):
-        self.orders = _Compiled(
+        self.orders = Compiled(
             Order.objects.filter(pk__in=ids).order_by().values(*ORDER_VALUES, **RELATED_VALUES)
         )
         self.history = HistoryStatements(ids)
@@ -151,12 +138,12 @@ class HistoryStatements:
     rows in parallel, and starting its parallel workers costs more than a second statement)."""
 
     def __init__(self, ids):
-        self.events = _Compiled(
+        self.events = Compiled(
             OrderEvent.objects.filter(order_id__in=ids)
             .order_by("at", "id")
             .values_list("order_id", "status", "at")
         )
-        self.fills = _Compiled(
+        self.fills = Compiled(
             Fill.objects.filter(order_id__in=ids)
             .order_by("time", "id")
             .values_list("order_id", "time", "price", "amount")
@@ -176,35 +163,6 @@ class HistoryStatements:
         for order_id, *fill in self.fills.rows(cursor):
             if order_id in by_id:
                 by_id[order_id]["fills"].append(fill)
-
-
-class _Compiled:
-    """A values() query's SQL and parameters, and its columns' converters (a JSON field's
-    parsing, say), as the ORM would apply them."""
-
-    def __init__(self, query: QuerySet):
-        compiler = query.query.get_compiler(connection=connection)
-        self.sql, self.params = compiler.as_sql()
-        fields = [select[0] for select in compiler.select[: compiler.col_count]]
-        self.converters = compiler.get_converters(fields)
-        sql_query = query.query
-        self.names = [
-            *sql_query.extra_select,
-            *sql_query.values_select,
-            *sql_query.annotation_select,
-        ]
-
-    def rows(self, cursor) -> list[list]:
-        rows = [list(row) for row in cursor.fetchall()]
-        for position, (functions, expression) in self.converters.items():
-            for row in rows:
-                for function in functions:
-                    row[position] = function(row[position], expression, connection)
-        return rows
-
-    def dicts(self, cursor) -> list[dict]:
-        """The rows as values() gives them, named (without the columns an ordering added)."""
-        return [dict(zip(self.names, row, strict=False)) for row in self.rows(cursor)]
 
 
 @lru_cache(maxsize=64)

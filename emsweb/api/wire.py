@@ -133,7 +133,9 @@ def parse_time(text: str) -> datetime:
 
 def format_time(moment: datetime) -> str:
     # isoformat, not strftime: far cheaper per value, and the year always has four digits.
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "0Z"
+    if moment.tzinfo is not UTC:  # the database's times are in UTC already
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")[:-6] + "0Z"
 
 
 # --- error bodies -----------------------------------------------------------------------------
