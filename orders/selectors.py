@@ -51,6 +51,20 @@ def order_named(
     )
 
 
+def order_with_client_order_id(client_order_id: str) -> Order | None:
+    """The order with this client order id, whoever placed it. Every submit asks, and almost
+    always finds none: that answer is one compiled read of the id (orders.compiled)."""
+    found = _ORDER_ID_NAMED.dicts(client_order_id=client_order_id)
+    return Order.objects.filter(pk=found[0]["id"]).first() if found else None
+
+
+def _order_id_named(*, client_order_id: str) -> QuerySet:
+    return Order.objects.filter(client_order_id=client_order_id).order_by().values("id")
+
+
+_ORDER_ID_NAMED = Prepared(_order_id_named, client_order_id="<client order id>")
+
+
 @dataclass(frozen=True)
 class OrderAccess:
     order: Order

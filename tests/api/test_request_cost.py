@@ -45,10 +45,13 @@ def open_orders(account, count: int) -> None:
             order.events.create(status=status, cause="ROUTE")
 
 
-def statements_of(request) -> tuple[object, list[str]]:
+def statements_of(request, *, transaction_control: bool = False) -> tuple[object, list[str]]:
     with CaptureQueriesContext(connection) as queries:
         response = request()
-    return response, [q["sql"] for q in queries if q["sql"].split(" ", 1)[0] not in TRANSACTION]
+    every = [q["sql"] for q in queries]
+    if transaction_control:
+        return response, every
+    return response, [sql for sql in every if sql.split(" ", 1)[0] not in TRANSACTION]
 
 
 def test_a_key_used_a_moment_ago_costs_no_statement(api, account):
@@ -97,3 +100,13 @@ def test_a_new_order_costs_its_submit_and_one_statement_for_its_report(api, acco
     assert response.status_code == 504  # no worker: the order is RECEIVED and tracked
     assert Order.objects.get(client_order_id="cost-1").status == "RECEIVED"
     assert len(statements) <= NEW_ORDER, "\n".join(statements)
+
+
+def test_a_new_orders_write_opens_one_transaction_and_no_savepoint_inside_it(api, account):
+    api.post("/v1/orders", new_order("warm"))
+    _, statements = statements_of(
+        lambda: api.post("/v1/orders", new_order("cost-2")), transaction_control=True
+    )
+    # Here the test's own transaction makes the write's a savepoint: its start and its end.
+    control = [sql for sql in statements if sql.split(" ", 1)[0] in TRANSACTION]
+    assert len(control) == 2, "\n".join(statements)
