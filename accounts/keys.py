@@ -14,7 +14,6 @@ compare in constant time; never the key itself.
 
 from __future__ import annotations
 
-import copy
 import hmac
 import time
 from collections.abc import Callable
@@ -23,7 +22,8 @@ from datetime import timedelta
 from functools import partial
 
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import Model, OuterRef, Subquery
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from .models import ApiKey, DeskMember
@@ -135,10 +135,20 @@ def _read(key_hash: str) -> _Found | None:
 
 def _copied(found: _Found) -> ApiKey:
     """A request's own key and user, so that nothing it sets on them reaches another."""
-    api_key = copy.copy(found.api_key)
-    api_key.user = copy.copy(found.api_key.user)
+    api_key = _instance_copy(found.api_key)
+    api_key.user = _instance_copy(found.api_key.user)
     user_role_remember(api_key.user, found.role)
     return api_key
+
+
+def _instance_copy(instance: Model) -> Model:
+    """The instance's field values in a new instance with a state of its own (no related object
+    cached): what copy.copy gives, without its trip through pickling's machinery."""
+    copied = object.__new__(type(instance))
+    copied.__dict__.update(instance.__dict__)
+    copied._state = ModelState()
+    copied._state.db, copied._state.adding = instance._state.db, False
+    return copied
 
 
 def _record_use(api_key: ApiKey) -> None:
