@@ -7,6 +7,7 @@ from emsweb.admin import ReadOnlyAdmin, ReadOnlyInline
 
 from .audit import audit_record
 from .forms import ExchangeAccountForm
+from .keys import api_keys_changed
 from .models import (
     ApiKey,
     AuditAction,
@@ -148,6 +149,19 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # keys are made by `manage.py create_api_key`, which shows them once
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        api_keys_changed(key_id=obj.pk)  # revoked or made read-only: at once in this process
+
+    def delete_model(self, request, obj):
+        key_id = obj.pk
+        super().delete_model(request, obj)
+        api_keys_changed(key_id=key_id)
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        api_keys_changed()
 
 
 @admin.register(Balance)

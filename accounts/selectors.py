@@ -29,6 +29,11 @@ def user_role(*, user: AbstractBaseUser) -> str:
     return role
 
 
+def user_role_remember(user: AbstractBaseUser, role: str | None) -> None:
+    """Tell user_role the user's DeskMember role (None: they have none), read along with them."""
+    user._desk_role = role or DeskRole.VIEWER
+
+
 def accounts_visible(*, user: AbstractBaseUser) -> QuerySet[ExchangeAccount]:
     """Everyone on the desk sees every account: the history and balances are shared."""
     if not user.is_authenticated or not user.is_active:

@@ -19,7 +19,7 @@ from django_htmx.http import HttpResponseStopPolling
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import pages
+from . import keys, pages
 from .access import desk_view, second_factor_verified, step_up
 from .audit import audit_record
 from .forms import ApiKeyForm
@@ -89,8 +89,7 @@ def api_keys(request):
         for field, errors in form.errors.items():
             messages.error(request, f"{field}: {' '.join(errors)}")
         status = 400
-    keys = ApiKey.objects.filter(user=request.user)
-    context = {"keys": keys, "created_key": created_key}
+    context = {"keys": ApiKey.objects.filter(user=request.user), "created_key": created_key}
     return render(request, "accounts/api_keys.html", context, status=status)
 
 
@@ -101,7 +100,7 @@ def api_key_revoke(request, pk: int):
     if api_key is None:  # someone else's key, or none: the same answer, and on the record
         audit_record(action=AuditAction.API_KEY, request=request, change=f"revoke {pk} refused")
         raise Http404
-    ApiKey.objects.filter(pk=api_key.pk).update(revoked_at=timezone.now())
+    keys.api_key_revoke(api_key=api_key)
     audit_record(
         action=AuditAction.API_KEY, request=request, target=api_key.prefix, change="revoked"
     )

@@ -18,9 +18,9 @@ from emsweb.api.schemas import (
 )
 from venues.base import OrdStatus
 
-from .models import Order, RejectReason
+from .models import RejectReason
 from .notify import routing_wait
-from .reports import execution_report, history_item, report_data
+from .reports import execution_report, history_item, report_data, reports_of, reports_selected
 from .requests import (
     READ_ONLY,
     VIA_REST,
@@ -155,7 +155,7 @@ def order_new(request: HttpRequest, payload: OrderNewSingleRequest):
 
 
 def _report_of(pk: int) -> dict:
-    return report_data(Order.objects.filter(pk=pk).order_by())[0]
+    return reports_of([pk])[0]
 
 
 @router.get(
@@ -181,8 +181,8 @@ def orders_open(request: HttpRequest, exchange_id: str | None = None):
 )
 def order_status(request: HttpRequest, client_order_id: str):
     """The last execution report of any order, open or closed."""
-    found = report_data(
-        order_named(user=request.auth.user, client_order_id=client_order_id).order_by()
+    found = reports_selected(
+        order_named(user=request.auth.user, client_order_id=client_order_id).values("id")
     )
     if not found:
         return wire.message_reject(

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from functools import partial
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
 
 from accounts.credentials import Credentials
 from venues.base import InstrumentKind
 from venues.registry import adapter_class
 
+from .compiled import Prepared
 from .models import Instrument
 
 
@@ -74,9 +76,29 @@ def instrument_find(*, venue: str, symbol: str, active: bool = True) -> Instrume
     """An active instrument by the venue's symbol (`OXTUSD`, `OXT/USD`) or the contract's id;
     with `active` False, one no longer listed too (an expired future's last orders)."""
     compact = symbol.replace("/", "").replace("-", "")
+    read = _ACTIVE_NAMED if active else _NAMED
+    found = read.dicts(venue=venue, symbol=symbol, compact=compact)
+    if not found:
+        return None
+    return Instrument.from_db(connection.alias, _FIELDS, [found[0][name] for name in _FIELDS])
+
+
+_FIELDS = [field.attname for field in Instrument._meta.concrete_fields]
+
+
+def _named(*, venue: str, symbol: str, compact: str, active: bool) -> QuerySet:
     instruments = Instrument.objects.filter(venue=venue)
     if active:
         instruments = instruments.filter(active=True)
-    return instruments.filter(
-        Q(symbol_id_coinapi=symbol) | Q(symbol_id_exchange=symbol) | Q(symbol_id_exchange=compact)
-    ).first()
+    named = Q(symbol_id_coinapi=symbol) | Q(symbol_id_exchange=symbol)
+    return (
+        instruments.filter(named | Q(symbol_id_exchange=compact))
+        .order_by(*Instrument._meta.ordering)
+        .values(*_FIELDS)[:1]
+    )
+
+
+# Every submit asks: compiled once (orders.compiled), with these markers for the values.
+_MARKERS = {"venue": "<venue>", "symbol": "<symbol>", "compact": "<compact>"}
+_ACTIVE_NAMED = Prepared(partial(_named, active=True), **_MARKERS)
+_NAMED = Prepared(partial(_named, active=False), **_MARKERS)

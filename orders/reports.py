@@ -1,7 +1,9 @@
 """Orders as the contract reports them: the execution report and the order-history row.
 
-Read as values, in three queries whatever the number of orders: building model instances for
-500 open orders (with their events and fills) took 120 ms, their values take 20 (bench/README.md).
+Read as values, in three statements whatever the number of orders: building model instances
+for 500 open orders (with their events and fills) took 120 ms, their values take 20
+(bench/README.md). On PostgreSQL the statements go in one or two round trips, compiled once
+where their shape allows, and times are read with psycopg's own parser (orders.compiled).
 """
 
 from __future__ import annotations
@@ -9,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from functools import lru_cache
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import F, QuerySet
+from django.db.models.expressions import RawSQL
 
+from .compiled import Compiled, values_cursor
 from .models import Fill, Order, OrderEvent
 
 HISTORY_SIDE = {"BUY": 1, "SELL": 2}
@@ -32,14 +37,12 @@ RELATED_VALUES = {
 def report_data(orders: QuerySet[Order]) -> list[dict]:
     """What the reports show of `orders`, in their order: each order's values, with "events"
     as (status, at) and "fills" as (time, price, amount), oldest first."""
+    if connection.vendor == "postgresql":
+        return _report_data_batched(orders)
     rows = list(orders.values(*ORDER_VALUES, **RELATED_VALUES))
-    by_id = {row["id"]: row for row in rows}
-    for row in rows:
-        row["events"], row["fills"] = [], []
+    by_id = _with_history_lists(rows)
     if not by_id:
         return rows
-    # Two statements, not one UNION: PostgreSQL plans the union of a few hundred orders' rows
-    # in parallel, and starting its parallel workers costs more than the second round trip.
     events = OrderEvent.objects.filter(order_id__in=by_id).order_by("at", "id")
     for order_id, status, at in events.values_list("order_id", "status", "at"):
         by_id[order_id]["events"].append((status, at))
@@ -47,6 +50,31 @@ def report_data(orders: QuerySet[Order]) -> list[dict]:
     for order_id, *fill in fills.values_list("order_id", "time", "price", "amount"):
         by_id[order_id]["fills"].append(fill)
     return rows
+
+
+def _report_data_batched(orders: QuerySet[Order]) -> list[dict]:
+    """report_data on PostgreSQL: the orders, then their events and fills in one round trip,
+    compiled once (the ids are one array parameter, not a placeholder each to compile and
+    bind), all read with psycopg's own time parser."""
+    try:
+        query = Compiled(orders.values(*ORDER_VALUES, **RELATED_VALUES))
+    except EmptyResultSet:
+        return []
+    with values_cursor() as cursor:
+        cursor.execute(query.sql, query.params)
+        rows = query.dicts(cursor)
+        by_id = _with_history_lists(rows)
+        if by_id:
+            history = _history_of_array()
+            cursor.execute(history.sql, [list(by_id)] * 2)
+            history.read_into(cursor, by_id)
+    return rows
+
+
+def _with_history_lists(rows: list[dict]) -> dict[int, dict]:
+    for row in rows:
+        row["events"], row["fills"] = [], []
+    return {row["id"]: row for row in rows}
 
 
 def reports_of(ids: Collection[int]) -> list[dict]:
@@ -58,8 +86,26 @@ def reports_of(ids: Collection[int]) -> list[dict]:
     if connection.vendor != "postgresql" or not ids:
         return report_data(Order.objects.filter(pk__in=ids).order_by())
     statements = _statements_for(len(ids))
-    with connection.cursor() as cursor:
+    with values_cursor() as cursor:
         cursor.execute(statements.sql, ids * 3)
+        return statements.read(cursor)
+
+
+def reports_selected(ids: QuerySet) -> list[dict]:
+    """report_data of the orders a values("id") query selects (in no particular order), in one
+    round trip on PostgreSQL, the three statements compiled once per process and shape of
+    `ids`, which compiles in a fraction of their time. Only for a query whose orders cannot
+    leave it between two statements (by client_order_id, say, not by status): each statement
+    runs the query again."""
+    if connection.vendor != "postgresql":
+        return report_data(Order.objects.filter(pk__in=ids).order_by())
+    try:
+        sql, params = ids.order_by().query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    statements = _statements_selected(sql, len(params))
+    with values_cursor() as cursor:
+        cursor.execute(statements.sql, list(params) * 3)
         return statements.read(cursor)
 
 
@@ -69,32 +115,45 @@ class ReportStatements:
     binds on the client, which allows several statements in one execute) and read back."""
 
     def __init__(self, ids):
-        self.orders = _Compiled(
+        self.orders = Compiled(
             Order.objects.filter(pk__in=ids).order_by().values(*ORDER_VALUES, **RELATED_VALUES)
         )
-        self.events = _Compiled(
-            OrderEvent.objects.filter(order_id__in=ids)
-            .order_by("at", "id")
-            .values_list("order_id", "status", "at")
-        )
-        self.fills = _Compiled(
-            Fill.objects.filter(order_id__in=ids)
-            .order_by("time", "id")
-            .values_list("order_id", "time", "price", "amount")
-        )
-        parts = (self.orders, self.events, self.fills)
-        self.sql = "; ".join(part.sql for part in parts)
-        self.params = [param for part in parts for param in part.params]
+        self.history = HistoryStatements(ids)
+        self.sql = f"{self.orders.sql}; {self.history.sql}"
+        self.params = [*self.orders.params, *self.history.params]
 
     def read(self, cursor) -> list[dict]:
         """The reports, from a cursor whose current result is the first statement's; it is left
         on the last one's."""
-        columns = [column.name for column in cursor.description]
-        rows = [dict(zip(columns, row, strict=True)) for row in self.orders.rows(cursor)]
-        by_id = {row["id"]: row for row in rows}
-        for row in rows:
-            row["events"], row["fills"] = [], []
+        rows = self.orders.dicts(cursor)
+        by_id = _with_history_lists(rows)
         cursor.nextset()
+        self.history.read_into(cursor, by_id)
+        return rows
+
+
+class HistoryStatements:
+    """report_data's events and fills of the orders whose ids `ids` gives, the second and third
+    of its statements (two, not one UNION: PostgreSQL plans the union of a few hundred orders'
+    rows in parallel, and starting its parallel workers costs more than a second statement)."""
+
+    def __init__(self, ids):
+        self.events = Compiled(
+            OrderEvent.objects.filter(order_id__in=ids)
+            .order_by("at", "id")
+            .values_list("order_id", "status", "at")
+        )
+        self.fills = Compiled(
+            Fill.objects.filter(order_id__in=ids)
+            .order_by("time", "id")
+            .values_list("order_id", "time", "price", "amount")
+        )
+        self.sql = f"{self.events.sql}; {self.fills.sql}"
+        self.params = [*self.events.params, *self.fills.params]
+
+    def read_into(self, cursor, by_id: dict[int, dict]) -> None:
+        """Each order's events and fills into its row, from a cursor whose current result is
+        the events'; it is left on the fills'."""
         # Each statement reads as of its own start: an order the first did not see yet may
         # have events or fills in the next ones.
         for order_id, status, at in self.events.rows(cursor):
@@ -104,26 +163,6 @@ class ReportStatements:
         for order_id, *fill in self.fills.rows(cursor):
             if order_id in by_id:
                 by_id[order_id]["fills"].append(fill)
-        return rows
-
-
-class _Compiled:
-    """A values() query's SQL and parameters, and its columns' converters (a JSON field's
-    parsing, say), as the ORM would apply them."""
-
-    def __init__(self, query: QuerySet):
-        compiler = query.query.get_compiler(connection=connection)
-        self.sql, self.params = compiler.as_sql()
-        fields = [select[0] for select in compiler.select[: compiler.col_count]]
-        self.converters = compiler.get_converters(fields)
-
-    def rows(self, cursor) -> list[list]:
-        rows = [list(row) for row in cursor.fetchall()]
-        for position, (functions, expression) in self.converters.items():
-            for row in rows:
-                for function in functions:
-                    row[position] = function(row[position], expression, connection)
-        return rows
 
 
 @lru_cache(maxsize=64)
@@ -132,6 +171,22 @@ def _statements_for(count: int) -> ReportStatements:
     statements = ReportStatements(range(count))
     assert statements.params == list(range(count)) * 3, statements.params
     return statements
+
+
+@lru_cache(maxsize=64)
+def _statements_selected(sql: str, count: int) -> ReportStatements:
+    """For the ids `sql` selects with `count` parameters, each statement's only parameters."""
+    statements = ReportStatements(RawSQL(sql, range(count)))
+    assert statements.params == list(range(count)) * 3, statements.params
+    return statements
+
+
+@lru_cache(maxsize=1)
+def _history_of_array() -> HistoryStatements:
+    """For the ids of one array parameter, each statement's only parameter."""
+    history = HistoryStatements(RawSQL("SELECT unnest(%s::bigint[])", ("ids",)))
+    assert history.params == ["ids", "ids"], history.params
+    return history
 
 
 def execution_report(order: dict) -> dict:

@@ -16,6 +16,7 @@ from emsweb.redis import redis_client
 from positions.models import Position
 from venues.base import ExecInst, InstrumentKind, OrdSide, OrdStatus
 
+from .compiled import Prepared
 from .models import Instrument, Order
 from .statuses import WORKING_STATUSES
 
@@ -48,6 +49,20 @@ def order_named(
     return orders_visible(user=user).filter(
         **{field: value for field, value in named.items() if value is not None}
     )
+
+
+def order_with_client_order_id(client_order_id: str) -> Order | None:
+    """The order with this client order id, whoever placed it. Every submit asks, and almost
+    always finds none: that answer is one compiled read of the id (orders.compiled)."""
+    found = _ORDER_ID_NAMED.dicts(client_order_id=client_order_id)
+    return Order.objects.filter(pk=found[0]["id"]).first() if found else None
+
+
+def _order_id_named(*, client_order_id: str) -> QuerySet:
+    return Order.objects.filter(client_order_id=client_order_id).order_by().values("id")
+
+
+_ORDER_ID_NAMED = Prepared(_order_id_named, client_order_id="<client order id>")
 
 
 @dataclass(frozen=True)
@@ -232,25 +247,33 @@ def balance_available(*, account: ExchangeAccount, asset: str) -> Decimal | None
     routing later, or not yet), so the venue's figure cannot include it: never counted twice.
     One sent while the read was under way is counted by neither until the next read.
     """
+    # One statement: a read committed between two would pair new rows with the old time.
+    read = _BALANCE_READ.dicts(account_id=account.pk, asset=asset)
+    if not read:
+        raise ExchangeAccount.DoesNotExist(f"No account {account.pk}")
+    read_at, available = read[0]["balances_synced_at"], read[0]["available"]
+    if read_at is None:
+        return None
+    orders = _ORDERS_SENT_SINCE.dicts(account_id=account.pk, asset=asset, read_at=read_at)
+    held = sum((_held(order) for order in orders), Decimal(0))
+    return (available or Decimal(0)) - held
+
+
+def _balance_read(*, account_id: int, asset: str) -> QuerySet:
+    """When the account's balances were last read, and what was available of `asset` then."""
     # `asset` by the venue's code (ZUSD) or the common one (USD), the venue's code first.
     row = Balance.objects.filter(account=OuterRef("pk")).filter(
         Q(asset_id_exchange=asset) | Q(asset_id_coinapi=asset)
     )
     first = Case(When(asset_id_exchange=asset, then=Value(0)), default=Value(1))
-    # One statement: a read committed between two would pair new rows with the old time.
-    read_at, available = (
-        ExchangeAccount.objects.filter(pk=account.pk)
+    return (
+        ExchangeAccount.objects.filter(pk=account_id)
         .annotate(available=Subquery(row.order_by(first).values("available")[:1]))
-        .values_list("balances_synced_at", "available")
-        .get()
+        .values("balances_synced_at", "available")
     )
-    if read_at is None:
-        return None
-    held = sum((_held(order) for order in _orders_sent_since(account, asset, read_at)), Decimal(0))
-    return (available or Decimal(0)) - held
 
 
-def _orders_sent_since(account: ExchangeAccount, asset: str, read_at: datetime):
+def _orders_sent_since(*, account_id: int, asset: str, read_at: datetime) -> QuerySet:
     """The desk's orders funded from `asset` not yet sent, or sent after `read_at`: spot orders
     by their side, derivatives by their settlement asset (with the leverage last reported)."""
     spot = Q(instrument__kind=InstrumentKind.SPOT)
@@ -265,7 +288,7 @@ def _orders_sent_since(account: ExchangeAccount, asset: str, read_at: datetime):
     # A claim for routing sets updated_at too: the bound on it lets an index find the orders.
     sent_since = Q(routing_started_at__gt=read_at, updated_at__gt=read_at)
     return (
-        Order.objects.filter(account=account)
+        Order.objects.filter(account_id=account_id)
         .filter(funded, Q(status=S.RECEIVED) | sent_since)
         .annotate(leverage=Subquery(leverage))
         .values(
@@ -282,6 +305,17 @@ def _orders_sent_since(account: ExchangeAccount, asset: str, read_at: datetime):
             "exec_inst",
         )  # fmt: skip
     )
+
+
+# Every submit reads both: compiled once (orders.compiled), with these markers for the values.
+_ACCOUNT_MARKER, _ASSET_MARKER = -7_000_001, "<asset>"
+_BALANCE_READ = Prepared(_balance_read, account_id=_ACCOUNT_MARKER, asset=_ASSET_MARKER)
+_ORDERS_SENT_SINCE = Prepared(
+    _orders_sent_since,
+    account_id=_ACCOUNT_MARKER,
+    asset=_ASSET_MARKER,
+    read_at=datetime(1970, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
+)
 
 
 def _held(order: dict) -> Decimal:

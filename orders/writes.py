@@ -117,10 +117,12 @@ def _in_one_statement(connection, update_sql: str, params: tuple, events: Sequen
         return cursor.fetchone()
 
 
-def order_insert(order: Order, *, cause: str, note: str) -> None:
+def order_insert(order: Order, *, cause: str, note: str, savepoint: bool = True) -> None:
     """INSERT a new `order` and its first history row (its status, at its created_at), both or
     neither, and set its pk. Raises IntegrityError as save() would (a client order id that is
-    already used, say), leaving any transaction around it usable."""
+    already used, say), leaving any transaction around it usable; with `savepoint` False, for
+    a caller that rolls its transaction back on that error, without the savepoint's two round
+    trips that keep it usable."""
     connection = connections[order._state.db or "default"]
     if connection.vendor != "postgresql":
         with transaction.atomic(using=connection.alias):
@@ -144,7 +146,8 @@ def order_insert(order: Order, *, cause: str, note: str) -> None:
     insert_sql, params = _insert_returning_id(connection, order)
     streamed = (EventKind.ORDER.value, order.account_id, timezone.now())
     # Inside a transaction, a refused INSERT must not spoil it: a savepoint of its own then.
-    guard = transaction.atomic(using=connection.alias) if connection.in_atomic_block else None
+    in_transaction = savepoint and connection.in_atomic_block
+    guard = transaction.atomic(using=connection.alias) if in_transaction else None
     with guard or contextlib.nullcontext(), connection.cursor() as cursor:
         cursor.execute(
             sql.format(insert_sql),

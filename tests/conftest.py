@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from accounts.keys import api_keys_forget
 from orders.gate import reconciliations_forget
 from stream.passes import writer_passes_stop
 
@@ -85,6 +86,13 @@ def redis_state_forgotten(redis_broker):
 
     redis_broker.delete(RULES_KEY)
     reconciliations_forget()
+
+
+@pytest.fixture(autouse=True)
+def api_keys_forgotten():
+    """Each test looks its API keys up afresh (accounts.keys keeps a lookup for a second): a
+    test that revokes a key with an update of its own expects it refused at once."""
+    api_keys_forget()
 
 
 def redis_server_start(socket_path: Path) -> subprocess.Popen:

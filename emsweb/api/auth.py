@@ -3,32 +3,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja.security import APIKeyHeader, APIKeyQuery, HttpBearer
 
+from accounts.keys import api_key_authenticate
 from accounts.models import ApiKey
-from accounts.services import api_key_hash
 
-# last_used_at is advisory: write it at most this often, not on every request.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-
-def api_key_authenticate(key: str | None) -> ApiKey | None:
-    if not key:
-        return None
-    api_key = (
-        ApiKey.objects.select_related("user")
-        .filter(key_hash=api_key_hash(key), revoked_at__isnull=True, user__is_active=True)
-        .first()
-    )
-    if api_key is not None:
-        now = timezone.now()
-        if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
-            ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
-    return api_key
+__all__ = ["API_KEY_AUTH", "api_key_authenticate", "api_key_presented"]
 
 
 def api_key_presented(*, headers: dict[str, str], query: dict[str, str]) -> str | None:

@@ -35,20 +35,24 @@ def wire_decimal(value: Decimal) -> Decimal:
     return value
 
 
-def _prepare(data: Any) -> Any:
-    if isinstance(data, Decimal):
-        return wire_decimal(data)
-    if isinstance(data, datetime):
-        return format_time(data)
-    if isinstance(data, dict):
-        return {key: _prepare(value) for key, value in data.items()}
-    if isinstance(data, list | tuple):
-        return [_prepare(value) for value in data]
-    return data
+def _wire_value(value: Any) -> Any:
+    """What the encoder cannot write itself: a Decimal as its own digits, a time as the
+    contract's text. Called by simplejson only for such values, not for every one."""
+    if isinstance(value, Decimal):
+        return simplejson.RawJSON(str(wire_decimal(value)))
+    if isinstance(value, datetime):
+        return format_time(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def dumps(data: Any) -> str:
-    return simplejson.dumps(_prepare(data), use_decimal=True, ensure_ascii=False)
+    return simplejson.dumps(
+        data,
+        default=_wire_value,
+        use_decimal=False,
+        ensure_ascii=False,
+        namedtuple_as_object=False,
+    )
 
 
 def json_response(data: Any, status: int = 200) -> HttpResponse:
@@ -128,7 +132,10 @@ def parse_time(text: str) -> datetime:
 
 
 def format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+    # isoformat, not strftime: far cheaper per value, and the year always has four digits.
+    if moment.tzinfo is not UTC:  # the database's times are in UTC already
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")[:-6] + "0Z"
 
 
 # --- error bodies -----------------------------------------------------------------------------

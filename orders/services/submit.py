@@ -22,7 +22,7 @@ from ..changes import changes_bump
 from ..instruments import contract_value, instrument_find
 from ..models import EventCause, Instrument, Order
 from ..money import NotADecimal, parse_decimal, plain, round_amount, round_price
-from ..selectors import balance_available
+from ..selectors import balance_available, order_with_client_order_id
 from ..statuses import WORKING_STATUSES
 from ..tasks import delay_after_commit, route_order
 from ..writes import order_insert
@@ -84,7 +84,7 @@ def order_submit(
     the key of the live connection (/v1/ws) the ticket came on, which CANCEL_ON_DISCONNECT ties
     the order to; without one, CANCEL_ON_DISCONNECT is refused.
     """
-    existing = Order.objects.filter(client_order_id=ticket.client_order_id).first()
+    existing = order_with_client_order_id(ticket.client_order_id)
     if existing is not None:
         return _same_request_or_refuse(existing, request_hash)
     checked = ticket_check(account=account, ticket=ticket, on_connection=connection_key is not None)
@@ -113,7 +113,7 @@ def order_submit(
     except RiskRefused as refused:
         # A twin request with this client_order_id may have been written while this one waited
         # on the usage lock, and counted against the limit: the retry gets that order back.
-        if existing := Order.objects.filter(client_order_id=ticket.client_order_id).first():
+        if existing := order_with_client_order_id(ticket.client_order_id):
             return _same_request_or_refuse(existing, request_hash)
         risk_refusal_record(
             refused, attempt=attempt, client_order_id=ticket.client_order_id, api_key=api_key, ip=ip
@@ -121,7 +121,7 @@ def order_submit(
         raise OrderInvalid(refused.errors) from None
     except IntegrityError:
         # Another request with this client_order_id won the race.
-        existing = Order.objects.filter(client_order_id=ticket.client_order_id).first()
+        existing = order_with_client_order_id(ticket.client_order_id)
         if existing is None:
             raise
         return _same_request_or_refuse(existing, request_hash)
@@ -166,7 +166,8 @@ def _accepted(
     with transaction.atomic():
         if accepted_at := risk_count(attempt, passed):
             order.created_at = order.updated_at = accepted_at
-        order_insert(order, cause=EventCause.SUBMIT, note="; ".join(checked.notes))
+        # A used client_order_id rolls this transaction back: no savepoint needed to go on.
+        order_insert(order, cause=EventCause.SUBMIT, note="; ".join(checked.notes), savepoint=False)
         audit_record(
             action=AuditAction.ORDER_PLACED,
             actor=attempt.user,

@@ -1,10 +1,11 @@
 """The reports' data: an order's values, its status history and its fills, oldest first, in three
-statements whatever their number."""
+statements whatever their number (two round trips on PostgreSQL: events and fills go together)."""
 
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from orders.models import Order
@@ -12,9 +13,10 @@ from orders.reports import execution_report, history_item, report_data
 from tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db
+STATEMENTS = 2 if connection.vendor == "postgresql" else 3
 
 
-def test_a_report_lists_events_and_fills_oldest_first_in_three_statements(
+def test_a_report_lists_events_and_fills_oldest_first_in_a_fixed_number_of_statements(
     django_assert_num_queries,
 ):
     now = timezone.now()
@@ -28,7 +30,7 @@ def test_a_report_lists_events_and_fills_oldest_first_in_three_statements(
             price=Decimal("50000.5"),
             amount=Decimal(amount),
         )
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(STATEMENTS):
         (data,) = report_data(Order.objects.filter(pk=order.pk))
     report = execution_report(data)
     assert [status for status, _ in report["status_history"]] == [
@@ -44,6 +46,6 @@ def test_a_report_lists_events_and_fills_oldest_first_in_three_statements(
 
 def test_orders_without_events_or_fills_report_empty_lists(django_assert_num_queries):
     OrderFactory.create_batch(3)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(STATEMENTS):
         data = report_data(Order.objects.order_by("id"))
     assert [(row["events"], row["fills"]) for row in data] == [([], [])] * 3

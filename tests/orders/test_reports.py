@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.services import api_key_create
 from orders.models import EventCause, Fill, Order, OrderEvent
-from orders.reports import report_data, reports_of
+from orders.reports import ORDER_VALUES, RELATED_VALUES, report_data, reports_of
 from tests.factories import OrderFactory, UserFactory
 from venues.base import OrdStatus as S
 
@@ -60,3 +60,14 @@ def test_reports_of_no_order_or_a_deleted_one_is_an_empty_report():
     gone = order.pk
     order.delete()
     assert reports_of([]) == [] and reports_of([gone]) == []
+
+
+def test_report_data_reads_each_orders_values_as_the_orm_does():
+    key, _ = api_key_create(user=UserFactory(), label="values")
+    OrderFactory(created_with_key=key, exec_inst=["MAKER_OR_CANCEL"], exchange_order_id="X-1")
+    OrderFactory(status=S.CANCELED, error_message="gone", expire_time=timezone.now())
+    orders = Order.objects.order_by("id")
+    rows = report_data(orders)
+    assert [{k: v for k, v in row.items() if k not in ("events", "fills")} for row in rows] == list(
+        orders.values(*ORDER_VALUES, **RELATED_VALUES)
+    )
