@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from django.utils import timezone
 
+from emsweb import sql
 from venues.base import (
     Candle,
     InstrumentSpec,
@@ -205,7 +206,7 @@ class PaperVenue:
         if account.fault == Fault.TIMEOUT_BEFORE_ACCEPT:
             time.sleep(account.fault_delay_ms / 1000)
             raise OutcomeUnknown(TIMED_OUT)
-        PaperRequest.objects.create(account=account, kind=kind, **identifiers)
+        sql.insert(PaperRequest(account=account, kind=kind, **identifiers))
         if account.fault == Fault.TIMEOUT_AFTER_ACCEPT:
             # The exchange acts; its answer, a rejection included, is lost on the way back.
             with contextlib.suppress(Rejected):
