@@ -59,7 +59,12 @@ def _insert_compiled(connection, obj: Model, fields: list) -> tuple[str, tuple]:
 
 def columns(connection, model: type[Model], alias: str) -> str:
     """The model's columns, as `alias`."column", in the order loaded() reads them."""
-    quote = connection.ops.quote_name
+    return _columns(connection.vendor, model, alias)
+
+
+@cache
+def _columns(vendor: str, model: type[Model], alias: str) -> str:
+    quote = next(c for c in connections.all() if c.vendor == vendor).ops.quote_name
     return ", ".join(f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
 
 
