@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from stream.models import EventKind
@@ -28,7 +28,7 @@ from .changes import changes_bump
 from .models import EventCause, Fill, Order
 from .statuses import CANCELABLE, NOT_YET_ACCEPTED, TERMINAL_STATUSES, TRANSITIONS
 from .tasks import cancel_order, delay_after_commit
-from .writes import Written, order_write
+from .writes import Guard, Written, order_write
 
 logger = logging.getLogger(__name__)
 
@@ -268,8 +268,8 @@ def _transition(order_id, to, cause, note, allowed_from, fields, now=None) -> Wr
     assert all(to in TRANSITIONS[source] for source in sources), (sources, to)
     now = now or timezone.now()
     written = order_write(
-        Order.objects.filter(pk=order_id, status__in=sources),
-        {"status": to, "version": F("version") + 1, "updated_at": now, **fields},
+        Guard(order_id, sources),
+        {"status": to, "updated_at": now, **fields},
         [(to, now, cause, note)],
     )
     if written is not None:
@@ -330,13 +330,8 @@ def _record_overfill(order: Order, report: VenueOrder, overfill: Overfill) -> No
 
 def _guarded_write(order: Order, status: str | None, fields: dict, events, now) -> Written | None:
     return order_write(
-        Order.objects.filter(pk=order.pk, version=order.version, status=order.status),
-        {
-            "status": status or order.status,
-            "version": F("version") + 1,
-            "updated_at": now,
-            **fields,
-        },
+        Guard(order.pk, {order.status}, order.version),
+        {"status": status or order.status, "updated_at": now, **fields},
         events,
     )
 

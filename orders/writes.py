@@ -16,17 +16,16 @@ the order path gains no round trip; the caller's changes_bump pokes the sequence
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from itertools import chain
 from typing import NamedTuple
 
-from django.db import connections, transaction
-from django.db.models import QuerySet
-from django.db.models.sql import InsertQuery, UpdateQuery
+from django.db import connections, router, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from emsweb.sql import insert_returning_id
 from stream.models import EventKind, StreamEvent
 
 from .models import Order, OrderEvent
@@ -46,26 +45,35 @@ class Written(NamedTuple):
     canceled_by_id: int | None
 
 
+class Guard(NamedTuple):
+    """What the order's row must still be for a write to apply: its id, one of `statuses`, and
+    for a venue report the `version` its writer planned from."""
+
+    pk: int
+    statuses: Collection[str]
+    version: int | None = None
+
+
 def order_write(
-    guard: QuerySet[Order], values: dict, events: Sequence[Event] = ()
+    guard: Guard, values: dict, events: Sequence[Event] = (), *, next_version: bool = True
 ) -> Written | None:
-    """Set `values` on the order that `guard` matches (at most one: it filters on the pk) and
-    append `events` to its history, both or neither. None when the guard matched nothing
-    (someone else changed the order first)."""
-    update_sql, params = _update_returning(guard, values)
-    connection = connections[guard.db]
+    """Set `values` (fields by name) on the order if `guard` still holds, with its version
+    moved on unless `next_version` is False, and append `events` to its history, both or
+    neither. None when the guard matched nothing (someone else changed the order first)."""
+    connection = connections[router.db_for_write(Order)]
+    update_sql, params = _update_returning(connection, guard, values, next_version)
     if connection.vendor == "postgresql":
         row = _in_one_statement(connection, update_sql, params, events)
     else:
-        with transaction.atomic(using=guard.db), connection.cursor() as cursor:
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
             cursor.execute(update_sql, params)
             row = cursor.fetchone()
             if row is not None:
-                OrderEvent.objects.using(guard.db).bulk_create(
+                OrderEvent.objects.using(connection.alias).bulk_create(
                     OrderEvent(order_id=row[0], status=status, at=at, cause=cause, note=note)
                     for status, at, cause, note in events
                 )
-                StreamEvent.objects.using(guard.db).create(
+                StreamEvent.objects.using(connection.alias).create(
                     kind=EventKind.ORDER, account_id=row[-1], ref_id=row[0]
                 )
     if row is None:
@@ -83,16 +91,33 @@ def _aware(value: datetime | str | None) -> datetime | None:
     return value
 
 
-def _update_returning(guard: QuerySet[Order], values: dict) -> tuple[str, tuple]:
-    """The UPDATE that guard.update(**values) would run, returning the RETURNED columns and
-    the order's account (for its outbox row)."""
-    query = guard.query.chain(UpdateQuery)
-    query.add_update_values(values)
-    sql, params = query.get_compiler(guard.db).as_sql()
-    quote = connections[guard.db].ops.quote_name
+def _update_returning(
+    connection, guard: Guard, values: dict, next_version: bool
+) -> tuple[str, tuple]:
+    """The guarded UPDATE, returning the RETURNED columns and the order's account (for its
+    outbox row). Written by hand: the ORM's compiling of it cost more than running it."""
+    quote = connection.ops.quote_name
     table = quote(Order._meta.db_table)
+    assignments, params = [], []
+    for name, value in values.items():
+        field = Order._meta.get_field(name)
+        if hasattr(value, "prepare_database_save"):
+            value = value.prepare_database_save(field)  # a related row: its key
+        assignments.append(f"{quote(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, connection))
+    if next_version:
+        assignments.append(f"{quote('version')} = {table}.{quote('version')} + 1")
+    statuses = sorted(guard.statuses)
+    where = f"{quote('id')} = %s AND {quote('status')} IN ({', '.join(['%s'] * len(statuses))})"
+    params += [guard.pk, *statuses]
+    if guard.version is not None:
+        where += f" AND {quote('version')} = %s"
+        params.append(guard.version)
     returning = ", ".join(f"{table}.{quote(column)}" for column in (*RETURNED, "account_id"))
-    return f"{sql} RETURNING {returning}", tuple(params)
+    return (
+        f"UPDATE {table} SET {', '.join(assignments)} WHERE {where} RETURNING {returning}",
+        tuple(params),
+    )
 
 
 def _in_one_statement(connection, update_sql: str, params: tuple, events: Sequence[Event]):
@@ -143,7 +168,7 @@ def order_insert(order: Order, *, cause: str, note: str, savepoint: bool = True)
         f" SELECT inserted.id, %s, %s::timestamptz, %s, %s FROM inserted"
         f" RETURNING {quote('order_id')}"
     )
-    insert_sql, params = _insert_returning_id(connection, order)
+    insert_sql, params = insert_returning_id(connection, order)
     streamed = (EventKind.ORDER.value, order.account_id, timezone.now())
     # Inside a transaction, a refused INSERT must not spoil it: a savepoint of its own then.
     in_transaction = savepoint and connection.in_atomic_block
@@ -161,15 +186,3 @@ def _stream_insert(connection) -> str:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(name) for name in STREAM_COLUMNS)
     return f"INSERT INTO {quote(StreamEvent._meta.db_table)} ({columns})"
-
-
-def _insert_returning_id(connection, order: Order) -> tuple[str, tuple]:
-    """The INSERT that order.save() would run for a new order, returning its id."""
-    meta = Order._meta
-    fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated]
-    query = InsertQuery(Order)
-    query.insert_values(fields, [order])
-    compiler = query.get_compiler(connection=connection)
-    compiler.returning_fields = [meta.pk]
-    [(sql, params)] = compiler.as_sql()
-    return sql, tuple(params)

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.services import account_venue, venue_error_record
+from emsweb import sql
 from emsweb.logging import order_context
 from risk.rules import trading_halted
 from venues.base import OrderIntent, OrdStatus, TimeInForce
@@ -21,7 +22,7 @@ from ..gate import account_reconciled
 from ..models import EventCause, Order, RejectReason
 from ..notify import routing_settled
 from ..sync import account_sync, positions_after_fill
-from ..writes import order_write
+from ..writes import Guard, order_write
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,9 @@ def order_route(*, order_id: int) -> None:
     Only the worker whose guarded RECEIVED -> ROUTING update succeeds sends. If the outcome is
     unknown the order stays ROUTING and is never re-sent: account_sync looks it up.
     """
-    order = Order.objects.select_related("account", "instrument").get(pk=order_id)
+    order = sql.one(Order, "id", order_id, related=("account", "instrument"))
+    if order is None:
+        raise Order.DoesNotExist(f"No order {order_id}.")
     if order.status != S.RECEIVED or not _account_reconciled_for(order):
         return
     claimed = lifecycle.claim(
@@ -181,8 +184,9 @@ def _outcome_unknown(order: Order, message: str) -> None:
     )
     # Not a status change, but the report's error_message changes: the stream must hear it.
     written = order_write(
-        Order.objects.filter(pk=order.pk, status=S.ROUTING),
+        Guard(order.pk, {S.ROUTING}),
         {"outcome_unknown_at": timezone.now(), "error_message": f"Outcome unknown: {message}"},
+        next_version=False,
     )
     if written is not None:
         changes_bump()

@@ -4,7 +4,7 @@ from tests.paper.helpers import ACCOUNT_KEY, intent
 from venues.base import OrderRef, OrdStatus
 from venues.errors import OutcomeUnknown, Rejected, Unreachable
 from venues.paper import adapter, engine
-from venues.paper.models import Fault, PaperOrder
+from venues.paper.models import Fault, PaperOrder, PaperRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -124,3 +124,22 @@ def test_unknown_knobs_and_faults_are_refused():
 def test_a_rejection_is_raised_as_is_without_a_fault(venue):
     with pytest.raises(Rejected):
         venue.submit(intent(amount="100"))
+
+
+def test_the_request_log_holds_each_request_the_exchange_received_once_knobs_or_not(venue, sleeps):
+    received = [venue.submit(intent()).client_order_id]  # no knob: logged with the account read
+    engine.set_knobs(ACCOUNT_KEY, latency_ms=50)
+    received.append(venue.submit(intent()).client_order_id)
+    engine.set_knobs(ACCOUNT_KEY, latency_ms=0, fault=Fault.TIMEOUT_AFTER_ACCEPT, fault_delay_ms=0)
+    late = intent()
+    with pytest.raises(OutcomeUnknown):
+        venue.submit(late)
+    received.append(late.client_order_id)
+    for fault in (Fault.TIMEOUT_BEFORE_ACCEPT, Fault.UNREACHABLE):
+        engine.set_knobs(ACCOUNT_KEY, fault=fault)
+        with pytest.raises((OutcomeUnknown, Unreachable)):
+            venue.submit(intent())
+
+    log = PaperRequest.objects.order_by("id")
+    assert list(log.values_list("kind", "client_order_id")) == [("SUBMIT", c) for c in received]
+    assert {request.account.account_key for request in log} == {ACCOUNT_KEY}

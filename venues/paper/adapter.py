@@ -12,8 +12,10 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import TypeVar
 
+from django.db import connections, router
 from django.utils import timezone
 
+from emsweb import sql
 from venues.base import (
     Candle,
     InstrumentSpec,
@@ -42,6 +44,7 @@ from venues.paper.models import (
 )
 
 UNREACHABLE = "Exchange is unreachable."
+RECEIVED_FIELDS = ("kind", "client_order_id", "exchange_order_id", "received_at")
 TIMED_OUT = "Timed out waiting for the exchange's answer."
 
 T = TypeVar("T")
@@ -201,11 +204,15 @@ class PaperVenue:
 
     def _order_entry(self, call: Callable[[PaperAccount], T], kind: str, **identifiers: str) -> T:
         """`call(account)`: the request, given the account that _before_request read."""
-        account = self._before_request()
-        if account.fault == Fault.TIMEOUT_BEFORE_ACCEPT:
-            time.sleep(account.fault_delay_ms / 1000)
-            raise OutcomeUnknown(TIMED_OUT)
-        PaperRequest.objects.create(account=account, kind=kind, **identifiers)
+        request = PaperRequest(kind=kind, **identifiers)
+        account = _account_receiving(self.account_key, request)
+        if account is None:  # a knob acts before the exchange receives it, or a first use
+            account = self._before_request()
+            if account.fault == Fault.TIMEOUT_BEFORE_ACCEPT:
+                time.sleep(account.fault_delay_ms / 1000)
+                raise OutcomeUnknown(TIMED_OUT)
+            request.account = account
+            sql.insert(request)
         if account.fault == Fault.TIMEOUT_AFTER_ACCEPT:
             # The exchange acts; its answer, a rejection included, is lost on the way back.
             with contextlib.suppress(Rejected):
@@ -221,6 +228,36 @@ class PaperVenue:
         if account.latency_ms:
             time.sleep(account.latency_ms / 1000)
         return account
+
+
+def _account_receiving(account_key: str, request: PaperRequest) -> PaperAccount | None:
+    """The account, with `request` logged as received in the same statement (PostgreSQL), when
+    no knob would act first: no latency to wait, no fault. None, with nothing logged, otherwise
+    or when the account has no row yet."""
+    connection = connections[router.db_for_write(PaperRequest)]
+    if connection.vendor != "postgresql":
+        return None
+    quote = connection.ops.quote_name
+    fields = [PaperRequest._meta.get_field(name) for name in RECEIVED_FIELDS]
+    values = [field.get_db_prep_save(field.pre_save(request, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH a AS (SELECT {sql.columns(connection, PaperAccount, 't0')}"
+            f" FROM {quote(PaperAccount._meta.db_table)} t0 WHERE t0.account_key = %s),"
+            f" r AS (INSERT INTO {quote(PaperRequest._meta.db_table)}"
+            f" (account_id, {', '.join(quote(field.column) for field in fields)})"
+            f" SELECT a.id, {', '.join(['%s'] * len(fields))} FROM a"
+            " WHERE a.fault = %s AND a.latency_ms = 0 RETURNING id)"
+            f" SELECT {sql.columns(connection, PaperAccount, 'a')}, (SELECT max(id) FROM r) FROM a",
+            [account_key, *values, Fault.NONE.value],
+        )
+        row = cursor.fetchone()
+    if row is None or row[-1] is None:
+        return None
+    account = sql.loaded(connection, PaperAccount, row[:-1])
+    request.account, request.pk = account, row[-1]
+    request._state.adding, request._state.db = False, connection.alias
+    return account
 
 
 def venue_fill(trade: PaperTrade, order: PaperOrder) -> VenueFill:

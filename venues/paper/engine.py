@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from emsweb import sql
 from venues.base import Candle, OrderIntent, OrdSide, TimeInForce
 from venues.errors import DuplicateClientOrderId, Rejected
 from venues.paper import derivatives, ledger, settlement, synthetic
@@ -239,7 +240,7 @@ def usd_rates() -> dict[str, Decimal]:
 
 def account_get(account_key: str) -> PaperAccount:
     """The paper account for this key, created and funded on first use."""
-    account = PaperAccount.objects.filter(account_key=account_key).first()
+    account = sql.one(PaperAccount, "account_key", account_key)  # before every request
     if account is not None:
         return account
     with transaction.atomic():
@@ -318,10 +319,9 @@ def order_submit(
     account = account or account_get(account_key)
     try:
         with transaction.atomic():
-            market = _lock_market(definition.symbol, now)
-            ledger.lock_accounts([account.pk])
+            market, funding = _lock_for_entry(account, definition, intent.side, now)
             consumed = copy.deepcopy(market.consumed)
-            order = _place(account, intent, market, now)
+            order = _place(account, intent, market, funding, now)
             if market.consumed != consumed:  # it took from the book
                 market.save(update_fields=["consumed"])
     except IntegrityError:
@@ -331,18 +331,35 @@ def order_submit(
     return order
 
 
+def _lock_for_entry(
+    account: PaperAccount, definition: MarketDef, side: str, now: datetime
+) -> tuple[PaperMarket, PaperBalance]:
+    """The market's lock, then the account's, and the balance a new order reserves from."""
+    asset = ledger.funding_asset(definition.symbol, side)
+    locked = ledger.lock_for_entry(definition.symbol, account.pk, asset)
+    if locked is not None:
+        return locked
+    market = _lock_market(definition.symbol, now)  # the market's or the balance's first use
+    ledger.lock_accounts([account.pk])
+    return market, ledger.balance(account.pk, asset)
+
+
 def _client_order_id_used(account: PaperAccount, client_order_id: str) -> bool:
     return bool(client_order_id) and account.orders.filter(client_order_id=client_order_id).exists()
 
 
 def _place(
-    account: PaperAccount, intent: OrderIntent, market: PaperMarket, now: datetime
+    account: PaperAccount,
+    intent: OrderIntent,
+    market: PaperMarket,
+    funding: PaperBalance,
+    now: datetime,
 ) -> PaperOrder:
     """A second order with a client order id the account has used is refused as a duplicate,
     whatever else it would meet now: by the unique constraint when the order would be placed,
     and by a lookup before any refusal (the first may have locked the funds it needs)."""
     try:
-        return _enter(account, intent, market, now)
+        return _enter(account, intent, market, funding, now)
     except Rejected:
         if _client_order_id_used(account, intent.client_order_id):
             raise DuplicateClientOrderId(DUPLICATE_ORDER) from None
@@ -350,7 +367,11 @@ def _place(
 
 
 def _enter(
-    account: PaperAccount, intent: OrderIntent, market: PaperMarket, now: datetime
+    account: PaperAccount,
+    intent: OrderIntent,
+    market: PaperMarket,
+    funding: PaperBalance,
+    now: datetime,
 ) -> PaperOrder:
     side = OrdSide(intent.side)
     crossing = synthetic.crossing(market, side, intent.price)
@@ -362,11 +383,10 @@ def _enter(
         reservation = derivatives.entry_reservation(account.pk, definition, intent, best)
     else:
         reservation = ledger.reservation(side, intent.price, intent.amount)
-    funding = ledger.balance(account.pk, ledger.funding_asset(market.symbol, side))
     if funding.available < reservation:
         raise Rejected(INSUFFICIENT_FUNDS)
     time_in_force, expire_time = _venue_time_in_force(intent)
-    order = PaperOrder.objects.create(
+    order = PaperOrder(
         account=account,
         client_order_id=intent.client_order_id,
         symbol=market.symbol,
@@ -381,8 +401,7 @@ def _enter(
         reduce_only=intent.reduce_only,
         created_at=now,
     )
-    funding.locked += reservation
-    funding.save(update_fields=["locked"])
+    ledger.enter(order, funding)
     _take_on_entry(order, market, crossing, now)
     return order
 
