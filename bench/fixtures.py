@@ -15,8 +15,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import DeskMember, ExchangeAccount
 from accounts.services import account_link, api_key_create
+from algos.models import ParentOrder
 from emsweb.redis import redis_client
-from orders.models import Order
+from orders.models import Fill, Order, OrderEvent
 from orders.services import OrderTicket, order_submit
 from orders.statuses import TERMINAL_STATUSES
 from venues.paper.models import PaperAccount
@@ -154,10 +155,10 @@ def retire(accounts: list[ExchangeAccount]) -> int:
 
 def reset() -> None:
     """Remove what an earlier run's benchmarks left (the generated history stays)."""
-    from orders.models import Fill, OrderEvent
-
     accounts = ExchangeAccount.objects.filter(exchange_id__startswith=PREFIX)
     orders = Order.objects.filter(account__in=accounts)
+    # The algos benchmark's parents hold their children (a slice's order is protected).
+    ParentOrder.objects.filter(accounts__in=accounts).delete()
     Fill.objects.filter(order__in=orders).delete()
     OrderEvent.objects.filter(order__in=orders).delete()
     orders.delete()
