@@ -85,7 +85,7 @@ def reports_of(ids: Collection[int]) -> list[dict]:
     ids = sorted(set(ids))
     if connection.vendor != "postgresql" or not ids:
         return report_data(Order.objects.filter(pk__in=ids).order_by())
-    statements = _statements_for(len(ids))
+    statements = statements_for_ids(len(ids))
     with values_cursor() as cursor:
         cursor.execute(statements.sql, ids * 3)
         return statements.read(cursor)
@@ -166,8 +166,9 @@ class HistoryStatements:
 
 
 @lru_cache(maxsize=64)
-def _statements_for(count: int) -> ReportStatements:
-    """For `count` ids: the ids compiled in are placeholders, each statement's only parameters."""
+def statements_for_ids(count: int) -> ReportStatements:
+    """report_data's statements for `count` ids, the ids given as each statement's only
+    parameters (`ids * 3`)."""
     statements = ReportStatements(range(count))
     assert statements.params == list(range(count)) * 3, statements.params
     return statements

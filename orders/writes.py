@@ -10,7 +10,10 @@ Elsewhere (SQLite, the tests' default) the same two statements run in one transa
 
 Every write that changes an order also adds its event to the stream's outbox (stream.outbox),
 in the same statement on PostgreSQL (one more INSERT in the WITH, reading the row written), so
-the order path gains no round trip; the caller's changes_bump pokes the sequencer.
+the order path gains no round trip. When that statement commits at once (or is the last of its
+transaction), it also takes the stream's cursor and numbers the event, and a guarded write
+reads the order's report in the same round trip: the writer's thread then announces it
+(stream.announce) with no pass of the sequencer. Otherwise the sequencer is poked to number it.
 """
 
 from __future__ import annotations
@@ -26,9 +29,13 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from emsweb.sql import insert_returning_id
+from stream.announce import Numbered, numbering_cte, writers_number
 from stream.models import EventKind, StreamEvent
+from stream.outbox import announce_on_commit, poke_on_commit
 
+from .compiled import values_cursor
 from .models import Order, OrderEvent
+from .reports import statements_for_ids
 
 # (status, at, cause, note): one history row to append.
 Event = tuple[str, datetime, str, str]
@@ -63,7 +70,7 @@ def order_write(
     connection = connections[router.db_for_write(Order)]
     update_sql, params = _update_returning(connection, guard, values, next_version)
     if connection.vendor == "postgresql":
-        row = _in_one_statement(connection, update_sql, params, events)
+        row = _in_one_statement(connection, update_sql, params, events, guard.pk)
     else:
         with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
             cursor.execute(update_sql, params)
@@ -76,6 +83,8 @@ def order_write(
                 StreamEvent.objects.using(connection.alias).create(
                     kind=EventKind.ORDER, account_id=row[-1], ref_id=row[0]
                 )
+        if row is not None:
+            poke_on_commit()
     if row is None:
         return None
     _, version, cancel_requested_at, canceled_by_id = row[: len(RETURNED)]
@@ -120,13 +129,18 @@ def _update_returning(
     )
 
 
-def _in_one_statement(connection, update_sql: str, params: tuple, events: Sequence[Event]):
+def _in_one_statement(connection, update_sql: str, params: tuple, events, order_id: int):
+    """The guarded write with its history and outbox rows; numbered and with the order's report
+    read after it (one round trip) when it commits at once."""
     quote = connection.ops.quote_name
+    numbering = writers_number(connection) and not connection.in_atomic_block
+    stream_sql, stream_params = _streamed(connection, "changed", numbering)
     sql = (
-        f"WITH changed AS ({update_sql}), streamed AS ({_stream_insert(connection)}"
-        " SELECT %s, changed.account_id, changed.id, %s::timestamptz, '' FROM changed)"
+        f"WITH changed AS ({update_sql}), {stream_sql} SELECT %s, changed.account_id, changed.id,"
+        " %s::timestamptz, '', numbered.last_seq FROM changed LEFT JOIN numbered ON true"
+        " RETURNING id, seq)"
     )
-    params += (EventKind.ORDER.value, timezone.now())
+    params += (*stream_params, EventKind.ORDER.value, timezone.now())
     if events:
         # The ordinal keeps the rows' ids in the order of the path (history reads at, then id).
         rows = ", ".join(["(%s, %s, %s::timestamptz, %s, %s)"] * len(events))
@@ -137,17 +151,53 @@ def _in_one_statement(connection, update_sql: str, params: tuple, events: Sequen
             f" FROM changed, (VALUES {rows}) AS e (n, status, at, cause, note) ORDER BY e.n)"
         )
         params += tuple(chain.from_iterable((n, *event) for n, event in enumerate(events, start=1)))
-    with connection.cursor() as cursor:
-        cursor.execute(f"{sql} SELECT {', '.join(RETURNED)} FROM changed", params)
-        return cursor.fetchone()
+    sql += (
+        f" SELECT {', '.join(f'changed.{name}' for name in RETURNED)}, changed.account_id,"
+        " streamed.id, streamed.seq FROM changed, streamed"
+    )
+    reports = statements_for_ids(1) if numbering else None
+    if reports is not None:
+        # Read in the same implicit transaction, after the write: the report as it committed.
+        sql, params = f"{sql}; {reports.sql}", (*params, *[order_id] * 3)
+    with values_cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        *written, account_id, stream_id, seq = row
+        if reports is not None and seq is not None:
+            cursor.nextset()
+            numbered = Numbered(stream_id, seq, account_id, order_id)
+            announce_on_commit([numbered], reports.read(cursor))
+        else:
+            poke_on_commit()
+    return written
 
 
-def order_insert(order: Order, *, cause: str, note: str, savepoint: bool = True) -> None:
+def _streamed(connection, source: str, numbering: bool) -> tuple[str, list]:
+    """The CTEs `numbered` (the seq taken when `numbering`, else none) and the start of
+    `streamed`, the INSERT of the outbox row (its SELECT to follow, reading `source`)."""
+    if numbering:
+        numbered, params = numbering_cte(source)
+    else:
+        numbered, params = "numbered AS (SELECT NULL::bigint AS last_seq)", []
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(name) for name in (*STREAM_COLUMNS, "seq"))
+    return (
+        f"{numbered}, streamed AS (INSERT INTO {quote(StreamEvent._meta.db_table)} ({columns})",
+        params,
+    )
+
+
+def order_insert(
+    order: Order, *, cause: str, note: str, savepoint: bool = True, commits_next: bool = False
+) -> None:
     """INSERT a new `order` and its first history row (its status, at its created_at), both or
     neither, and set its pk. Raises IntegrityError as save() would (a client order id that is
     already used, say), leaving any transaction around it usable; with `savepoint` False, for
     a caller that rolls its transaction back on that error, without the savepoint's two round
-    trips that keep it usable."""
+    trips that keep it usable. `commits_next`: the caller's transaction (its outermost) commits
+    right after this statement, so the order's stream event may be numbered here."""
     connection = connections[order._state.db or "default"]
     if connection.vendor != "postgresql":
         with transaction.atomic(using=connection.alias):
@@ -158,18 +208,24 @@ def order_insert(order: Order, *, cause: str, note: str, savepoint: bool = True)
             StreamEvent.objects.using(connection.alias).create(
                 kind=EventKind.ORDER, account_id=order.account_id, ref_id=order.pk
             )
+        poke_on_commit()
         return
     quote = connection.ops.quote_name
+    # The cursor is held from this statement to the COMMIT: only when that follows at once.
+    numbering = writers_number(connection) and (
+        not connection.in_atomic_block or (commits_next and len(connection.atomic_blocks) == 1)
+    )
+    stream_sql, stream_params = _streamed(connection, "inserted", numbering)
     sql = (
-        f"WITH inserted AS ({{}}), streamed AS ({_stream_insert(connection)}"
-        " SELECT %s, %s, inserted.id, %s::timestamptz, '' FROM inserted)"
-        f" INSERT INTO {quote(OrderEvent._meta.db_table)}"
+        f"WITH inserted AS ({{}}), {stream_sql} SELECT %s, %s, inserted.id, %s::timestamptz, '',"
+        " numbered.last_seq FROM inserted LEFT JOIN numbered ON true RETURNING id, seq),"
+        f" recorded AS (INSERT INTO {quote(OrderEvent._meta.db_table)}"
         f" ({', '.join(quote(name) for name in EVENT_COLUMNS)})"
-        f" SELECT inserted.id, %s, %s::timestamptz, %s, %s FROM inserted"
-        f" RETURNING {quote('order_id')}"
+        " SELECT inserted.id, %s, %s::timestamptz, %s, %s FROM inserted)"
+        " SELECT inserted.id, streamed.id, streamed.seq FROM inserted, streamed"
     )
     insert_sql, params = insert_returning_id(connection, order)
-    streamed = (EventKind.ORDER.value, order.account_id, timezone.now())
+    streamed = (*stream_params, EventKind.ORDER.value, order.account_id, timezone.now())
     # Inside a transaction, a refused INSERT must not spoil it: a savepoint of its own then.
     in_transaction = savepoint and connection.in_atomic_block
     guard = transaction.atomic(using=connection.alias) if in_transaction else None
@@ -178,11 +234,9 @@ def order_insert(order: Order, *, cause: str, note: str, savepoint: bool = True)
             sql.format(insert_sql),
             (*params, *streamed, order.status, order.created_at, cause, note),
         )
-        order.pk = cursor.fetchone()[0]
+        order.pk, stream_id, seq = cursor.fetchone()
     order._state.adding, order._state.db = False, connection.alias
-
-
-def _stream_insert(connection) -> str:
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(name) for name in STREAM_COLUMNS)
-    return f"INSERT INTO {quote(StreamEvent._meta.db_table)} ({columns})"
+    if seq is not None:
+        announce_on_commit([Numbered(stream_id, seq, order.account_id, order.pk)])
+    else:
+        poke_on_commit()

@@ -9,7 +9,10 @@ of this process is served from this one subscription, in memory.
 
 A subscription sees every event after the seq it starts from, in order, each once: events older
 than what the hub delivered live are read from the database (events_since), and anything that
-arrives twice (a batch both read and published, say) is dropped by its seq. Its buffer is
+arrives twice (a batch both read and published, say) is dropped by its seq. Events are published
+by the process that numbered them, so two processes' publishes may arrive in the other order:
+an event that comes before the one it follows waits for it up to GAP_WAIT, and then the gap is
+read from the table (a writer killed after its commit never publishes). Its buffer is
 bounded: a connection that falls behind by more than that is marked slow, and its consumer
 closes it (the client can resume with its last seq).
 """
@@ -38,6 +41,7 @@ from stream.sequencer import EVENTS_CHANNEL
 logger = logging.getLogger(__name__)
 
 CHECK_EVERY = 1.0  # the safety net and the access check, in seconds
+GAP_WAIT = 0.03  # seconds an event waits for an earlier one published late, before a read
 REDIS_RETRY_AFTER = 0.5
 READ_LIMIT = 1000
 
@@ -159,6 +163,8 @@ class Hub:
         self._reader_thread = ThreadPoolExecutor(1, thread_name_prefix="stream-reader")
         self._passes = PassRunner()
         self._writer_poked = False
+        self._ahead: dict[int, Event] = {}  # arrived before an event they follow (by seq)
+        self._gap_timer: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
         if self.started:
@@ -172,6 +178,8 @@ class Hub:
 
     async def stop(self) -> None:
         self.stopped = True
+        if self._gap_timer is not None:
+            self._gap_timer.cancel()
         for subscription in list(self._subscriptions):
             subscription.end()
         for task in self._tasks:
@@ -223,22 +231,47 @@ class Hub:
         )
 
     async def deliver(self, events: list[Event]) -> None:
-        """Hand events (a published batch, the sequencer's own) to every subscription in seq
-        order; a gap before them is read from the table first."""
+        """Hand events (a published batch, a pass's own) to every subscription in seq order;
+        those past a gap wait for it (see the module docstring)."""
         async with self._delivering:
-            fresh = [event for event in events if event.seq > self.last_seq]
-            if not fresh:
-                return
-            if fresh[0].seq != self.last_seq + 1:
-                await self._catch_up_locked(until=fresh[0].seq - 1)
-            for event in fresh:
-                if event.seq == self.last_seq + 1:
-                    self._fan_out(event)
+            for event in events:
+                if event.seq > self.last_seq:
+                    self._ahead[event.seq] = event
+            self._deliver_ahead()
 
     async def catch_up(self) -> None:
         """Deliver whatever the table has past last_seq (the safety net)."""
         async with self._delivering:
             await self._catch_up_locked(until=None)
+            self._deliver_ahead()
+
+    def _deliver_ahead(self) -> None:
+        """Deliver the events waiting that follow last_seq; time the wait of those left."""
+        while (event := self._ahead.pop(self.last_seq + 1, None)) is not None:
+            self._fan_out(event)
+        for seq in [seq for seq in self._ahead if seq <= self.last_seq]:
+            del self._ahead[seq]
+        if not self._ahead and self._gap_timer is not None:
+            self._gap_timer.cancel()
+            self._gap_timer = None
+        elif self._ahead and self._gap_timer is None and not self.stopped:
+            self._gap_timer = asyncio.get_running_loop().call_later(GAP_WAIT, self._gap_waited)
+
+    def _gap_waited(self) -> None:
+        self._gap_timer = None
+        self._tasks.append(asyncio.create_task(self._gap_read(), name="stream-gap"))
+
+    async def _gap_read(self) -> None:
+        """The events before those waiting, from the table."""
+        try:
+            async with self._delivering:
+                if self._ahead:
+                    await self._catch_up_locked(until=min(self._ahead) - 1)
+                self._deliver_ahead()
+        except Exception:  # noqa: BLE001 - the database is away: the check each second retries
+            logger.warning("stream: could not read a gap", exc_info=True)
+        finally:
+            self._tasks = [task for task in self._tasks if not task.done()]
 
     async def _catch_up_locked(self, *, until: int | None) -> None:
         while until is None or self.last_seq < until:
@@ -361,6 +394,7 @@ class Hub:
             "stream: the table's latest seq %s is behind ours, %s", latest, self.last_seq
         )
         self.last_seq = latest
+        self._ahead.clear()
         for subscription in list(self._subscriptions):
             subscription.end()
 

@@ -4,21 +4,23 @@ The row is the event: once the writer commits, the sequencer will number it what
 to the writer next. The writer's own pass on PostgreSQL (stream.passes), or elsewhere its poke on
 POKE_CHANNEL to the hubs, only makes that sooner; the stream server also runs the sequencer on a
 timer, so a pass or a poke lost (Redis down, a writer killed after its commit) delays an event and
-never loses it. The order path writes its row in its own statement (orders.writes) and wakes the
-sequencer with its change counter (orders.changes), one Redis call for both.
+never loses it. The order path writes its row in its own statement (orders.writes), and on
+PostgreSQL numbers it there too when that statement commits at once: its writer then announces
+it (stream.announce) and no pass is needed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 from django.db import transaction
-from redis.client import Pipeline
 
 from emsweb.redis import redis_client
 
+from .announce import Numbered
 from .models import StreamEvent
-from .passes import after_commit, writers_sequence
+from .passes import after_commit, after_commit_announce, writers_sequence
 
 POKE_CHANNEL = "emsweb:stream:poke"
 
@@ -59,12 +61,16 @@ def poke_on_commit() -> None:
     transaction.on_commit(sequencer_wake, robust=True)
 
 
-def sequencer_wake(pipe: Pipeline | None = None) -> None:
-    """After a commit that wrote events: this writer's own pass, or a poke to the hubs (on
-    `pipe`, when the caller has Redis calls of its own to send with it)."""
+def sequencer_wake() -> None:
+    """After a commit that wrote events: this writer's own pass, or a poke to the hubs."""
     if writers_sequence():
         after_commit()
-    elif pipe is not None:
-        pipe.publish(POKE_CHANNEL, b"")
     else:
         redis_client().publish(POKE_CHANNEL, b"")
+
+
+def announce_on_commit(numbered: list[Numbered], reports: list[dict] | None = None) -> None:
+    """Once the current transaction commits (now, outside one): the events its writer numbered
+    itself announced on the writer's thread (stream.announce), from the orders' `reports` as
+    read in that transaction when given."""
+    transaction.on_commit(partial(after_commit_announce, numbered, reports), robust=True)

@@ -1,5 +1,6 @@
 """Who runs the sequencer's passes, and on which thread: the hubs (stream.hub), on a timer and
-when poked, and on PostgreSQL the writers themselves, right after their commit.
+when poked, and on PostgreSQL the writers themselves, right after their commit. The same
+writer's thread announces the events its writer numbered itself (stream.announce).
 
 A writer's own pass (`after_commit`) is the shortest path from a commit to the clients: no poke
 to a hub through Redis, no hop to the hub's thread, and not two hubs' passes racing for the
@@ -18,10 +19,12 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+from .announce import Numbered, orders_announce
 from .sequencer import SequencePass, sequence_pass
 
 logger = logging.getLogger(__name__)
@@ -38,12 +41,16 @@ class PassRunner:
         self._checked_at: float | None = None
 
     def run(self, *, check_first: bool) -> SequencePass:
+        return self.call(partial(sequence_pass, busy_skips=True, check_first=check_first))
+
+    def call(self, function):
+        """function() on this thread's connection, checked as the class docstring says."""
         now = time.monotonic()
         if self._checked_at is None or now - self._checked_at > CONNECTION_CHECK_EVERY:
             close_old_connections()
             self._checked_at = now
         try:
-            return sequence_pass(busy_skips=True, check_first=check_first)
+            return function()
         except Exception:
             self._checked_at = None
             raise
@@ -68,6 +75,19 @@ class WriterPasses:
                 return
             self._busy = True
         self._executor.submit(self._run)
+
+    def announce(self, numbered: list[Numbered], reports: list[dict] | None) -> None:
+        self._executor.submit(self._announce, numbered, reports)
+
+    def _announce(self, numbered: list[Numbered], reports: list[dict] | None) -> None:
+        try:
+            self._runner.call(partial(orders_announce, numbered, reports))
+        except Exception:  # noqa: BLE001 - readers build what was not kept, hubs find the seq
+            logger.warning(
+                "stream: a writer could not announce seq %s; its readers will",
+                ", ".join(str(event.seq) for event in numbered),
+                exc_info=True,
+            )
 
     def stop(self) -> None:
         """Finish the passes asked for, then close the thread's connection (tests, shutdown)."""
@@ -109,10 +129,19 @@ _writer_passes: tuple[int, WriterPasses] | None = None
 def after_commit() -> None:
     """Number this process's committed events soon, on its sequencer thread (made on first use
     in each process: a Celery pool forks after import)."""
+    _process_passes().request()
+
+
+def _process_passes() -> WriterPasses:
     global _writer_passes
     if _writer_passes is None or _writer_passes[0] != os.getpid():
         _writer_passes = (os.getpid(), WriterPasses())
-    _writer_passes[1].request()
+    return _writer_passes[1]
+
+
+def after_commit_announce(numbered: list[Numbered], reports: list[dict] | None = None) -> None:
+    """Announce events this process numbered in its commit, on its sequencer thread."""
+    _process_passes().announce(numbered, reports)
 
 
 def writer_passes_stop() -> None:

@@ -2,17 +2,28 @@
 
 An event's message is stored without "seq"; it is put first here, as text, so that a message
 is never parsed and serialized again on its way to a client.
+
+A row numbered by its writer (stream.announce) has no message until the writer keeps it; a
+reader that meets such a row first (the writer is slow, or was killed after its commit) builds
+the message itself and keeps it the same way, so that whoever keeps first decides what every
+reader of that seq gets.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Min
 
+from .messages import messages_build
 from .models import StreamCursor, StreamEvent
 
 CURSOR_PK = 1
+# The message of an event whose subject was deleted before anyone built its message (an
+# order's rows are never deleted while the desk runs: a bench's or a test's reset).
+GONE = "{}"
 
 
 @dataclass(frozen=True)
@@ -34,12 +45,54 @@ def event_of(seq: int, kind: str, account_id: int, message: str) -> Event:
 
 def events_since(seq: int, *, limit: int = 1000) -> list[Event]:
     """The events after `seq`, oldest first, at most `limit` of them."""
-    rows = (
+    rows = list(
         StreamEvent.objects.filter(seq__gt=seq)
         .order_by("seq")
-        .values_list("seq", "kind", "account_id", "message")[:limit]
+        .values_list("id", "seq", "kind", "account_id", "ref_id", "message")[:limit]
     )
-    return [event_of(*row) for row in rows]
+    messages = rows_messages(rows)
+    return [event_of(seq, kind, account, messages[pk]) for pk, seq, kind, account, *_ in rows]
+
+
+def rows_messages(rows: Iterable[tuple]) -> dict[int, str]:
+    """Row id -> message of numbered rows given as (id, seq, kind, account_id, ref_id, message):
+    a message not kept yet is built and kept (see the module docstring)."""
+    messages, blank = {}, []
+    for pk, _, kind, _, ref_id, message in rows:
+        if message:
+            messages[pk] = message
+        else:
+            blank.append((pk, kind, ref_id))
+    if blank:
+        built = messages_build((kind, ref_id) for _, kind, ref_id in blank)
+        kept = messages_keep([(pk, built.get((kind, ref_id), GONE)) for pk, kind, ref_id in blank])
+        # A row removed meanwhile (retention) has nothing kept: it is told as gone.
+        messages.update((pk, kept.get(pk, GONE)) for pk, _, _ in blank)
+    return messages
+
+
+def messages_keep(messages: list[tuple[int, str]]) -> dict[int, str]:
+    """Keep each (row id, message) in a row that has none yet; row id -> the message the row
+    keeps (this one, or the one kept first)."""
+    table = connection.ops.quote_name(StreamEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            ids, texts = zip(*messages, strict=True)
+            cursor.execute(
+                f"UPDATE {table} AS e SET message = CASE WHEN e.message = '' THEN v.message"
+                " ELSE e.message END FROM unnest(%s::bigint[], %s::text[]) AS v (id, message)"
+                " WHERE e.id = v.id RETURNING e.id, e.message",
+                [list(ids), list(texts)],
+            )
+            return dict(cursor.fetchall())
+        kept = {}
+        for pk, message in messages:
+            cursor.execute(
+                f"UPDATE {table} SET message = %s WHERE id = %s AND message = ''", [message, pk]
+            )
+            cursor.execute(f"SELECT message FROM {table} WHERE id = %s", [pk])
+            kept[pk] = cursor.fetchone()[0]
+        return kept
 
 
 def latest_seq() -> int:

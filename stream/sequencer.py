@@ -82,7 +82,7 @@ def _pass_atomic(*, limit: int, busy_skips: bool) -> SequencePass:
         numbered, events = _number(pending, built, last_seq)
         if numbered:
             _store(numbered, numbered[-1][1])
-    _publish(events)
+    events_publish(events)
     return SequencePass(events, locked=True)
 
 
@@ -125,7 +125,7 @@ def _pass_in_two_batches(*, limit: int, busy_skips: bool) -> SequencePass | None
         except BaseException:
             _rollback(cursor)
             raise
-    _publish(events)
+    events_publish(events)
     return SequencePass(events, locked=True)
 
 
@@ -264,7 +264,7 @@ def _store(numbered: list[tuple[int, int, str]], last_seq: int) -> None:
         )
 
 
-def _publish(events: list[Event]) -> None:
+def events_publish(events: list[Event]) -> None:
     if not events:
         return
     try:

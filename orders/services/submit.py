@@ -166,8 +166,6 @@ def _accepted(
     with transaction.atomic():
         if accepted_at := risk_count(attempt, passed):
             order.created_at = order.updated_at = accepted_at
-        # A used client_order_id rolls this transaction back: no savepoint needed to go on.
-        order_insert(order, cause=EventCause.SUBMIT, note="; ".join(checked.notes), savepoint=False)
         audit_record(
             action=AuditAction.ORDER_PLACED,
             actor=attempt.user,
@@ -178,6 +176,15 @@ def _accepted(
             side=order.side,
             amount=order.amount_order,
             price=order.price,
+        )
+        # Last, so that the stream's cursor it may take is held only until the COMMIT. A used
+        # client_order_id rolls this transaction back: no savepoint needed to go on.
+        order_insert(
+            order,
+            cause=EventCause.SUBMIT,
+            note="; ".join(checked.notes),
+            savepoint=False,
+            commits_next=True,
         )
     return order
 

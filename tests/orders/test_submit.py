@@ -126,13 +126,16 @@ def test_a_submit_that_committed_stands_when_the_broker_and_redis_are_down(
     from kombu.exceptions import OperationalError
 
     from orders import changes, tasks
+    from stream import outbox
 
     def refused(*args, **kwargs):
         raise OperationalError("Error 111 connecting to the broker. Connection refused.")
 
     monkeypatch.setattr(tasks.route_order, "delay", refused)
     monkeypatch.setattr(changes, "redis_client", refused)
+    monkeypatch.setattr(outbox, "redis_client", refused)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         order = order_submit(account=account, ticket=ticket())
-    assert len(callbacks) == 2  # the routing task and the blotter's change counter
+    # The stream's poke, the blotter's change counter and the routing task.
+    assert len(callbacks) == 3
     assert Order.objects.get().pk == order.pk and order.status == "RECEIVED"

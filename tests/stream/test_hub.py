@@ -11,6 +11,16 @@ def run(coroutine):
     return asyncio.run(coroutine)
 
 
+def recording_fan_out(hub: Hub, delivered: list[int]):
+    """The hub's fan-out with no subscriptions: what it delivers, in order."""
+
+    def fan_out(event: Event) -> None:
+        delivered.append(event.seq)
+        hub.last_seq = event.seq
+
+    return fan_out
+
+
 def test_events_delivered_while_the_check_reads_do_not_look_like_a_table_gone_back(monkeypatch):
     async def scenario():
         hub = Hub()
@@ -113,3 +123,51 @@ def test_a_direct_write_that_fails_leaves_the_event_to_the_connection_and_the_ot
         return pumped.seq, written, broken.direct
 
     assert run(scenario()) == (1, ['{"seq": 1}'], None)
+
+
+def test_an_event_published_before_the_one_it_follows_waits_for_it_and_both_go_in_order(
+    monkeypatch,
+):
+    """Two writers' publishes crossing: the later seq waits, and no table read is needed."""
+
+    async def scenario():
+        hub = Hub()
+        hub.last_seq = 10
+        delivered, reads = [], []
+        monkeypatch.setattr(hub, "_fan_out", recording_fan_out(hub, delivered))
+
+        async def read(function, *args, **kwargs):
+            reads.append(args)
+            return []
+
+        monkeypatch.setattr(hub, "read", read)
+        await hub.deliver([Event(12, "order", 1, "{}")])
+        assert delivered == []
+        await hub.deliver([Event(11, "order", 1, "{}")])
+        await asyncio.sleep(hub_module.GAP_WAIT * 2)
+        return delivered, reads
+
+    assert run(scenario()) == ([11, 12], [])
+
+
+def test_an_event_whose_predecessor_is_never_published_gets_it_read_from_the_table(monkeypatch):
+    """A writer killed between its commit and its publish: after GAP_WAIT the hub reads the gap
+    from the table, then delivers what waited, in order, each once."""
+
+    async def scenario():
+        hub = Hub()
+        hub.last_seq = 10
+        delivered = []
+        monkeypatch.setattr(hub, "_fan_out", recording_fan_out(hub, delivered))
+
+        async def read(function, since, **kwargs):
+            assert function is hub_module.events_since and since == 10
+            return [Event(11, "order", 1, "{}"), Event(12, "order", 1, "{}")]
+
+        monkeypatch.setattr(hub, "read", read)
+        await hub.deliver([Event(12, "order", 1, "{}"), Event(13, "order", 1, "{}")])
+        assert delivered == []
+        await asyncio.sleep(hub_module.GAP_WAIT * 3)
+        return delivered
+
+    assert run(scenario()) == [11, 12, 13]
