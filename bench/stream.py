@@ -7,9 +7,8 @@ idle connections stay open, each with its SERVER_INFO every second.
 The changes are status changes the harness makes through the lifecycle (orders.lifecycle.
 transition: NEW -> PENDING_CANCEL and back) on resting orders of an account of its own, at a
 steady EVENT_RATE, each in one statement that commits at once as the order path's do; the
-moment of each is taken just before that statement is sent, so the figure holds its round trip
-too (on PostgreSQL the statement numbers the event and the writer announces it: there is no
-later moment between the commit and the announcement to take it at). The clients
+moment of each is taken when that statement returns, its COMMIT done (a Django execute_wrapper
+around the transition), before anything the writer does after it. The clients
 (bench.streamclients) are asyncio tasks on an event loop in each of CLIENT_PROCESSES other
 processes, on the same 2 cores as the server: their own reading is in the figures. They open
 with ?since=<the latest seq>, as a client resuming does, so no snapshot is read on open. The
@@ -26,6 +25,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from django.db import connection
 
 from accounts.models import DeskRole, ExchangeAccount
 from emsweb.redis import redis_client
@@ -207,10 +208,19 @@ def resting_orders(ctx) -> tuple[ExchangeAccount, list[int]]:
 
 def change(order_id: int, to: str) -> tuple[float, int] | None:
     """One lifecycle transition, as the order path makes it (one statement, committed at once):
-    when it was sent (epoch seconds, before its commit) and its outbox row's id."""
+    when it committed (epoch seconds) and its outbox row's id."""
     back = S.PENDING_CANCEL if to == S.NEW else S.NEW
-    sent = time.time()
-    if not transition(order_id, to=to, cause=EventCause.CANCEL, allowed_from={back}):
+    returned: list[float] = []
+
+    def noted(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        returned.append(time.time())
+        return result
+
+    # The transition's first statement is its write, which has committed when it returns.
+    with connection.execute_wrapper(noted):
+        moved = transition(order_id, to=to, cause=EventCause.CANCEL, allowed_from={back})
+    if not moved:
         return None
     row = (
         StreamEvent.objects.filter(kind=EventKind.ORDER, ref_id=order_id)
@@ -218,7 +228,7 @@ def change(order_id: int, to: str) -> tuple[float, int] | None:
         .values_list("id", flat=True)
         .first()
     )
-    return sent, row
+    return returned[0], row
 
 
 def changes_made(order_ids: list[int], count: int, rate: float) -> list[tuple[float, int]]:

@@ -19,7 +19,7 @@ from accounts.models import ApiKey
 from orders.models import Order
 from orders.selectors import orders_visible
 from stream.models import EventKind, StreamEvent
-from stream.reader import latest_seq
+from stream.reader import GONE, latest_seq, rows_messages
 
 from .models import FixSessionState
 
@@ -49,11 +49,7 @@ def followed_orders(api_key: ApiKey):
 def order_events(*, api_key: ApiKey, since: int, limit: int = READ_LIMIT):
     """(seq, order id, report) of the key's order events after `since`, oldest first, and the
     seq the session may move to (past events of other orders too)."""
-    rows = list(
-        StreamEvent.objects.filter(seq__gt=since, kind=EventKind.ORDER)
-        .order_by("seq")
-        .values_list("seq", "ref_id", "message")[:limit]
-    )
+    rows = _order_rows(StreamEvent.objects.filter(seq__gt=since).order_by("seq"), limit)
     if not rows:
         return [], since
     followed = set(
@@ -62,20 +58,30 @@ def order_events(*, api_key: ApiKey, since: int, limit: int = READ_LIMIT):
         .values_list("pk", flat=True)
     )
     events = [
-        (seq, ref_id, report_read(message)) for seq, ref_id, message in rows if ref_id in followed
+        (seq, ref_id, report_read(message))
+        for seq, ref_id, message in rows
+        if ref_id in followed and message != GONE
     ]
     return events, rows[-1][0]
 
 
+def _order_rows(events, limit: int) -> list[tuple[int, int, str]]:
+    """(seq, order id, message) of the first `limit` order events of `events`, each message
+    built if its writer did not keep it (stream.reader.rows_messages)."""
+    rows = list(
+        events.filter(kind=EventKind.ORDER).values_list(
+            "id", "seq", "kind", "account_id", "ref_id", "message"
+        )[:limit]
+    )
+    messages = rows_messages(rows)
+    return [(seq, ref_id, messages[pk]) for pk, seq, _, _, ref_id, _ in rows]
+
+
 def previous_report(*, order_id: int, before: int) -> dict | None:
     """The order's report as its last event before seq `before` told it; None if none."""
-    message = (
-        StreamEvent.objects.filter(kind=EventKind.ORDER, ref_id=order_id, seq__lt=before)
-        .order_by("-seq")
-        .values_list("message", flat=True)
-        .first()
-    )
-    return report_read(message) if message else None
+    events = StreamEvent.objects.filter(ref_id=order_id, seq__lt=before).order_by("-seq")
+    rows = _order_rows(events, 1)
+    return report_read(rows[0][2]) if rows and rows[0][2] != GONE else None
 
 
 def report_read(message: str) -> dict:

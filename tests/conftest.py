@@ -65,6 +65,20 @@ def django_db_setup(django_db_setup):
     connections_close_everywhere()
 
 
+@pytest.fixture(autouse=True)
+def writer_thread_finished(request):
+    """After a test whose commits are real (a transactional one), the writer's thread
+    (stream.passes: passes, announcements) finished before the tables are flushed: a thread
+    still writing would deadlock with the flush's TRUNCATE."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction"):
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")  # set up first, so torn down after this
+    yield
+    writer_passes_stop()
+
+
 def connections_close_everywhere() -> None:
     """Close the database connections of every context of this process, not only the main
     thread's: Django keeps one per context (asgiref's Local), and Playwright's sync API runs

@@ -9,6 +9,8 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from accounts.services import api_key_create
+from fix.delivery import order_events, previous_report
 from orders import lifecycle
 from orders.models import EventCause
 from stream.models import EventKind, StreamCursor, StreamEvent
@@ -124,3 +126,23 @@ def test_an_order_gone_before_its_message_was_built_is_told_as_gone(account):
     StreamEvent.objects.filter(pk=row.pk).update(message="", ref_id=0)
     (event,) = events_since(row.seq - 1)
     assert json.loads(event.message) == {"seq": row.seq} and GONE == "{}"
+
+
+def test_the_fix_gateway_reads_a_message_its_writer_did_not_keep(account, trader):
+    """fix.delivery reads the stream's rows itself: a numbered row with no message is built
+    and kept for it too, and the report before it as well."""
+    key, _ = api_key_create(user=trader, label="drop copy", read_only=True)
+    order = submit(account, "fix-blank", user=trader)
+    lifecycle.transition(order.pk, to=S.REJECTED, cause=EventCause.ROUTE, allowed_from={S.RECEIVED})
+    sequence_pending()
+    rows = StreamEvent.objects.filter(kind=EventKind.ORDER, ref_id=order.pk).order_by("seq")
+    first, last = rows
+    rows.update(message="")
+    events, moved_to = order_events(api_key=key, since=first.seq - 1)
+    assert [(seq, report["status"]) for seq, _, report in events] == [
+        (first.seq, S.REJECTED),  # built now, from the order as it is
+        (last.seq, S.REJECTED),
+    ]
+    assert moved_to == last.seq
+    assert previous_report(order_id=order.pk, before=last.seq)["status"] == S.REJECTED
+    assert not StreamEvent.objects.filter(ref_id=order.pk, message="").exists()
