@@ -1,6 +1,7 @@
 """gunicorn's worker for the web port: uvicorn's, set for the stream. gunicorn keeps its process
 management (and `make run`'s held socket, fd://); uvicorn serves HTTP and WebSockets."""
 
+import gc
 import logging
 import signal
 import socket
@@ -104,3 +105,9 @@ class WebWorker(UvicornWorker):
         # this worker serving on: the kernel stops it instead, as gracefully as a SIGTERM.
         dying_with_parent(signal.SIGTERM, parent=self.ppid)
         super().init_process()
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        # Django, the models and every module are loaded for good: out of the collector's sight,
+        # so that each collection walks only what requests make, not the whole application.
+        gc.freeze()

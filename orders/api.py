@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
+from functools import partial
 from typing import Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
+from redis import RedisError
 
 from accounts.audit import client_ip
 from emsweb.api import wire
@@ -18,6 +23,7 @@ from emsweb.api.schemas import (
 )
 from venues.base import OrdStatus
 
+from .changes import changes_version
 from .models import RejectReason
 from .notify import routing_wait
 from .reports import execution_report, history_item, report_data, reports_of, reports_selected
@@ -38,6 +44,10 @@ from .selectors import order_named, orders_visible
 from .statuses import UNANSWERED, WORKING_STATUSES
 
 router = Router(tags=["Orders"])
+
+# GET /v1/orders answers, kept per process (OpenOrdersAnswers).
+ANSWER_KEEP_SECONDS = 1.0
+ANSWERS_KEPT = 64
 
 
 class Fill(Schema):
@@ -163,11 +173,64 @@ def _report_of(pk: int) -> dict:
 )
 def orders_open(request: HttpRequest, exchange_id: str | None = None):
     """Open orders (everything not yet FILLED, CANCELED or REJECTED), the last report of each."""
-    orders = orders_visible(user=request.auth.user).filter(status__in=WORKING_STATUSES)
+    api_key = request.auth
+    # The key itself (its hash: unique, never reused), not its id, which SQLite may reuse.
+    caller = (api_key.key_hash, api_key.user_id, exchange_id or "")
+    body = open_orders_answers.body(
+        caller, partial(_open_orders_body, user=api_key.user, exchange_id=exchange_id)
+    )
+    return HttpResponse(body, content_type=wire.JSON)
+
+
+def _open_orders_body(*, user, exchange_id: str | None) -> str:
+    orders = orders_visible(user=user).filter(status__in=WORKING_STATUSES)
     if exchange_id:
         orders = orders.filter(account__exchange_id=exchange_id)
     orders = report_data(orders.order_by("created_at", "id"))
-    return wire.json_response([execution_report(order) for order in orders])
+    return wire.dumps([execution_report(order) for order in orders])
+
+
+class OpenOrdersAnswers:
+    """This process's last GET /v1/orders body for each caller and filter, answered again while
+    the desk's change counter (orders.changes) stands still, as a blotter poll is: a script
+    polling its open orders then costs one Redis GET, not the reports of every order.
+
+    An answer is kept with the counter read before it was built (a change that commits later
+    bumps the counter past it), and for at most `keep_seconds` from before that read, so that a
+    bump that never came (a writer killed between its commit and its INCR) or a change that
+    bumps nothing (an account's exchange_id renamed) shows within that time. When Redis cannot
+    be read, every answer is built afresh and none is kept."""
+
+    def __init__(
+        self, *, keep_seconds: float = ANSWER_KEEP_SECONDS, clock: Callable[[], float]
+    ) -> None:
+        self.keep_seconds = keep_seconds
+        self.clock = clock
+        self._kept: dict[tuple, tuple[int, float, str]] = {}
+        self._lock = threading.Lock()
+
+    def body(self, caller: tuple, build: Callable[[], str]) -> str:
+        began = self.clock()
+        try:
+            version = changes_version()
+        except RedisError:
+            return build()
+        kept = self._kept.get(caller)
+        if kept is not None and kept[0] == version and began - kept[1] < self.keep_seconds:
+            return kept[2]
+        body = build()
+        with self._lock:
+            if len(self._kept) >= ANSWERS_KEPT:
+                self._kept.clear()
+            self._kept[caller] = (version, began, body)
+        return body
+
+    def forget(self) -> None:
+        with self._lock:
+            self._kept.clear()
+
+
+open_orders_answers = OpenOrdersAnswers(clock=time.monotonic)
 
 
 @router.get(

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.services import account_link
+from orders.api import open_orders_answers
 from orders.instruments import instruments_refresh
 from orders.models import Instrument, Order
 from orders.sync import account_sync
@@ -70,15 +71,29 @@ def test_an_orders_status_costs_one_statement(api, account):
     assert len(statements) <= STATUS, "\n".join(statements)
 
 
+def open_orders_built(api):
+    """GET /v1/orders built afresh, not answered again from what this process kept."""
+    open_orders_answers.forget()
+    return api.get("/v1/orders")
+
+
 def test_the_open_orders_cost_the_same_statements_for_three_or_thirty(api, account):
     open_orders(account, 3)
-    api.get("/v1/orders")
-    _, few = statements_of(lambda: api.get("/v1/orders"))
+    open_orders_built(api)
+    _, few = statements_of(lambda: open_orders_built(api))
     open_orders(account, 27)
-    response, many = statements_of(lambda: api.get("/v1/orders"))
+    response, many = statements_of(lambda: open_orders_built(api))
     assert len(response.json()) == 30
     assert all(len(report["status_history"]) == 4 for report in response.json())
     assert len(few) == len(many) <= OPEN_ORDERS, "\n".join(many)
+
+
+def test_the_open_orders_again_with_nothing_changed_cost_no_statement(api, account):
+    open_orders(account, 3)
+    built = open_orders_built(api)
+    again, statements = statements_of(lambda: api.get("/v1/orders"))
+    assert again.content == built.content
+    assert statements == []
 
 
 def new_order(client_order_id: str) -> dict:
