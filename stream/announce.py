@@ -56,16 +56,26 @@ def numbering_cte(source: str) -> tuple[str, list]:
     )
 
 
-def orders_announce(numbered: list[Numbered], reports: list[dict] | None = None) -> None:
-    """After the commit that numbered these rows: their messages built from the orders'
-    `reports` (read now when not given), kept, and published."""
-    if reports is None:
-        reports = reports_of([event.order_id for event in numbered])
-    built = order_messages(reports)
-    kept = messages_keep([(event.row_id, built.get(event.order_id, GONE)) for event in numbered])
+def orders_announce(announcements: list[tuple[list[Numbered], list[dict] | None]]) -> None:
+    """After the commits that numbered these rows: their messages built from the orders'
+    reports as each write read them (read now when not given), kept, and published, all in one
+    batch (a writer's thread gathers what queued up meanwhile)."""
+    messages, unread = {}, []
+    for numbered, reports in announcements:
+        built = order_messages(reports) if reports is not None else {}
+        for event in numbered:
+            if event.order_id in built:
+                messages[event.row_id] = built[event.order_id]
+            else:
+                unread.append(event)
+    if unread:
+        built = order_messages(reports_of([event.order_id for event in unread]))
+        messages.update((event.row_id, built.get(event.order_id, GONE)) for event in unread)
+    kept = messages_keep(list(messages.items()))
+    events = [event for numbered, _ in announcements for event in numbered]
     events_publish(
         [
             event_of(event.seq, EventKind.ORDER, event.account_id, kept.get(event.row_id, GONE))
-            for event in numbered
+            for event in sorted(events, key=lambda event: event.seq)
         ]
     )

@@ -67,6 +67,8 @@ class WriterPasses:
         self._lock = threading.Lock()
         self._busy = False
         self._asked_again = False
+        self._announcements: list[tuple[list[Numbered], list[dict] | None]] = []
+        self._announcing = False
 
     def request(self) -> None:
         with self._lock:
@@ -77,17 +79,30 @@ class WriterPasses:
         self._executor.submit(self._run)
 
     def announce(self, numbered: list[Numbered], reports: list[dict] | None) -> None:
-        self._executor.submit(self._announce, numbered, reports)
+        """Announce these events on the thread; those that queue up while it is busy go
+        together, in one batch."""
+        with self._lock:
+            self._announcements.append((numbered, reports))
+            if self._announcing:
+                return
+            self._announcing = True
+        self._executor.submit(self._announce_queued)
 
-    def _announce(self, numbered: list[Numbered], reports: list[dict] | None) -> None:
-        try:
-            self._runner.call(partial(orders_announce, numbered, reports))
-        except Exception:  # noqa: BLE001 - readers build what was not kept, hubs find the seq
-            logger.warning(
-                "stream: a writer could not announce seq %s; its readers will",
-                ", ".join(str(event.seq) for event in numbered),
-                exc_info=True,
-            )
+    def _announce_queued(self) -> None:
+        while True:
+            with self._lock:
+                batch, self._announcements = self._announcements, []
+                if not batch:
+                    self._announcing = False
+                    return
+            try:
+                self._runner.call(partial(orders_announce, batch))
+            except Exception:  # noqa: BLE001 - readers build what was not kept, hubs find it
+                logger.warning(
+                    "stream: a writer could not announce seq %s; its readers will",
+                    ", ".join(str(event.seq) for numbered, _ in batch for event in numbered),
+                    exc_info=True,
+                )
 
     def stop(self) -> None:
         """Finish the passes asked for, then close the thread's connection (tests, shutdown)."""

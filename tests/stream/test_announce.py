@@ -13,6 +13,7 @@ from accounts.services import api_key_create
 from fix.delivery import order_events, previous_report
 from orders import lifecycle
 from orders.models import EventCause
+from stream.announce import Numbered, orders_announce
 from stream.models import EventKind, StreamCursor, StreamEvent
 from stream.outbox import POKE_CHANNEL
 from stream.passes import writer_passes_stop
@@ -146,3 +147,20 @@ def test_the_fix_gateway_reads_a_message_its_writer_did_not_keep(account, trader
     assert moved_to == last.seq
     assert previous_report(order_id=order.pk, before=last.seq)["status"] == S.REJECTED
     assert not StreamEvent.objects.filter(ref_id=order.pk, message="").exists()
+
+
+def test_announcements_that_queued_up_are_kept_and_published_in_one_batch(
+    account, writers_number, listener
+):
+    orders = [submit(account, f"batched-{n}") for n in range(3)]
+    for _ in orders:
+        published(listener)
+    rows = [row_of(order.pk) for order in orders]
+    StreamEvent.objects.filter(pk__in=[row.pk for row in rows[:2]]).update(message="")
+    # The third's message was kept already: a late announcement gets that one, not its own.
+    numbered = [Numbered(row.pk, row.seq, account.pk, row.ref_id) for row in rows]
+    orders_announce([(numbered[:2], None), (numbered[2:], [])])
+    updates = published(listener)
+    assert [update["seq"] for update in updates] == [row.seq for row in rows]
+    assert [update["client_order_id"] for update in updates] == [f"batched-{n}" for n in range(3)]
+    assert not StreamEvent.objects.filter(pk__in=[row.pk for row in rows], message="").exists()
