@@ -21,10 +21,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
-from django.conf import settings
 from django.db import close_old_connections, connection
 
-from .announce import Numbered, orders_announce
+from .announce import Numbered, orders_announce, writers_number
 from .sequencer import SequencePass, sequence_pass
 
 logger = logging.getLogger(__name__)
@@ -135,7 +134,7 @@ def _connection_close() -> None:
 
 
 def writers_sequence() -> bool:
-    return settings.EMSWEB_STREAM_WRITERS_SEQUENCE and connection.vendor == "postgresql"
+    return writers_number(connection)
 
 
 _writer_passes: tuple[int, WriterPasses] | None = None
