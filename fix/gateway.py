@@ -102,10 +102,16 @@ class Gateway(SessionEvents):
         if stale is not None:
             self._stop_acceptor(stale, reason="The key's CompIDs changed")
         for session_id in running.session_ids:
-            # One session per key: a second logon ends the first, as the hosted EMS does.
             session = quickfix.Session.lookupSession(session_id)
-            if session is not None and session.isLoggedOn():
+            if session is None:
+                continue
+            if session.isLoggedOn():
+                # One session per key: a second logon ends the first, as the hosted EMS does.
                 session.logout("Logged on again with this API key")
+            elif not session.isEnabled():
+                # Logged out by an earlier logon just after its connection had gone by itself:
+                # no onLogout follows to enable it again, and it would refuse every logon.
+                session.logon()
         return running.port
 
     def _start_acceptor(self, key: ApiKey) -> KeyAcceptor:

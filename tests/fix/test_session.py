@@ -7,9 +7,11 @@ import re
 import socket
 
 import pytest
+import quickfix
 from django.utils import timezone
 
 from accounts.models import ApiKey
+from fix.gateway import Gateway
 from fix.translate import timestamp
 from tests.conftest import wait_for
 from tests.fix.conftest import ACCOUNT
@@ -106,6 +108,27 @@ def test_a_second_logon_with_the_same_key_ends_the_first(gateway, trading_key, c
     assert any("again" in logout.get(58, "") for logout in logouts)
     first.stop()
     second.wait_logged_on()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_session_left_disabled_by_a_crossed_logout_takes_the_next_logon(trading_key, tmp_path):
+    """A second logon logs the first session out; when the first's connection had already gone,
+    no onLogout enables the session again, and QuickFIX would refuse every later logon."""
+    api_key, _ = trading_key
+    gateway = Gateway(host="127.0.0.1", port=0, directory=tmp_path / "gateway")
+    try:
+        gateway.route(api_key, {})
+        sessions = [
+            quickfix.Session.lookupSession(session_id)
+            for session_id in gateway.acceptors[api_key.pk].session_ids
+        ]
+        for session in sessions:
+            session.logout("Logged on again with this API key")  # the crossed logout
+        assert not any(session.isEnabled() for session in sessions)
+        gateway.route(api_key, {})  # the next logon
+        assert all(session.isEnabled() for session in sessions)
+    finally:
+        gateway.stop()
 
 
 def test_a_revoked_key_is_logged_out(gateway, trading_key, connect):
