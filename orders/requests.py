@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ValidationError, field_validator
 
 from accounts.models import ApiKey, ExchangeAccount
-from accounts.selectors import accounts_tradable
+from accounts.selectors import account_tradable
 from emsweb.api import wire
 from emsweb.api.errors import field_errors
 from emsweb.api.schemas import LenientSchema
@@ -239,8 +239,4 @@ def _refuse_read_only(api_key: ApiKey) -> None:
 
 
 def _tradable_account(api_key: ApiKey, exchange_id: str) -> ExchangeAccount | None:
-    return (
-        accounts_tradable(user=api_key.user, api_key=api_key)
-        .filter(exchange_id=exchange_id)
-        .first()
-    )
+    return account_tradable(user=api_key.user, api_key=api_key, exchange_id=exchange_id)

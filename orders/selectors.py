@@ -7,7 +7,20 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from accounts.models import ApiKey, Balance, ExchangeAccount
@@ -273,6 +286,35 @@ def _balance_read(*, account_id: int, asset: str) -> QuerySet:
     )
 
 
+class JSONListHas(Func):
+    """The JSON list in `field` has `element` among its elements, as `element in list` says in
+    Python, tested in SQL: a read that needs only that brings back a boolean instead of every
+    row's list to parse. PostgreSQL asks its containment operator; SQLite, which has none,
+    searches the list's elements."""
+
+    output_field = BooleanField()
+
+    def __init__(self, field: str, element: str):
+        super().__init__(F(field), Value(element))
+
+    def as_sql(self, compiler, connection, **extra):
+        (field, field_params), (element, element_params) = self._compiled(compiler)
+        return (
+            f"EXISTS (SELECT 1 FROM json_each({field}) WHERE json_each.value = {element})",
+            (*field_params, *element_params),
+        )
+
+    def as_postgresql(self, compiler, connection, **extra):
+        (field, field_params), (element, element_params) = self._compiled(compiler)
+        return (
+            f"({field} @> jsonb_build_array({element}::text))",
+            (*field_params, *element_params),
+        )
+
+    def _compiled(self, compiler) -> list[tuple[str, list]]:
+        return [compiler.compile(expression) for expression in self.get_source_expressions()]
+
+
 def _orders_sent_since(*, account_id: int, asset: str, read_at: datetime) -> QuerySet:
     """The desk's orders funded from `asset` not yet sent, or sent after `read_at`: spot orders
     by their side, derivatives by their settlement asset (with the leverage last reported)."""
@@ -302,7 +344,7 @@ def _orders_sent_since(*, account_id: int, asset: str, read_at: datetime) -> Que
             "instrument__kind",
             "instrument__inverse",
             "instrument__contract_size",
-            "exec_inst",
+            reduce_only=JSONListHas("exec_inst", ExecInst.DO_NOT_INCREASE),
         )  # fmt: skip
     )
 
@@ -325,7 +367,7 @@ def _held(order: dict) -> Decimal:
     still_open = order["amount_open"] if order["status"] in WORKING_STATUSES else Decimal(0)
     filled, price, avg_px = order["amount_filled"], order["price"], order["avg_px"]
     if order["instrument__kind"] != InstrumentKind.SPOT:
-        if ExecInst.DO_NOT_INCREASE in order["exec_inst"]:
+        if order["reduce_only"]:
             return Decimal(0)  # it only frees margin
         size = order["instrument__contract_size"]
         if order["instrument__inverse"]:

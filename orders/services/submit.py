@@ -22,7 +22,7 @@ from ..changes import changes_bump
 from ..instruments import contract_value, instrument_find
 from ..models import EventCause, Instrument, Order
 from ..money import NotADecimal, parse_decimal, plain, round_amount, round_price
-from ..selectors import balance_available, order_with_client_order_id
+from ..selectors import JSONListHas, balance_available, order_with_client_order_id
 from ..statuses import WORKING_STATUSES
 from ..tasks import delay_after_commit, route_order
 from ..writes import order_insert
@@ -334,12 +334,13 @@ def _check_reduce_only(account, instrument, side, amount, error) -> None:
         )
         return
     working = Order.objects.filter(
-        account=account, instrument=instrument, side=side, status__in=WORKING_STATUSES
-    ).values_list("exec_inst", "amount_open")
-    pending = sum(
-        (open_amount for inst, open_amount in working if ExecInst.DO_NOT_INCREASE in inst),
-        Decimal(0),
-    )
+        JSONListHas("exec_inst", ExecInst.DO_NOT_INCREASE),
+        account=account,
+        instrument=instrument,
+        side=side,
+        status__in=WORKING_STATUSES,
+    ).values_list("amount_open", flat=True)
+    pending = sum(working, Decimal(0))
     if amount + pending > abs(size):
         error(
             "amount_order",

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import ExchangeAccount
 from orders.models import Order
+from orders.selectors import JSONListHas
 from orders.services import OrderInvalid, OrderTicket, order_submit
 from tests.factories import AccountFactory, BalanceFactory, InstrumentFactory, OrderFactory
 
@@ -96,3 +97,16 @@ def test_an_order_not_sent_yet_holds_its_notional_however_old(account, read_at):
     a_buy_of_one_btc_at_50000(account, status="RECEIVED", created_at=read_at - timedelta(minutes=1))
     errors = refusal_of(account, ticket("next", amount="1.5"))  # 60,000 USD
     assert errors["amount_order"] == ["Insufficient funds: needs 60000 USD, 50000 available."]
+
+
+@pytest.mark.parametrize(
+    "exec_inst",
+    [[], ["DO_NOT_INCREASE"], ["MAKER_OR_CANCEL"], ["MAKER_OR_CANCEL", "DO_NOT_INCREASE"]],
+)
+def test_the_reduce_only_test_in_sql_says_what_python_says_of_the_list(account, exec_inst):
+    OrderFactory(account=account, exec_inst=exec_inst)
+    row = Order.objects.values("exec_inst", has=JSONListHas("exec_inst", "DO_NOT_INCREASE")).get()
+    assert row["has"] is ("DO_NOT_INCREASE" in row["exec_inst"])
+    assert Order.objects.filter(JSONListHas("exec_inst", "MAKER_OR_CANCEL")).exists() is (
+        "MAKER_OR_CANCEL" in exec_inst
+    )

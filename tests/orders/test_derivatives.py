@@ -272,3 +272,30 @@ def test_the_overview_flags_a_position_within_the_desks_liquidation_threshold(ac
     assert "8.00%" in overview and "Near liquidation" not in overview
     # PnL in USD and the desk's total: 0.2 * (50000 - 50010) = -2 USDT at 1 USD.
     assert re.search(r'id="positions-pnl">-2.00 USD<', overview)
+
+
+def test_only_the_working_reduce_only_orders_of_the_side_count_against_the_position(account):
+    place(account, "long-5", "BUY", "0.2", "50100")  # long 0.2
+    resting = {"time_in_force": "GOOD_TILL_CANCEL"}
+    for client_order_id, amount, exec_inst in (
+        ("rest-reduce-5", "0.15", ("DO_NOT_INCREASE",)),
+        ("rest-plain-5", "0.1", ()),
+        ("rest-both-5", "0.01", ("MAKER_OR_CANCEL", "DO_NOT_INCREASE")),
+    ):
+        ticket = OrderTicket(
+            client_order_id=client_order_id, symbol=PERP, side="SELL", amount=amount,
+            price="60000", exec_inst=exec_inst, **resting,
+        )  # fmt: skip
+        order_submit(account=account, ticket=ticket)  # RECEIVED: working, never routed
+    flip = OrderTicket(
+        client_order_id="flip-5", symbol=PERP, side="SELL", amount="0.05", price="60000",
+        exec_inst=("DO_NOT_INCREASE",), **resting,
+    )  # fmt: skip
+    with pytest.raises(OrderInvalid) as flipping:
+        order_submit(account=account, ticket=flip)  # 0.05 + 0.16 > 0.2; the plain 0.1 aside
+    assert "0.16 already in working reduce-only orders" in flipping.value.errors["amount_order"][0]
+    fits = OrderTicket(
+        client_order_id="fits-5", symbol=PERP, side="SELL", amount="0.04", price="60000",
+        exec_inst=("DO_NOT_INCREASE",), **resting,
+    )  # fmt: skip
+    assert order_submit(account=account, ticket=fits).status == S.RECEIVED
