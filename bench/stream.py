@@ -29,7 +29,7 @@ from pathlib import Path
 from django.db import connection
 
 from accounts.models import DeskRole, ExchangeAccount
-from emsweb.redis import redis_client
+from emsweb.redis import pubsub_channel, redis_client
 from orders.lifecycle import transition
 from orders.models import EventCause, Order
 from stream.models import EventKind, StreamEvent
@@ -52,7 +52,7 @@ FLOOR_WARM_UP = 20
 HOLD = 10.0  # seconds the idle connections are held, heartbeats counted
 SETTLE = 3.0  # seconds after opening before the server's memory is read
 BEAT_GAP = 2.0  # a connection whose SERVER_INFOs came further apart than this has lost them
-FLOOR_CHANNEL = "bench:stream:floor"
+FLOOR_CHANNEL = pubsub_channel("bench:stream:floor")
 CLIENT_PROCESSES = 2
 TARGET_OVER_FLOOR_P50 = 5.0
 TARGET_P99 = 50.0

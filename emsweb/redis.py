@@ -11,6 +11,19 @@ def redis_client() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
 
 
+def pubsub_channel(name: str) -> str:
+    """`name` as a pub/sub channel of this Redis database. Redis delivers a PUBLISH to the
+    subscribers on every database of its server, so two desks sharing one server, each with a
+    database of its own (or a desk and a test run), would hear each other's events: the
+    channel carries the database's number, as Kombu's fanout_prefix does for Celery's."""
+    return f"{name}@{_database_number()}"
+
+
+@cache
+def _database_number() -> int:
+    return redis_client().connection_pool.connection_kwargs.get("db", 0)
+
+
 @cache
 def redis_blocking_client() -> redis.Redis:
     """For blocking reads (BLPOP, at most a minute), whose wait must not trip the socket

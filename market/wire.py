@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from emsweb.api.wire import wire_decimal
+from emsweb.redis import pubsub_channel
 from venues.base import Candle, MarketBook
 
 PREFIX = "emsweb:market"
@@ -58,7 +59,7 @@ class Feed:
 
     @property
     def channel(self) -> str:
-        return f"{PREFIX}:feed:{self.name}"
+        return pubsub_channel(f"{PREFIX}:feed:{self.name}")
 
     def key(self, what: str) -> str:
         """Where the latest `what` (book, candles, status) is kept."""
@@ -67,7 +68,7 @@ class Feed:
 
 def account_channel(account_id: int) -> str:
     """Where the account's status is published, and kept (the same name as its key)."""
-    return f"{PREFIX}:account:{account_id}"
+    return pubsub_channel(f"{PREFIX}:account:{account_id}")
 
 
 def text(value: Decimal) -> str:

@@ -16,13 +16,13 @@ from functools import partial
 
 from django.db import transaction
 
-from emsweb.redis import redis_client
+from emsweb.redis import pubsub_channel, redis_client
 
 from .announce import Numbered
 from .models import StreamEvent
 from .passes import after_commit, after_commit_announce, writers_sequence
 
-POKE_CHANNEL = "emsweb:stream:poke"
+POKE_CHANNEL = pubsub_channel("emsweb:stream:poke")
 
 
 def event_record(*, kind: str, account_id: int, ref_id: int, message: str = "") -> None:

@@ -29,7 +29,7 @@ from functools import lru_cache
 import redis
 from django.db import connection, transaction
 
-from emsweb.redis import redis_client
+from emsweb.redis import pubsub_channel, redis_client
 from orders.reports import ReportStatements
 
 from .messages import messages_build, order_messages
@@ -38,7 +38,7 @@ from .reader import CURSOR_PK, Event, encode_batch, event_of
 
 logger = logging.getLogger(__name__)
 
-EVENTS_CHANNEL = "emsweb:stream:events"
+EVENTS_CHANNEL = pubsub_channel("emsweb:stream:events")
 # pg_try_advisory_xact_lock's key for the sequencer ("emsq"); no other lock of emsweb's is one.
 ADVISORY_KEY = 0x656D7371
 
