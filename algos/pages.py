@@ -12,7 +12,9 @@ from orders.models import Order
 
 from .models import ParentOrder, ParentSlice
 from .schedule import slot_time, target
-from .selectors import children, parent_fills, parent_progress
+from .selectors import children, parent_fills, parent_progress, parents_visible
+
+LISTED = 50  # the newest parents a list shows
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,12 @@ def scheduled_by_now(parent: ParentOrder) -> Decimal:
         return parent.amount
     last = ParentSlice.objects.filter(parent=parent).order_by("-number").first()
     return last.target if last is not None else Decimal(0)
+
+
+def parents_context(*, user) -> dict:
+    """The parents' part of the Algo page and of the blotter: the newest the user may see."""
+    parents = parents_visible(user=user).order_by("-created_at")[:LISTED]
+    return {"rows": parent_rows(user=user, parents=parents)}
 
 
 def parent_rows(*, user, parents) -> list[ParentRow]:

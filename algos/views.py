@@ -15,7 +15,7 @@ from accounts.selectors import accounts_tradable
 
 from .forms import ParentForm
 from .models import ParentSlice
-from .pages import chart_data, parent_rows
+from .pages import chart_data, parent_rows, parents_context
 from .selectors import parent_tradable_by, parents_visible
 from .services import (
     ParentInvalid,
@@ -27,7 +27,6 @@ from .services import (
 )
 
 CONTROLS = {"pause": parent_pause, "resume": parent_resume, "cancel": parent_cancel}
-LISTED = 50
 
 
 @desk_view
@@ -49,18 +48,14 @@ def algo_new(request):
 
 @desk_view
 def algo_list(request):
-    return render(request, "algos/list.html", _list_context(request))
+    return render(request, "algos/list.html", parents_context(user=request.user))
 
 
 @desk_view
 def algo_rows(request):
-    """The parents' part alone: the Algo page polls it, and the blotter loads it."""
-    return render(request, "algos/list.html#parents", _list_context(request))
-
-
-def _list_context(request) -> dict:
-    parents = parents_visible(user=request.user).order_by("-created_at")[:LISTED]
-    return {"rows": parent_rows(user=request.user, parents=parents)}
+    """The parents' part alone: the Algo page polls it; the blotter loads it once, and polls it
+    only while its stream is down (the stream pushes it, stream.pages)."""
+    return render(request, "algos/list.html#parents", parents_context(user=request.user))
 
 
 @desk_view

@@ -21,6 +21,7 @@ from django.utils.html import format_html
 
 from accounts.pages import balances_context, overview_context
 from accounts.selectors import accounts_visible
+from algos.pages import parents_context
 from orders.pages import blotter_rows_context, order_detail_context, order_outcome_context
 from orders.screen import screen_accounts, screen_find, screen_live_context
 from risk.pages import risk_context
@@ -36,7 +37,7 @@ CSRF_PARAM = "csrf_cookie"  # set by the consumer from the connection's cookie, 
 # account's event for those), the trading screen the desk's orders and fills on its market, its
 # account's balances, and the account's state (a refused key, a venue that does not answer).
 KINDS = {
-    "blotter": {"order", "account"},
+    "blotter": {"order", "account", "parent"},
     "overview": {"order", "balance", "account", "position"},
     "balances": {"balance", "account"},
     "order": {"order"},
@@ -116,10 +117,15 @@ def _csrf_input(params: dict) -> str:
 
 
 def _blotter(user, params: dict) -> str:
+    """Its working orders, and the algos' parents with their children (the algos' own events
+    and their children's orders move them)."""
     context = blotter_rows_context(
         user=user, show_all=params.get("all") == "1", csrf_input=_csrf_input(params)
     )
-    return render_to_string("orders/blotter.html#rows", _oob(context))
+    parents = parents_context(user=user) | {"csrf_token": _csrf_token(params)}
+    return render_to_string("orders/blotter.html#rows", _oob(context)) + render_to_string(
+        "algos/list.html#parents", _oob(parents)
+    )
 
 
 def _trade(user, params: dict, events: list[Event] | None) -> str | None:

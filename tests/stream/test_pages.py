@@ -47,6 +47,10 @@ def push(user, page: str, events, **params) -> str | None:
     )
 
 
+OOB = ' hx-swap-oob="outerHTML"'
+PARENTS = '<section id="algo-parents"'
+
+
 def without_tokens(html: str) -> str:
     """The page's HTML with each CSRF token blanked: a token is masked afresh per render."""
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "csrf", html)
@@ -67,8 +71,22 @@ def test_the_pushed_blotter_rows_are_those_a_poll_returns(desk, trader_web):
     order = OrderFactory(account=desk["account"], status="PARTIALLY_FILLED")
     OrderFactory(account=desk["other"], status="NEW")
     pushed = push(trader, "blotter", events_of(("order", order)), all="1")
+    rows, parents = pushed.split(PARENTS, 1)
     polled = trader_web.get("/orders/blotter/rows/?v=-1&all=1").content.decode().strip()
-    assert without_tokens(pushed.replace(' hx-swap-oob="outerHTML"', "")) == without_tokens(polled)
+    assert without_tokens(rows.replace(OOB, "")) == without_tokens(polled)
+    polled = trader_web.get("/algos/rows/").content.decode().strip()
+    assert without_tokens(PARENTS + parents.replace(OOB, "")) == without_tokens(polled)
+
+
+def test_an_algos_event_pushes_the_blotters_parents_which_it_polls_only_without_a_stream(desk):
+    """The blotter loads its algos' parents once; the stream pushes them, on an event of an
+    algo's as on its children's, and their part polls only while the stream is down."""
+    trader = desk["users"]["TRADER"]
+    event = event_of(1, "parent", desk["account"].pk, '{"type": "StatusChange", "id": "1"}')
+    html = push(trader, "blotter", [event])
+    section = html[html.index(PARENTS) :]
+    assert section.startswith('<section id="algo-parents"') and OOB in section
+    assert "data-poll" in section.split(">", 1)[0]
 
 
 def test_pushed_cancel_forms_carry_a_token_of_the_connections_csrf_cookie(desk):

@@ -26,7 +26,9 @@ pytestmark = test_browser.pytestmark
 desk, browser = test_browser.desk, test_browser.browser
 
 # What the pages poll while their stream is down.
-POLLS = re.compile(r"/orders/blotter/rows/|/orders/\d+/outcome/|/orders/\d+/$|/balances/tables/")
+POLLS = re.compile(
+    r"/orders/blotter/rows/|/algos/rows/|/orders/\d+/outcome/|/orders/\d+/$|/balances/tables/"
+)
 
 
 @pytest.fixture
@@ -95,6 +97,7 @@ def test_a_fill_reaches_an_open_blotter_over_its_stream_with_no_poll_request(
     cross_the_market(desk)
     row.locator(".status-partially_filled").wait_for(timeout=5000)
     shoot(page, "blotter-live")
+    page.wait_for_timeout(2500)  # longer than any of the page's polling periods (2 s)
 
     assert page.locator("#stream-state").inner_text() == "live"
     assert polls == []
