@@ -73,7 +73,7 @@ def test_the_pushed_blotter_rows_are_those_a_poll_returns(desk, trader_web):
     pushed = push(trader, "blotter", events_of(("order", order)), all="1")
     rows, parents = pushed.split(PARENTS, 1)
     polled = trader_web.get("/orders/blotter/rows/?v=-1&all=1").content.decode().strip()
-    assert without_tokens(rows.replace(OOB, "")) == without_tokens(polled)
+    assert without_tokens(rows.strip().replace(OOB, "")) == without_tokens(polled)
     polled = trader_web.get("/algos/rows/").content.decode().strip()
     assert without_tokens(PARENTS + parents.replace(OOB, "")) == without_tokens(polled)
 
