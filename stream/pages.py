@@ -122,10 +122,11 @@ def _blotter(user, params: dict) -> str:
     context = blotter_rows_context(
         user=user, show_all=params.get("all") == "1", csrf_input=_csrf_input(params)
     )
+    rows = render_to_string("orders/blotter.html#rows", _oob(context)).strip()
     parents = parents_context(user=user) | {"csrf_token": _csrf_token(params)}
-    return render_to_string("orders/blotter.html#rows", _oob(context)) + render_to_string(
-        "algos/list.html#parents", _oob(parents)
-    )
+    # A <tbody> parses as one only inside a <table>, and an element after it only if that
+    # table is closed: htmx swaps the out-of-band parts nested in the wrapper by their ids.
+    return f"<table>{rows}</table>" + render_to_string("algos/list.html#parents", _oob(parents))
 
 
 def _trade(user, params: dict, events: list[Event] | None) -> str | None:

@@ -183,7 +183,20 @@
     document.dispatchEvent(new CustomEvent("emsweb:theme", { detail: { dark: theme === "dark" } }));
   });
 
-  function enhance(root) { localTimes(root); toasts(root); charts(root); ages(); }
+  // A <details data-keep-open="key"> the user opened stays open when a push or a poll replaces
+  // it (an algo's children on the blotter): the keys opened, followed by their toggle events.
+  var keptOpen = {};
+  document.addEventListener("toggle", function (event) {
+    var key = event.target.getAttribute && event.target.getAttribute("data-keep-open");
+    if (key) keptOpen[key] = event.target.open;
+  }, true);
+  function reopen() {
+    document.querySelectorAll("details[data-keep-open]").forEach(function (details) {
+      if (keptOpen[details.getAttribute("data-keep-open")] && !details.open) details.open = true;
+    });
+  }
+
+  function enhance(root) { localTimes(root); toasts(root); charts(root); ages(); reopen(); }
   document.addEventListener("DOMContentLoaded", function () {
     enhance(document);
     themeToggleShow();
