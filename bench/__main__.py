@@ -47,15 +47,19 @@ class Context:
         """A count scaled down for a quick run (--quick, --scale), never below `least`."""
         return max(least, int(count * self.scale))
 
-    def paper_account(self, name: str):
-        """A linked paper account (fixtures.paper_account); with --risk-limits, every limit set
-        on it."""
+    def paper_accounts(self, names: list[str]) -> list:
+        """Linked paper accounts (fixtures.paper_accounts); with --risk-limits, every limit set
+        on each."""
         from . import fixtures, limits
 
-        account = fixtures.paper_account(name)
+        accounts = fixtures.paper_accounts(names)
         if self.risk_limits:
-            limits.limits_set(account=account)
-        return account
+            for account in accounts:
+                limits.limits_set(account=account)
+        return accounts
+
+    def paper_account(self, name: str):
+        return self.paper_accounts([name])[0]
 
     def trading_user(self, username: str, role: str):
         """A desk user who submits orders; with --risk-limits, every limit set on them."""
@@ -107,8 +111,8 @@ class Context:
         from . import fixtures
 
         if not self.busy_accounts:
-            for k in range(1, BUSY_ACCOUNTS + 1):
-                account = self.paper_account(f"SYNC-{self.run}-{k:02d}")
+            names = [f"SYNC-{self.run}-{k:02d}" for k in range(1, BUSY_ACCOUNTS + 1)]
+            for k, account in enumerate(self.paper_accounts(names), start=1):
                 for n in range(self.busy_orders_each):
                     fixtures.submit(account, f"{self.run}-sync{k:02d}-{n}", n, self.trader)
                 self.busy_accounts.append(account)

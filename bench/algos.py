@@ -54,7 +54,7 @@ def lateness_ms(parent_ids: list[int]) -> list[float]:
 def run(ctx) -> list[Figure]:
     ctx.close_desk()
     floor_summary = summary(floor.latencies(ctx.n(FLOOR_TASKS), FLOOR_RATE))
-    accounts = [ctx.paper_account(f"ALGO-{ctx.run}-{k:02d}") for k in range(PARENTS)]
+    accounts = ctx.paper_accounts([f"ALGO-{ctx.run}-{k:02d}" for k in range(PARENTS)])
     slices = ctx.n(SLICES, least=4)
     with CpuMeter(ctx.stack) as cpu:
         began = time.monotonic()

@@ -3,7 +3,9 @@ sessions, linked paper accounts, resting orders, and a clean slate between bench
 
 from __future__ import annotations
 
+import json
 import time
+from collections import Counter
 from decimal import Decimal
 from importlib import import_module
 
@@ -73,19 +75,26 @@ def session_cookie(user, *, second_factor: bool = False) -> str:
     return store.session_key
 
 
-def paper_account(name: str) -> ExchangeAccount:
-    """A linked paper account whose first sync (by the worker) has recorded its balances."""
-    account, _ = account_link(exchange_id=f"{PREFIX}{name}", parameters={})
+def paper_accounts(names: list[str]) -> list[ExchangeAccount]:
+    """Linked paper accounts whose first sync (by the worker) has recorded their balances, and
+    the order path's queue drained. Linked all at once, then waited for: beat syncs every
+    enabled account every EMSWEB_SYNC_INTERVAL, so the `default` queue of a desk of many
+    accounts may never be empty on a slow machine, and is not waited for."""
+    accounts = [account_link(exchange_id=f"{PREFIX}{name}", parameters={})[0] for name in names]
+    ids = [account.pk for account in accounts]
     wait_until(
-        f"{account.exchange_id}'s first sync",
-        lambda: ExchangeAccount.objects.filter(
-            pk=account.pk, balances_synced_at__isnull=False
-        ).exists(),
-        timeout=60,
+        f"the first sync of {len(ids)} accounts",
+        lambda: (
+            not ExchangeAccount.objects.filter(pk__in=ids, balances_synced_at__isnull=True).exists()
+        ),
+        timeout=60 + 2 * len(ids),
     )
-    broker_idle()
-    account.refresh_from_db()
-    return account
+    broker_idle(queues=("orders",))
+    return list(ExchangeAccount.objects.filter(pk__in=ids).order_by("pk"))
+
+
+def paper_account(name: str) -> ExchangeAccount:
+    return paper_accounts([name])[0]
 
 
 def resting_ticket(client_order_id: str, n: int, time_in_force: str = "GOOD_TILL_CANCEL"):
@@ -130,14 +139,22 @@ def settled(account: ExchangeAccount, *, timeout: float) -> None:
     )
 
 
-def broker_idle(timeout: float = 120) -> None:
-    """Wait until the worker has nothing queued and nothing unacknowledged."""
+def broker_idle(queues: tuple[str, ...] = ("orders", "default"), timeout: float = 120) -> None:
+    """Wait until nothing is queued on `queues` and no message of theirs is unacknowledged (taken
+    by a worker and not yet done, or held there for its countdown)."""
     client = redis_client()
 
-    def idle() -> bool:
-        return not any((client.llen("orders"), client.llen("default"), client.hlen("unacked")))
+    def pending() -> Counter:
+        counts = Counter({f"{queue} queued": client.llen(queue) for queue in queues})
+        # kombu keeps each unacknowledged message as [message, exchange, routing key].
+        routing_keys = (json.loads(held)[2] for held in client.hvals("unacked"))
+        counts.update(f"{key} unacknowledged" for key in routing_keys if key in queues)
+        return +counts
 
-    wait_until("the worker to go idle", idle, timeout=timeout, every=0.05)
+    try:
+        wait_until("the worker to go idle", lambda: not pending(), timeout=timeout)
+    except TimeoutError as timed_out:
+        raise TimeoutError(f"{timed_out}; still pending: {pending()}") from None
 
 
 def retire(accounts: list[ExchangeAccount]) -> int:

@@ -45,7 +45,7 @@ def floor_rate(count: int) -> tuple[float, dict]:
 def run(ctx) -> list[Figure]:
     ctx.close_desk()
     no_op_rate, floor_details = floor_rate(ctx.n(FLOOR_TASKS, least=1000))
-    accounts = [ctx.paper_account(f"TPUT-{ctx.run}-{k}") for k in range(1, ACCOUNTS + 1)]
+    accounts = ctx.paper_accounts([f"TPUT-{ctx.run}-{k}" for k in range(1, ACCOUNTS + 1)])
     window = max(SHORTEST_WINDOW, WINDOW * min(1.0, ctx.scale))
     warm_up = min(WARM_UP, window)
     start_at = time.time() + 3  # the submitters' Django starts meanwhile
