@@ -1,7 +1,8 @@
 """The QuickFIX application: the Logon's key checked, and the order messages answered through the
 same request functions as /v1 (orders.requests).
 
-QuickFIX calls these methods from its own threads. A Python exception that is not one of
+QuickFIX calls these methods from its own threads, each thread's calls with the database connection
+of its earlier ones (fix.connections: one per FIX connection). A Python exception that is not one of
 QuickFIX's own would end the process (its SWIG wrapper exits), so every callback catches
 everything else: an order message that fails that way is answered by a BusinessMessageReject.
 """
@@ -31,6 +32,7 @@ from orders.requests import (
 from orders.selectors import order_named
 
 from . import translate as t
+from .connections import thread_connections_close, with_thread_connections
 
 logger = logging.getLogger(__name__)
 LOGON = "A"
@@ -66,10 +68,10 @@ class GatewayApplication(quickfix.Application):
         pass
 
     def onLogon(self, session_id):
-        self._guarded(self.sessions.logged_on, session_id)
+        with_thread_connections(self._guarded, self.sessions.logged_on, session_id)
 
     def onLogout(self, session_id):
-        self._guarded(self.sessions.logged_out, session_id)
+        with_thread_connections(self._guarded, self.sessions.logged_out, session_id)
 
     def toAdmin(self, message, session_id):
         pass
@@ -78,8 +80,10 @@ class GatewayApplication(quickfix.Application):
         pass
 
     def fromAdmin(self, message, session_id):
-        if t.msg_type(message) != LOGON:
-            return
+        if t.msg_type(message) == LOGON:
+            with_thread_connections(self._logon_check, message, session_id)
+
+    def _logon_check(self, message, session_id) -> None:
         try:
             refusal = self._logon_refusal(message, session_id)
         except Exception:
@@ -87,6 +91,7 @@ class GatewayApplication(quickfix.Application):
             refusal = "The logon could not be checked: try again."
         if refusal:
             logger.info("FIX logon refused on %s: %s", session_id.toString(), refusal)
+            thread_connections_close()  # no logon, so no logout either
             raise quickfix.RejectLogon(refusal)
 
     def _logon_refusal(self, message, session_id) -> str:
@@ -98,6 +103,9 @@ class GatewayApplication(quickfix.Application):
         return ""
 
     def fromApp(self, message, session_id):
+        with_thread_connections(self._application_message, message, session_id)
+
+    def _application_message(self, message, session_id) -> None:
         kind = t.msg_type(message)
         handler = HANDLERS.get(kind)
         if handler is None:

@@ -21,7 +21,6 @@ from pathlib import Path
 import quickfix
 import redis
 from django.db import close_old_connections
-from django.db import connection as database
 
 from accounts.models import ApiKey
 from emsweb.heartbeats import FIX_KEY, heartbeat_record
@@ -33,6 +32,7 @@ from stream.sequencer import EVENTS_CHANNEL, sequence_pass
 
 from .application import GatewayApplication, SessionEvents
 from .config import BEGIN_STRINGS, acceptor_settings
+from .connections import thread_connections_close
 from .delivery import (
     order_events,
     previous_report,
@@ -46,6 +46,10 @@ logger = logging.getLogger(__name__)
 
 CHECK_EVERY = 1.0  # seconds: the table read, key checks, heartbeat, presence
 LISTEN_WAIT = 0.2  # seconds a listen waits for Redis before looking at new logons
+# A second logon waits this long at most for the first's connection to go: the first's Logout
+# goes out within a second (QuickFIX's timer) and its answer is awaited 2 s (LogoutTimeout).
+HANDOVER_WAIT = 5.0
+HANDOVER_POLL = 0.02
 
 
 def free_port() -> int:
@@ -101,18 +105,34 @@ class Gateway(SessionEvents):
                 running = self._start_acceptor(key)
         if stale is not None:
             self._stop_acceptor(stale, reason="The key's CompIDs changed")
-        for session_id in running.session_ids:
-            session = quickfix.Session.lookupSession(session_id)
-            if session is None:
-                continue
-            if session.isLoggedOn():
-                # One session per key: a second logon ends the first, as the hosted EMS does.
-                session.logout("Logged on again with this API key")
-            elif not session.isEnabled():
-                # Logged out by an earlier logon just after its connection had gone by itself:
-                # no onLogout follows to enable it again, and it would refuse every logon.
+        found = map(quickfix.Session.lookupSession, running.session_ids)
+        sessions = [session for session in found if session is not None]
+        ending = [session for session in sessions if session.isLoggedOn()]
+        for session in ending:
+            # One session per key: a second logon ends the first, as the hosted EMS does.
+            session.logout("Logged on again with this API key")
+        self._wait_until_free([session.getSessionID() for session in ending])
+        for session in sessions:
+            if not session.isEnabled():
+                # Logged out above, or by an earlier logon just after its connection had gone
+                # by itself: no onLogout followed to enable it again, and it would refuse
+                # every logon.
                 session.logon()
         return running.port
+
+    @staticmethod
+    def _wait_until_free(session_ids: list) -> None:
+        """Wait (a few seconds at most) until the connections of the sessions logged out have
+        gone. QuickFIX gives a session to one connection at a time: a Logon that arrived
+        before then would wait for it beside the first's own reconnection (a client that
+        reconnects by itself), and whichever looked first would win. Handed over only once
+        the session is free, the last logon wins, every time."""
+        deadline = time.monotonic() + HANDOVER_WAIT
+        while any(map(quickfix.Session.isSessionRegistered, session_ids)):
+            if time.monotonic() > deadline:
+                logger.warning("FIX sessions still taken after %s s: handed over", HANDOVER_WAIT)
+                return
+            time.sleep(HANDOVER_POLL)
 
     def _start_acceptor(self, key: ApiKey) -> KeyAcceptor:
         port = free_port()
@@ -175,10 +195,12 @@ class Gateway(SessionEvents):
         if session is not None:
             session.logon()
         key_id = self.key_ids.get(session_id.toString())
-        if key_id is not None:
-            presence_drop(api_key_id=key_id, connection_id=session_id.toString())
-            connection_left(api_key_id=key_id)
-        database.close()  # the connection's thread is done with it
+        try:
+            if key_id is not None:
+                presence_drop(api_key_id=key_id, connection_id=session_id.toString())
+                connection_left(api_key_id=key_id)
+        finally:
+            thread_connections_close()  # the connection's thread is done with the database
 
     # --- the stream ---------------------------------------------------------------------------
 

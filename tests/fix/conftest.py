@@ -117,7 +117,11 @@ def connect(gateway, tmp_path):
         )
         started.append(initiator)
         if wait:
-            initiator.wait_logged_on()
+            try:
+                initiator.wait_logged_on()
+            except AssertionError as failed:
+                log = gateway.output()[-3000:]
+                raise AssertionError(f"{failed}\nthe gateway's log:\n{log}") from None
         return initiator
 
     yield start

@@ -26,7 +26,14 @@ def fields_of(raw: str) -> dict[int, str]:
 
 
 def initiator_settings(
-    *, port: int, sender: str, target: str, begin_string: str, directory: Path, reset: bool
+    *,
+    port: int,
+    sender: str,
+    target: str,
+    begin_string: str,
+    directory: Path,
+    reset: bool,
+    reconnect_interval: int = 1,
 ) -> str:
     dictionaries = (
         f"TransportDataDictionary={SPEC / 'FIXT11.xml'}\n"
@@ -37,7 +44,7 @@ def initiator_settings(
     flag = "Y" if reset else "N"
     return (
         "[DEFAULT]\nConnectionType=initiator\nSocketConnectHost=127.0.0.1\n"
-        f"SocketConnectPort={port}\nReconnectInterval=1\nHeartBtInt=5\n"
+        f"SocketConnectPort={port}\nReconnectInterval={reconnect_interval}\nHeartBtInt=5\n"
         "StartTime=00:00:00\nEndTime=00:00:00\n"
         f"FileStorePath={directory / 'store'}\nFileLogPath={directory / 'log'}\n"
         f"ResetOnLogon={flag}\nResetOnLogout={flag}\nResetOnDisconnect={flag}\n"
@@ -115,16 +122,18 @@ class Initiator:
         begin_string: str = "FIX.4.4",
         directory: Path,
         reset: bool = True,
+        reconnect_interval: int = 1,
     ):
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / "initiator.cfg"
         path.write_text(
             initiator_settings(
                 port=port, sender=sender, target=target, begin_string=begin_string,
-                directory=directory, reset=reset,
+                directory=directory, reset=reset, reconnect_interval=reconnect_interval,
             )
         )  # fmt: skip
         self.begin_string = begin_string
+        self.directory = directory
         self.application = Counterparty(key)
         self.settings = quickfix.SessionSettings(str(path))
         self.initiator = quickfix.SocketInitiator(
@@ -137,7 +146,14 @@ class Initiator:
 
     def wait_logged_on(self) -> None:
         if not self.application.logged_on.wait(TIMEOUT):
-            raise AssertionError("the initiator did not log on")
+            raise AssertionError(f"the initiator did not log on; its events:\n{self.events()}")
+
+    def events(self, last: int = 40) -> str:
+        """The last lines of the engine's event log (connects, logons, disconnects)."""
+        lines = []
+        for path in sorted((self.directory / "log").glob("*.event.current.log")):
+            lines += path.read_text(errors="replace").splitlines()
+        return "\n".join(lines[-last:])
 
     def send(self, msg_type: str, fields: dict[int, object]) -> None:
         message = quickfix.Message()

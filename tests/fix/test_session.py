@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import re
 import socket
+import threading
 
 import pytest
 import quickfix
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from accounts.models import ApiKey
@@ -15,7 +18,7 @@ from fix.gateway import Gateway
 from fix.translate import timestamp
 from tests.conftest import wait_for
 from tests.fix.conftest import ACCOUNT
-from tests.fix.counterparty import TIMEOUT, raw_connection
+from tests.fix.counterparty import TIMEOUT, Initiator, raw_connection
 
 pytestmark = [pytest.mark.pipeline]
 
@@ -129,6 +132,73 @@ def test_a_session_left_disabled_by_a_crossed_logout_takes_the_next_logon(tradin
         assert all(session.isEnabled() for session in sessions)
     finally:
         gateway.stop()
+
+
+@pytest.fixture
+def inprocess(trading_key, tmp_path):
+    """The gateway in this process (its front serving; no stream loop), with an initiator of
+    the trading key's logged on through it."""
+    api_key, key = trading_key
+    gateway = Gateway(host="127.0.0.1", port=0, directory=tmp_path / "gateway")
+    threading.Thread(target=gateway.front.serve, daemon=True).start()
+    first = Initiator(
+        port=gateway.front.port,
+        key=key,
+        sender=api_key.fix_sender,
+        target=api_key.fix_target,
+        directory=tmp_path / "first",
+        reconnect_interval=60,
+    )
+    try:
+        first.wait_logged_on()
+        yield gateway, first
+    finally:
+        first.close()
+        gateway.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_logon_is_handed_over_once_the_first_connection_has_gone(trading_key, inprocess):
+    """Handed over while the first was still connected, the second's Logon would wait for the
+    session beside the first's own reconnection, and the first could win: last logon wins."""
+    api_key, _ = trading_key
+    gateway, first = inprocess
+    gateway.route(api_key, {})  # as the front does for a second logon
+    session_ids = gateway.acceptors[api_key.pk].session_ids
+    assert not any(map(quickfix.Session.isSessionRegistered, session_ids))
+    assert all(quickfix.Session.lookupSession(id_).isEnabled() for id_ in session_ids)
+    [logout] = first.application.expect("5")
+    assert "again" in logout[58]
+
+
+@pytest.fixture
+def database_connects(monkeypatch) -> list[threading.Thread]:
+    """The thread of every database connection opened from now on; connections kept open
+    between requests (CONN_MAX_AGE), as production has them on PostgreSQL."""
+    monkeypatch.setitem(connections.settings[DEFAULT_DB_ALIAS], "CONN_MAX_AGE", 60)
+    threads = []
+    connect = BaseDatabaseWrapper.connect
+
+    def connect_noted(wrapper):
+        threads.append(threading.current_thread())
+        connect(wrapper)
+
+    monkeypatch.setattr(BaseDatabaseWrapper, "connect", connect_noted)
+    return threads
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fix_connection_uses_one_database_connection_for_all_its_messages(
+    database_connects, inprocess
+):
+    """QuickFIX calls into Python with a fresh thread state each time (fix.connections)."""
+    _, oms = inprocess
+    assert database_connects  # the logon's, on the session's thread
+    database_connects.clear()
+    for n in range(5):
+        oms.send("H", {11: f"unknown-{n}", 55: "BTCUSD", 54: "1"})
+    oms.application.expect("8", count=5)
+    assert database_connects == []
 
 
 def test_a_revoked_key_is_logged_out(gateway, trading_key, connect):
