@@ -21,6 +21,7 @@ from django.utils.html import format_html
 
 from accounts.pages import balances_context, overview_context
 from accounts.selectors import accounts_visible
+from algos.models import CHILD_PREFIX
 from algos.pages import parents_context
 from orders.pages import blotter_rows_context, order_detail_context, order_outcome_context
 from orders.screen import screen_accounts, screen_find, screen_live_context
@@ -74,7 +75,7 @@ def _fragments(user, page: str, params: dict, events: list[Event] | None) -> str
     else:
         relevant = None
     if page == "blotter":
-        return _blotter(user, params)
+        return _blotter(user, params, relevant)
     if page == "overview":
         return render_to_string("accounts/overview.html#live", _oob(overview_context(user=user)))
     if page == "balances":
@@ -116,17 +117,36 @@ def _csrf_input(params: dict) -> str:
     return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token)
 
 
-def _blotter(user, params: dict) -> str:
-    """Its working orders, and the algos' parents with their children (the algos' own events
-    and their children's orders move them)."""
-    context = blotter_rows_context(
-        user=user, show_all=params.get("all") == "1", csrf_input=_csrf_input(params)
-    )
-    rows = render_to_string("orders/blotter.html#rows", _oob(context)).strip()
-    parents = parents_context(user=user) | {"csrf_token": _csrf_token(params)}
-    # A <tbody> parses as one only inside a <table>, and an element after it only if that
-    # table is closed: htmx swaps the out-of-band parts nested in the wrapper by their ids.
-    return f"<table>{rows}</table>" + render_to_string("algos/list.html#parents", _oob(parents))
+def _blotter(user, params: dict, events: list[Event] | None) -> str:
+    """Its working orders, and the algos' parents with their children, each when the events
+    move it (both on connect): the parents' part costs a few queries per parent, and most
+    order events are not an algo's."""
+    html = ""
+    if events is None or any(event.kind != "parent" for event in events):
+        context = blotter_rows_context(
+            user=user, show_all=params.get("all") == "1", csrf_input=_csrf_input(params)
+        )
+        # A <tbody> parses as one only inside a <table>, and an element after it only if that
+        # table is closed: htmx swaps the out-of-band parts nested in the wrapper by their ids.
+        rows = render_to_string("orders/blotter.html#rows", _oob(context)).strip()
+        html = f"<table>{rows}</table>"
+    if events is None or any(map(_moves_parents, events)):
+        parents = parents_context(user=user) | {"csrf_token": _csrf_token(params)}
+        html += render_to_string("algos/list.html#parents", _oob(parents))
+    return html
+
+
+def _moves_parents(event: Event) -> bool:
+    """An algo's own event, an account's (whether the user may control an algo follows its
+    accounts' trading state), or an order event of what may be an algo's child (named by
+    algos.models.child_client_order_id)."""
+    if event.kind in ("parent", "account"):
+        return True
+    return event.kind == "order" and _client_order_id(event).startswith(CHILD_PREFIX)
+
+
+def _client_order_id(event: Event) -> str:
+    return json.loads(event.message).get("client_order_id") or ""
 
 
 def _trade(user, params: dict, events: list[Event] | None) -> str | None:
@@ -172,5 +192,5 @@ def _orders_in(events: Iterable[Event]) -> set[tuple[int, str]]:
     found = set()
     for event in events:
         if event.kind == "order":
-            found.add((event.account_id, json.loads(event.message).get("client_order_id")))
+            found.add((event.account_id, _client_order_id(event)))
     return found

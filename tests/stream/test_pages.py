@@ -68,9 +68,9 @@ def test_an_order_event_pushes_the_blotter_rows_as_an_out_of_band_swap(desk):
 
 def test_the_pushed_blotter_rows_are_those_a_poll_returns(desk, trader_web):
     trader = desk["users"]["TRADER"]
-    order = OrderFactory(account=desk["account"], status="PARTIALLY_FILLED")
+    OrderFactory(account=desk["account"], status="PARTIALLY_FILLED")
     OrderFactory(account=desk["other"], status="NEW")
-    pushed = push(trader, "blotter", events_of(("order", order)), all="1")
+    pushed = push(trader, "blotter", None, all="1")
     rows, parents = pushed.split(PARENTS, 1)
     rows = rows.strip().removeprefix("<table>").removesuffix("</table>")
     polled = trader_web.get("/orders/blotter/rows/?v=-1&all=1").content.decode().strip()
@@ -79,12 +79,23 @@ def test_the_pushed_blotter_rows_are_those_a_poll_returns(desk, trader_web):
     assert without_tokens(PARENTS + parents.replace(OOB, "")) == without_tokens(polled)
 
 
+def test_an_order_event_pushes_the_parents_only_when_the_order_may_be_an_algos_child(desk):
+    trader = desk["users"]["TRADER"]
+    manual = OrderFactory(account=desk["account"], status="NEW", client_order_id="by-hand-1")
+    child = OrderFactory(account=desk["account"], status="NEW", client_order_id="algo-7-1")
+    by_hand = push(trader, "blotter", events_of(("order", manual)))
+    assert f'id="order-{manual.pk}"' in by_hand and PARENTS not in by_hand
+    assert PARENTS in push(trader, "blotter", events_of(("order", child)))
+    assert PARENTS in push(trader, "blotter", events_of(("account", desk["account"])))
+
+
 def test_an_algos_event_pushes_the_blotters_parents_which_it_polls_only_without_a_stream(desk):
     """The blotter loads its algos' parents once; the stream pushes them, on an event of an
     algo's as on its children's, and their part polls only while the stream is down."""
     trader = desk["users"]["TRADER"]
     event = event_of(1, "parent", desk["account"].pk, '{"type": "StatusChange", "id": "1"}')
     html = push(trader, "blotter", [event])
+    assert html.startswith(PARENTS)  # the rows did not move
     section = html[html.index(PARENTS) :]
     assert section.startswith('<section id="algo-parents"') and OOB in section
     assert "data-poll" in section.split(">", 1)[0]
