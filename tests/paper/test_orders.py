@@ -2,6 +2,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.paper.helpers import ACCOUNT_KEY, holding, intent
@@ -381,3 +383,23 @@ def test_a_good_till_time_order_expires_at_the_step_after_its_time(venue, settin
 
     engine.advance_markets(start + timedelta(seconds=3))
     assert venue.lookup(placed.client_order_id, "BTCUSD").status == OrdStatus.CANCELED
+
+
+def test_open_orders_read_trades_once_and_only_when_an_order_traded(venue):
+    """A sync reads every resting order each cycle: the list costs the same for 2 or 20 of
+    them, and one query more, for all the trades, once one of them has traded."""
+
+    def statements() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            venue.open_orders()
+        return len(queries)
+
+    for _ in range(2):
+        venue.submit(intent(amount="0.01", price="49000"))
+    venue.open_orders()  # the markets' first step since the book was set
+    two = statements()
+    for _ in range(18):
+        venue.submit(intent(amount="0.01", price="49000"))
+    assert statements() == two
+    venue.submit(intent(amount="1", price="50010"))  # partly filled, rests
+    assert statements() == two + 1

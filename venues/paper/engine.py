@@ -17,7 +17,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from emsweb import sql
@@ -520,8 +520,13 @@ def order_lookup(account_key: str, client_order_id: str) -> PaperOrder | None:
 
 
 def orders_open(account_key: str) -> list[PaperOrder]:
+    """The account's open orders, oldest first, with the trades of those that traded: a
+    prefetch costs Django a queryset per order it is asked for, traded or not, and a sync reads
+    every resting order each cycle."""
     orders = account_get(account_key).orders.filter(status__in=OPEN_STATUSES)
-    return list(orders.order_by("created_at", "pk").prefetch_related("trades"))
+    orders = list(orders.order_by("created_at", "pk"))
+    prefetch_related_objects([order for order in orders if order.filled], "trades")
+    return orders
 
 
 def trades_since(account_key: str, cursor: str | None) -> tuple[list[PaperTrade], str | None]:
