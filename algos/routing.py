@@ -12,9 +12,9 @@ from decimal import Decimal
 
 from accounts.models import ExchangeAccount
 from accounts.services import account_venue
+from orders.funds import balance_available
 from orders.models import Instrument
 from orders.money import round_amount
-from orders.selectors import balance_available
 from risk.check import Attempt, RiskRefused, risk_check
 from risk.rules import trading_halted
 from venues.base import OrdSide

@@ -24,7 +24,7 @@ from accounts.selectors import accounts_tradable, accounts_visible
 from positions.pages import positions_context
 from venues.base import InstrumentKind
 
-from . import selectors
+from . import funds, selectors
 from .instruments import instrument_find
 from .models import Fill, Instrument, Order, ScreenChoice
 from .money import plain
@@ -250,7 +250,7 @@ def _balance(account: ExchangeAccount, asset: str) -> AssetBalance:
     )
     if balance is None and account.balances_synced_at:
         balance = Decimal(0)  # read, and the venue holds none of it
-    return AssetBalance(asset, balance, selectors.balance_available(account=account, asset=asset))
+    return AssetBalance(asset, balance, funds.balance_available(account=account, asset=asset))
 
 
 def account_state(account: ExchangeAccount) -> list[str]:

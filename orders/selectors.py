@@ -9,25 +9,21 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import (
     BooleanField,
-    Case,
     Exists,
     F,
     Func,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
-    When,
 )
 from django.utils import timezone
 
-from accounts.models import ApiKey, Balance, ExchangeAccount
+from accounts.models import ApiKey, ExchangeAccount
 from accounts.selectors import accounts_tradable, accounts_visible
 from emsweb.redis import redis_client
-from positions.models import Position
-from venues.base import ExecInst, InstrumentKind, OrdSide, OrdStatus
+from venues.base import OrdStatus
 
 from .compiled import Prepared
 from .models import Instrument, Order
@@ -250,42 +246,6 @@ def quote_for(*, instrument: Instrument) -> Quote | None:
     return Quote(*(Decimal(part) if part else None for part in (bid, ask, last)), read_at)
 
 
-def balance_available(*, account: ExchangeAccount, asset: str) -> Decimal | None:
-    """What the desk may still commit of `asset` on `account`: the venue's available as of the
-    last read of the balances, less what the desk's own orders sent since hold of it (an open
-    remainder locked, a filled part spent). None while the balances were never read: unknown,
-    which is not zero. The ticket shows this figure and order_submit checks against it.
-
-    An order is taken off only if it had not been sent when the read returned (claimed for
-    routing later, or not yet), so the venue's figure cannot include it: never counted twice.
-    One sent while the read was under way is counted by neither until the next read.
-    """
-    # One statement: a read committed between two would pair new rows with the old time.
-    read = _BALANCE_READ.dicts(account_id=account.pk, asset=asset)
-    if not read:
-        raise ExchangeAccount.DoesNotExist(f"No account {account.pk}")
-    read_at, available = read[0]["balances_synced_at"], read[0]["available"]
-    if read_at is None:
-        return None
-    orders = _ORDERS_SENT_SINCE.dicts(account_id=account.pk, asset=asset, read_at=read_at)
-    held = sum((_held(order) for order in orders), Decimal(0))
-    return (available or Decimal(0)) - held
-
-
-def _balance_read(*, account_id: int, asset: str) -> QuerySet:
-    """When the account's balances were last read, and what was available of `asset` then."""
-    # `asset` by the venue's code (ZUSD) or the common one (USD), the venue's code first.
-    row = Balance.objects.filter(account=OuterRef("pk")).filter(
-        Q(asset_id_exchange=asset) | Q(asset_id_coinapi=asset)
-    )
-    first = Case(When(asset_id_exchange=asset, then=Value(0)), default=Value(1))
-    return (
-        ExchangeAccount.objects.filter(pk=account_id)
-        .annotate(available=Subquery(row.order_by(first).values("available")[:1]))
-        .values("balances_synced_at", "available")
-    )
-
-
 class JSONListHas(Func):
     """The JSON list in `field` has `element` among its elements, as `element in list` says in
     Python, tested in SQL: a read that needs only that brings back a boolean instead of every
@@ -313,71 +273,6 @@ class JSONListHas(Func):
 
     def _compiled(self, compiler) -> list[tuple[str, list]]:
         return [compiler.compile(expression) for expression in self.get_source_expressions()]
-
-
-def _orders_sent_since(*, account_id: int, asset: str, read_at: datetime) -> QuerySet:
-    """The desk's orders funded from `asset` not yet sent, or sent after `read_at`: spot orders
-    by their side, derivatives by their settlement asset (with the leverage last reported)."""
-    spot = Q(instrument__kind=InstrumentKind.SPOT)
-    funded = (
-        (spot & Q(side=OrdSide.BUY, instrument__quote=asset))
-        | (spot & Q(side=OrdSide.SELL, instrument__base=asset))
-        | (~spot & Q(instrument__settlement_asset=asset))
-    )
-    leverage = Position.objects.filter(
-        account=OuterRef("account"), symbol_id_exchange=OuterRef("instrument__symbol_id_exchange")
-    ).values("leverage")[:1]
-    # A claim for routing sets updated_at too: the bound on it lets an index find the orders.
-    sent_since = Q(routing_started_at__gt=read_at, updated_at__gt=read_at)
-    return (
-        Order.objects.filter(account_id=account_id)
-        .filter(funded, Q(status=S.RECEIVED) | sent_since)
-        .annotate(leverage=Subquery(leverage))
-        .values(
-            "side",
-            "status",
-            "price",
-            "amount_open",
-            "amount_filled",
-            "avg_px",
-            "leverage",
-            "instrument__kind",
-            "instrument__inverse",
-            "instrument__contract_size",
-            reduce_only=JSONListHas("exec_inst", ExecInst.DO_NOT_INCREASE),
-        )  # fmt: skip
-    )
-
-
-# Every submit reads both: compiled once (orders.compiled), with these markers for the values.
-_ACCOUNT_MARKER, _ASSET_MARKER = -7_000_001, "<asset>"
-_BALANCE_READ = Prepared(_balance_read, account_id=_ACCOUNT_MARKER, asset=_ASSET_MARKER)
-_ORDERS_SENT_SINCE = Prepared(
-    _orders_sent_since,
-    account_id=_ACCOUNT_MARKER,
-    asset=_ASSET_MARKER,
-    read_at=datetime(1970, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
-)
-
-
-def _held(order: dict) -> Decimal:
-    """What one order takes of its funding asset: its filled part, and its open remainder while
-    it works; for a derivative, the initial margin of both (their value / leverage), none for a
-    reduce-only one."""
-    still_open = order["amount_open"] if order["status"] in WORKING_STATUSES else Decimal(0)
-    filled, price, avg_px = order["amount_filled"], order["price"], order["avg_px"]
-    if order["instrument__kind"] != InstrumentKind.SPOT:
-        if order["reduce_only"]:
-            return Decimal(0)  # it only frees margin
-        size = order["instrument__contract_size"]
-        if order["instrument__inverse"]:
-            worth = (filled / avg_px if filled else 0) * size + still_open * size / price
-        else:
-            worth = (filled * avg_px + still_open * price) * size
-        return worth / (order["leverage"] or 1)
-    if order["side"] == OrdSide.BUY:
-        return filled * avg_px + still_open * price
-    return filled + still_open
 
 
 def open_order_count(*, accounts) -> int:

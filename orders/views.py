@@ -21,7 +21,7 @@ from accounts.access import desk_view
 from accounts.audit import client_ip
 from accounts.selectors import accounts_tradable, accounts_visible
 
-from . import pages, selectors
+from . import funds, pages, selectors
 from .changes import changes_version
 from .forms import SERVICE_TO_TICKET_FIELD, HistoryFilterForm, TicketForm
 from .instruments import contract_value, instrument_find
@@ -100,7 +100,7 @@ def _check(form: TicketForm) -> dict:
         asset = instrument.settlement_asset
     else:
         asset = instrument.quote if side == "BUY" else instrument.base
-    available = selectors.balance_available(account=account, asset=asset)
+    available = funds.balance_available(account=account, asset=asset)
     context.update(asset=asset, available=available)
     context["presets"] = amount_presets(
         side=side,

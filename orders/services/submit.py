@@ -19,10 +19,11 @@ from venues.base import ExecInst, OrdSide, OrdStatus, TimeInForce
 from venues.registry import venue_info
 
 from ..changes import changes_bump
+from ..funds import balance_available
 from ..instruments import contract_value, instrument_find
 from ..models import EventCause, Instrument, Order
 from ..money import NotADecimal, parse_decimal, plain, round_amount, round_price
-from ..selectors import JSONListHas, balance_available, order_with_client_order_id
+from ..selectors import JSONListHas, order_with_client_order_id
 from ..statuses import WORKING_STATUSES
 from ..tasks import delay_after_commit, route_order
 from ..writes import order_insert
@@ -125,9 +126,9 @@ def order_submit(
         if existing is None:
             raise
         return _same_request_or_refuse(existing, request_hash)
-    changes_bump()
-
+    # The route task first: the worker can start on it while the blotters' counter moves.
     delay_after_commit(route_order, order.pk)
+    changes_bump()
     return order
 
 

@@ -9,8 +9,8 @@ from django.db import connection
 from django.utils import timezone
 
 from orders.compiled import Prepared
+from orders.funds import _ORDERS_SENT_SINCE, _orders_sent_since
 from orders.models import Order
-from orders.selectors import _ORDERS_SENT_SINCE, _orders_sent_since
 from tests.factories import AccountFactory, InstrumentFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,9 +10,9 @@ import pytest
 
 from accounts.models import AuditAction, AuditEvent, DeskMember, DeskRole
 from accounts.services import account_link
+from orders.funds import balance_available
 from orders.instruments import coinapi_symbol, instrument_find, instruments_refresh
 from orders.models import Order
-from orders.selectors import balance_available
 from orders.services import (
     OrderInvalid,
     OrderTicket,
