@@ -215,11 +215,17 @@ def start(services: stack.Stack, port: int) -> None:
     from .tasks import noop
 
     # The two workers of docker-compose.yml: the order path's, and the one for everything else.
-    services.start("worker", CELERY_QUEUES="orders")
+    # CELERY_POOL=prefork CELERY_CONCURRENCY=2 in the environment tries the order worker's old pool.
+    pool = {
+        "CELERY_POOL": os.environ.get("CELERY_POOL", "threads"),
+        "CELERY_CONCURRENCY": os.environ.get("CELERY_CONCURRENCY", "4"),
+    }
+    services.start("worker", CELERY_QUEUES="orders", **pool)
     services.start(
         "worker-background",
         command="worker",
         CELERY_QUEUES="default",
+        CELERY_POOL="prefork",
         CELERY_CONCURRENCY="1",
         CELERY_WORKER_NAME="background",
     )
@@ -244,10 +250,10 @@ def start(services: stack.Stack, port: int) -> None:
 
     stack.wait_until("the worker", lambda: _retrying(worker_answers), timeout=60, stack=services)
     stack.wait_until("gunicorn", web_answers, timeout=60, stack=services, every=0.2)
-    pools = [len(services.pids(name)) - 1 for name in ("worker", "worker-background")]
     say(
-        f"order worker ready ({pools[0]} pool processes), background worker ({pools[1]}), beat, "
-        f"gunicorn on 127.0.0.1:{port}"
+        f"order worker ready ({pool['CELERY_POOL']} pool of {pool['CELERY_CONCURRENCY']}), "
+        f"background worker ({len(services.pids('worker-background')) - 1} pool processes), "
+        f"beat, gunicorn on 127.0.0.1:{port}"
     )
 
 

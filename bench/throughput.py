@@ -95,7 +95,8 @@ def run(ctx) -> list[Figure]:
     ctx.details["throughput"] = {
         "window_s": window,
         "submitters": SUBMITTERS,
-        "worker_concurrency": int(os.environ.get("CELERY_CONCURRENCY", "2")),
+        "worker_pool": os.environ.get("CELERY_POOL", "threads"),
+        "worker_concurrency": int(os.environ.get("CELERY_CONCURRENCY", "4")),
         "accounts": ACCOUNTS,
         "submitter_queue_limit": QUEUE_LIMIT,
         "orders_new_per_s": new_rate,

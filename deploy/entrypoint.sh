@@ -33,7 +33,7 @@ case "$command" in
     # each, so a sync never holds up an order); all three when one worker does everything. CELERY_WORKER_NAME tells apart two workers on one host.
     exec celery $(json_logs && echo --quiet) -A emsweb worker \
       --queues "${CELERY_QUEUES:-orders,default,market}" \
-      --concurrency "${CELERY_CONCURRENCY:-2}" \
+      --pool "${CELERY_POOL:-prefork}" --concurrency "${CELERY_CONCURRENCY:-2}" \
       --loglevel "${LOG_LEVEL:-INFO}" \
       --without-gossip --without-mingle \
       --hostname "${CELERY_WORKER_NAME:-worker}@%h" "$@"

@@ -160,9 +160,10 @@ def commands(
         ],
         # As docker-compose.yml runs them: the order path on a worker of its own, so that no
         # sync or scheduled task can hold up an order, and everything else ("tasks") on another.
+        # The order worker's threads pool: bench/README.md, "the order worker's pool".
         "worker": [
-            str(BIN / "celery"), "-A", "emsweb", "worker",
-            "-Q", "orders", "--concurrency", "2", "--loglevel", "INFO",
+            str(BIN / "celery"), "-A", "emsweb", "worker", "-Q", "orders",
+            "--pool", "threads", "--concurrency", "4", "--loglevel", "INFO",
             "--without-gossip", "--without-mingle", "--hostname", "worker@%h",
         ],
         "tasks": [

@@ -253,6 +253,11 @@ EMSWEB_RECONCILE_AFTER = env.float("EMSWEB_RECONCILE_AFTER", default=15.0)
 # lookups that found nothing AND this long since the order was claimed for routing.
 EMSWEB_NOT_FOUND_LOOKUPS = env.int("EMSWEB_NOT_FOUND_LOOKUPS", default=3)
 EMSWEB_NEVER_PLACED_AFTER = env.float("EMSWEB_NEVER_PLACED_AFTER", default=120.0)
+# A claimed order is sent within this many seconds of its claim or not at all (then the sync
+# settles it): with the venue call's own bounds (EMSWEB_CCXT_*), no worker can still be sending
+# it once it may be declared never placed. Celery's time limits, which would also stop a send
+# that late, are not enforced by the threads pool the order worker runs.
+EMSWEB_ROUTE_SEND_DEADLINE = env.float("EMSWEB_ROUTE_SEND_DEADLINE", default=30.0)
 # Trading on an account waits until a full sync has reconciled it with the venue: after a worker
 # starts, and whenever the last successful sync is older than this (several missed ticks).
 EMSWEB_RECONCILED_FOR = env.float("EMSWEB_RECONCILED_FOR", default=10 * EMSWEB_SYNC_INTERVAL)

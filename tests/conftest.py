@@ -187,7 +187,7 @@ def test_database_url() -> str:
 
 
 class Worker:
-    """A `celery worker` process, its log, and its pool's processes."""
+    """A `celery worker` process, its log, and its pool's processes (none with threads)."""
 
     def __init__(
         self,
@@ -196,6 +196,7 @@ class Worker:
         log_path: Path,
         env: dict | None = None,
         queues: str = "orders,default",
+        pool: str = "prefork",
     ):
         env = {
             **os.environ,
@@ -217,7 +218,7 @@ class Worker:
                 "-Q",
                 queues,
                 "--pool",
-                "prefork",
+                pool,
                 "--concurrency",
                 str(concurrency),
                 "--without-gossip",

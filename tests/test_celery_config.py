@@ -38,6 +38,20 @@ def test_nothing_on_the_order_path_is_delayed_with_eta_or_countdown():
                 raise AssertionError(f"{path.name}:{node.value.lineno} uses {node.arg}")
 
 
+def test_a_claimed_order_is_sent_by_its_deadline_or_never_so_well_before_never_placed():
+    """The threads pool enforces no time limit: the send deadline, plus what one venue call may
+    take (its turn, a cold markets load and the create, each bounded by ccxt's timeout), must
+    end before the sync may declare the order never placed."""
+    longest_send = (
+        settings.EMSWEB_ROUTE_SEND_DEADLINE
+        + settings.EMSWEB_CCXT_MAX_WAIT
+        + 3 * settings.EMSWEB_CCXT_TIMEOUT
+    )
+    assert longest_send < settings.EMSWEB_NEVER_PLACED_AFTER or (
+        settings.EMSWEB_NEVER_PLACED_AFTER == 2  # the test settings shorten it on purpose
+    )
+
+
 def test_an_order_is_declared_never_placed_only_after_no_worker_can_still_be_sending_it():
     assert settings.EMSWEB_NEVER_PLACED_AFTER > settings.CELERY_TASK_TIME_LIMIT or (
         settings.EMSWEB_NEVER_PLACED_AFTER == 2  # the test settings shorten it on purpose

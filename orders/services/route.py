@@ -54,6 +54,7 @@ def order_route(*, order_id: int) -> None:
     )
     if not claimed:
         return  # someone else has it, or it is already past routing
+    send_by = time.monotonic() + settings.EMSWEB_ROUTE_SEND_DEADLINE
     try:
         # Read after the claim, right before sending, so that a halt that came while this
         # worker reconciled the account (or waited for it) is obeyed.
@@ -61,7 +62,7 @@ def order_route(*, order_id: int) -> None:
             # Accepted just before a halt, and missed by the kill switch's cancels: not sent.
             _reject(order.pk, f"Not sent: {halted}", RejectReason.LOCAL)
         else:
-            _route_claimed(order)
+            _route_claimed(order, send_by)
     finally:
         routing_settled(order)
 
@@ -106,7 +107,7 @@ def _reconcile_account(account_id: int) -> bool:
     return True
 
 
-def _route_claimed(order: Order) -> None:
+def _route_claimed(order: Order, send_by: float) -> None:
     order_id = order.pk
     try:
         venue = account_venue(account=order.account)
@@ -115,6 +116,16 @@ def _route_claimed(order: Order) -> None:
             "order %s: no venue adapter", order.client_order_id, extra=order_context(order)
         )
         _reject(order_id, f"Cannot reach {order.account.venue}: {problem}", RejectReason.LOCAL)
+        return
+    if time.monotonic() > send_by:
+        # Held up since its claim (a stalled thread, say): the sync may be about to declare it
+        # never placed, so it must not go out now. Left ROUTING, the sync settles it.
+        logger.error(
+            "order %s: not sent, %s s after its claim; left to the sync",
+            order.client_order_id,
+            settings.EMSWEB_ROUTE_SEND_DEADLINE,
+            extra=order_context(order),
+        )
         return
 
     try:

@@ -140,13 +140,14 @@ def statements_of_submit(account, client_order_id: str) -> tuple[Order, list[str
     return order, [q["sql"] for q in queries if q["sql"].split(" ", 1)[0] not in TRANSACTION]
 
 
-def test_a_submit_reads_four_things_and_writes_the_order_with_its_first_row_in_one_go(account):
+def test_a_submit_reads_few_things_and_writes_the_order_with_its_first_row_in_one_go(account):
     submit(account, "warm")  # the risk rules are read from the database once, then from Redis
-    # The client order id, the instrument, the balance as last read, the orders sent since.
+    # The client order id, the instrument, the balance as last read, the orders sent since (on
+    # PostgreSQL summed in the balance's statement: orders.funds).
     order, statements = statements_of_submit(account, "cost-6")
-    # Four reads, the order with its first row and its stream event (three statements but on
+    # The reads, the order with its first row and its stream event (three statements but on
     # PostgreSQL), the audit entry.
-    assert len(statements) <= {"postgresql": 6}.get(connection.vendor, 8), "\n".join(statements)
+    assert len(statements) <= {"postgresql": 5}.get(connection.vendor, 8), "\n".join(statements)
     event = order.events.get()
     assert (event.status, event.at, event.cause) == (S.RECEIVED, order.created_at, "SUBMIT")
 
