@@ -138,6 +138,7 @@ def writers_sequence() -> bool:
 
 
 _writer_passes: tuple[int, WriterPasses] | None = None
+_writer_passes_made = threading.Lock()  # the order worker's threads may ask first at once
 
 
 def after_commit() -> None:
@@ -148,9 +149,13 @@ def after_commit() -> None:
 
 def _process_passes() -> WriterPasses:
     global _writer_passes
-    if _writer_passes is None or _writer_passes[0] != os.getpid():
-        _writer_passes = (os.getpid(), WriterPasses())
-    return _writer_passes[1]
+    passes = _writer_passes
+    if passes is not None and passes[0] == os.getpid():
+        return passes[1]
+    with _writer_passes_made:
+        if _writer_passes is None or _writer_passes[0] != os.getpid():
+            _writer_passes = (os.getpid(), WriterPasses())
+        return _writer_passes[1]
 
 
 def after_commit_announce(numbered: list[Numbered], reports: list[dict] | None = None) -> None:

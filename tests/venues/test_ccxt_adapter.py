@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import logging.config
+import threading
 from decimal import Decimal
 
 import pytest
@@ -115,6 +116,23 @@ def test_one_instance_per_account_reused_and_replaced_when_the_keys_change(fake)
         credentials=Credentials({**script.credentials, "PublicApiKey": "another-public-key"}),
     )
     assert rotated._account() is not first
+
+
+def test_each_thread_sees_the_status_of_its_own_last_answer(fake):
+    """The order worker's threads share an account's instance: a failure is classified by the
+    status of its own answer, not by one another thread had since."""
+    shared = venue_for(Kraken(), fake)._account()
+    shared.status = 503
+    seen_elsewhere = []
+
+    def another_thread() -> None:
+        seen_elsewhere.append(shared.status)
+        shared.status = 200
+
+    thread = threading.Thread(target=another_thread)
+    thread.start()
+    thread.join()
+    assert (seen_elsewhere, shared.status) == ([None], 503)
 
 
 def test_markets_are_loaded_once_and_shared_through_redis_with_a_fresh_process(fake):

@@ -102,16 +102,27 @@ class Markets:
 
 
 class Connection:
-    """One ccxt instance and its gate. `status` is the HTTP status of the last answer."""
+    """One ccxt instance and its gate. `status` is the HTTP status of the last answer this
+    thread had: the order worker's threads share the instance, and a failure is classified by
+    its own answer's status, never by one another thread had meanwhile (a 200 read for a 503
+    would turn "outcome unknown" into "refused")."""
 
     def __init__(self, exchange: ccxt.Exchange, gate: Gate, secrets: tuple[str, ...]):
         self.exchange = exchange
         self.gate = gate
         self.secrets = secrets
-        self.status: int | None = None
+        self._answers = threading.local()
         self.markets_version = 0
         self.fingerprint = ""
         _instrument(self)
+
+    @property
+    def status(self) -> int | None:
+        return getattr(self._answers, "status", None)
+
+    @status.setter
+    def status(self, status: int | None) -> None:
+        self._answers.status = status
 
     def use_markets(self, markets: Markets) -> None:
         if self.markets_version != markets.version:
