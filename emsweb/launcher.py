@@ -160,7 +160,7 @@ def commands(
         ],
         # As docker-compose.yml runs them: the order path on a worker of its own, so that no
         # sync or scheduled task can hold up an order, and everything else ("tasks") on another.
-        # The order worker's threads pool: bench/README.md, "the order worker's pool".
+        # The order worker on threads: bench/README.md, "Issue 21: the order path at half the CPU".
         "worker": [
             str(BIN / "celery"), "-A", "emsweb", "worker", "-Q", "orders",
             "--pool", "threads", "--concurrency", "4", "--loglevel", "INFO",
