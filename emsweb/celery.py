@@ -9,8 +9,15 @@ import time
 import weakref
 
 from celery import Celery
-from celery.signals import before_task_publish, task_postrun, task_prerun, worker_ready
+from celery.signals import (
+    before_task_publish,
+    task_postrun,
+    task_prerun,
+    worker_init,
+    worker_ready,
+)
 
+from emsweb import watchdog
 from emsweb.heartbeats import HEARTBEAT_TASK
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "emsweb.settings")
@@ -74,3 +81,22 @@ def close_the_trading_gates(**_) -> None:
     from orders.gate import reconciliations_forget
 
     reconciliations_forget()
+
+
+@worker_init.connect
+def enforce_the_time_limit_on_threads(sender=None, **_) -> None:
+    """The threads pool enforces no time limit: emsweb.watchdog does (prefork enforces its own)."""
+    pool = getattr(sender, "pool_cls", None)
+    pool_name = pool if isinstance(pool, str) else getattr(pool, "__module__", "")
+    if pool_name in ("threads", "celery.concurrency.thread"):
+        watchdog.watch(app.conf.task_time_limit)
+
+
+@task_prerun.connect
+def task_started(task_id=None, **_) -> None:
+    watchdog.task_started(task_id)
+
+
+@task_postrun.connect
+def task_ended(task_id=None, **_) -> None:
+    watchdog.task_ended(task_id)

@@ -158,8 +158,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # figures). Reused for this many tasks; emsweb.celery closes it sooner when Django's
 # own rules (CONN_MAX_AGE, a failed query) or a failed task say so.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
-CELERY_TASK_SOFT_TIME_LIMIT = 30
-CELERY_TASK_TIME_LIMIT = 60
+# On the threads pool (the order worker's) emsweb.watchdog enforces the hard limit.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=30)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=60)
 # An unacknowledged message is redelivered after this long, even while it still runs: keep it
 # far above the hard time limit (checked by a test).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -255,8 +256,8 @@ EMSWEB_NOT_FOUND_LOOKUPS = env.int("EMSWEB_NOT_FOUND_LOOKUPS", default=3)
 EMSWEB_NEVER_PLACED_AFTER = env.float("EMSWEB_NEVER_PLACED_AFTER", default=120.0)
 # A claimed order is sent within this many seconds of its claim or not at all (then the sync
 # settles it): with the venue call's own bounds (EMSWEB_CCXT_*), no worker can still be sending
-# it once it may be declared never placed. Celery's time limits, which would also stop a send
-# that late, are not enforced by the threads pool the order worker runs.
+# it once it may be declared never placed; the hard time limit (emsweb.watchdog on the order
+# worker's threads pool) stops one that stalls inside the venue call.
 EMSWEB_ROUTE_SEND_DEADLINE = env.float("EMSWEB_ROUTE_SEND_DEADLINE", default=30.0)
 # Trading on an account waits until a full sync has reconciled it with the venue: after a worker
 # starts, and whenever the last successful sync is older than this (several missed ticks).

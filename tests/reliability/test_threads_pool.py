@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 
+from emsweb import watchdog
 from orders.gate import reconciliations_forget, sync_running
 from orders.models import Order, RejectReason
 from orders.services.sweep import orders_sweep_received
@@ -40,21 +42,21 @@ SYNC_LOCK_SECONDS = 3
 class Workers:
     """The order worker on the threads pool, killed and replaced."""
 
-    def __init__(self):
+    def __init__(self, **env: str):
         self.started: list[Worker] = []
-        self.start()
+        self.start(**env)
 
     @property
     def current(self) -> Worker:
         return self.started[-1]
 
-    def start(self) -> Worker:
+    def start(self, **env: str) -> Worker:
         worker = Worker(
             f"threads{len(self.started)}",
             concurrency=2,
             pool="threads",
             log_path=VAR / f"test-threads-worker-{len(self.started)}.log",
-            env={"EMSWEB_SYNC_LOCK_SECONDS": str(SYNC_LOCK_SECONDS)},
+            env={"EMSWEB_SYNC_LOCK_SECONDS": str(SYNC_LOCK_SECONDS), **env},
         )
         self.started.append(worker)
         return worker
@@ -71,9 +73,10 @@ class Workers:
 
 
 @pytest.fixture
-def celery_worker(django_db_setup, django_db_blocker):
+def celery_worker(request, django_db_setup, django_db_blocker):
+    env = getattr(request, "param", {})
     with django_db_blocker.unblock():
-        workers = Workers()
+        workers = Workers(**env)
     yield workers
     workers.stop()
 
@@ -137,4 +140,38 @@ def test_a_threads_worker_killed_before_the_claim_leaves_the_order_to_the_sweepe
     wait_for(routed, timeout=60, what=f"{order} to be queued again and routed")
     assert order.status == S.NEW
     assert creates_sent(order.client_order_id) == 1
+    assert_invariants(account)
+
+
+def test_a_task_is_overdue_only_past_the_limit_and_until_it_ends():
+    watchdog.task_started("a-task")
+    now = time.monotonic()
+    assert watchdog.tasks_overdue(60, now) == []
+    assert watchdog.tasks_overdue(60, now + 61) == ["a-task"]
+    watchdog.task_ended("a-task")
+    assert watchdog.tasks_overdue(60, now + 61) == []
+
+
+@pytest.mark.fault(3, "a threads-pool task stalled past the hard time limit (watchdog)")
+@pytest.mark.parametrize(
+    "celery_worker",
+    [{"CELERY_TASK_SOFT_TIME_LIMIT": "2", "CELERY_TASK_TIME_LIMIT": "3"}],
+    indirect=True,
+)
+def test_a_threads_worker_whose_task_outlives_the_time_limit_ends_and_sends_nothing(
+    account, pipeline
+):
+    """The threads pool enforces no time limit; the watchdog ends the process, as prefork's
+    hard limit ends a pool process, so a stalled send can never go out late."""
+    engine.set_knobs(ACCOUNT, latency_ms=15000)
+    order = wait_status(submit(account, "threads-past-the-limit"), S.ROUTING)
+    pipeline.current.process.wait(timeout=15)
+    assert pipeline.current.process.returncode == watchdog.EXIT_CODE
+    assert "past the 3 s time limit" in pipeline.current.output()
+    engine.set_knobs(ACCOUNT, latency_ms=0)
+    pipeline.start()
+
+    order = settle(account, order, S.REJECTED)
+    assert order.reject_reason == RejectReason.NEVER_PLACED
+    assert creates_sent(order.client_order_id) == 0
     assert_invariants(account)

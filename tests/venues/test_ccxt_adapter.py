@@ -118,6 +118,20 @@ def test_one_instance_per_account_reused_and_replaced_when_the_keys_change(fake)
     assert rotated._account() is not first
 
 
+def test_each_thread_has_an_instance_of_its_own_with_its_own_gate(fake):
+    """ccxt keeps per-request state on an instance (Kraken's cancel reads last_http_response
+    after its request), and the gate a cancel-first flag: the order worker's threads never
+    share them."""
+    script = Kraken()
+    mine = venue_for(script, fake)._account()
+    theirs = []
+    thread = threading.Thread(target=lambda: theirs.append(venue_for(script, fake)._account()))
+    thread.start()
+    thread.join()
+    assert theirs[0] is not mine and theirs[0].gate is not mine.gate
+    assert venue_for(script, fake)._account() is mine
+
+
 def test_each_thread_sees_the_status_of_its_own_last_answer(fake):
     """The order worker's threads share an account's instance: a failure is classified by the
     status of its own answer, not by one another thread had since."""

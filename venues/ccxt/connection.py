@@ -54,8 +54,13 @@ logging.getLogger("ccxt").setLevel(logging.WARNING)  # its module logger, for ot
 
 CCXT_FIELDS = {name: field for field, name in CREDENTIAL_NAMES.items()}
 _lock = threading.Lock()
-_accounts: dict[str, Connection] = {}
-_public: dict[tuple[str, bool], Connection] = {}
+# An account's instance and the public one are per thread: the order worker's threads would
+# otherwise share one, and ccxt keeps per-request state on it (Kraken's cancel reads
+# `last_http_response` after the request, when another thread's answer may be there), as the
+# gate's cancel-first flag is. Each thread's instance is used by one call at a time, as each
+# pool process's was.
+_accounts: dict[tuple[str, int], Connection] = {}
+_public: dict[tuple[str, bool, int], Connection] = {}
 _market_data: dict[tuple[str, bool], Connection] = {}
 _markets: dict[tuple[str, bool], Markets] = {}
 
@@ -134,10 +139,11 @@ class Connection:
 def account_connection(
     *, profile: Profile, account_key: str, credentials: Mapping[str, str], sandbox: bool
 ) -> Connection:
-    """The account's instance in this process, made on first use or when its keys changed."""
+    """The account's instance in this thread, made on first use or when its keys changed."""
     fingerprint = _fingerprint(profile.ccxt_id, sandbox, credentials)
+    key = (account_key, threading.get_ident())
     with _lock:
-        connection = _accounts.get(account_key)
+        connection = _accounts.get(key)
         if connection is None or connection.fingerprint != fingerprint:
             exchange = _exchange(profile, credentials, sandbox)
             # Budget, lock and nonce belong to the exchange's key, whichever account uses it.
@@ -155,12 +161,12 @@ def account_connection(
             connection.fingerprint = fingerprint
             # Exchanges that sign with a counter take it from Redis: above any other worker's.
             exchange.incrementing_nonce = lambda: next_nonce(key_scope, int(exchange.nonce()))
-            _accounts[account_key] = connection
+            _accounts[key] = connection
     return connection
 
 
 def public_connection(profile: Profile, sandbox: bool) -> Connection:
-    key = (profile.ccxt_id, sandbox)
+    key = (profile.ccxt_id, sandbox, threading.get_ident())
     with _lock:
         connection = _public.get(key)
         if connection is None:
