@@ -215,11 +215,7 @@ def start(services: stack.Stack, port: int) -> None:
     from .tasks import noop
 
     # The two workers of docker-compose.yml: the order path's, and the one for everything else.
-    # CELERY_POOL=prefork CELERY_CONCURRENCY=2 in the environment tries the order worker's old pool.
-    pool = {
-        "CELERY_POOL": os.environ.get("CELERY_POOL", "threads"),
-        "CELERY_CONCURRENCY": os.environ.get("CELERY_CONCURRENCY", "4"),
-    }
+    pool = stack.order_worker_pool()
     services.start("worker", CELERY_QUEUES="orders", **pool)
     services.start(
         "worker-background",

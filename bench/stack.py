@@ -51,6 +51,15 @@ def kept_secrets() -> dict[str, str]:
     return values
 
 
+def order_worker_pool() -> dict[str, str]:
+    """The order worker's pool as docker-compose.yml runs it (threads, 4), unless the
+    environment tries another (CELERY_POOL=prefork CELERY_CONCURRENCY=2, the old one)."""
+    return {
+        "CELERY_POOL": os.environ.get("CELERY_POOL", "threads"),
+        "CELERY_CONCURRENCY": os.environ.get("CELERY_CONCURRENCY", "4"),
+    }
+
+
 def environment(database_url: str, redis_url: str) -> dict[str, str]:
     """Production's settings, as the services get them: DEBUG off, JSON logs, 2FA on. Plain
     http on 127.0.0.1 (no TLS proxy in front), and frozen paper markets with no latency."""

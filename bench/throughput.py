@@ -11,7 +11,6 @@ does, so the later part of the window also pays for syncing thousands of open or
 from __future__ import annotations
 
 import multiprocessing
-import os
 import time
 from datetime import UTC, datetime
 
@@ -20,7 +19,7 @@ from orders.models import OrderEvent
 
 from . import fixtures, floor
 from .report import Figure
-from .stack import CpuMeter
+from .stack import CpuMeter, order_worker_pool
 from .stats import rate
 from .submitter import QUEUE_LIMIT, submit_until
 
@@ -95,8 +94,8 @@ def run(ctx) -> list[Figure]:
     ctx.details["throughput"] = {
         "window_s": window,
         "submitters": SUBMITTERS,
-        "worker_pool": os.environ.get("CELERY_POOL", "threads"),
-        "worker_concurrency": int(os.environ.get("CELERY_CONCURRENCY", "4")),
+        "worker_pool": order_worker_pool()["CELERY_POOL"],
+        "worker_concurrency": int(order_worker_pool()["CELERY_CONCURRENCY"]),
         "accounts": ACCOUNTS,
         "submitter_queue_limit": QUEUE_LIMIT,
         "orders_new_per_s": new_rate,
