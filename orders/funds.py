@@ -122,12 +122,15 @@ def _orders_funded_since(*, account_id: int, asset: str, read_at) -> QuerySet:
 
 
 def _leverage() -> Subquery:
-    """The leverage last reported for an order's position."""
+    """The leverage last reported for an order's position (one row at most: unordered, so
+    without the join and the sort that Position's default ordering by account would add)."""
     return Subquery(
         Position.objects.filter(
             account=OuterRef("account"),
             symbol_id_exchange=OuterRef("instrument__symbol_id_exchange"),
-        ).values("leverage")[:1]
+        )
+        .order_by()
+        .values("leverage")[:1]
     )
 
 

@@ -108,9 +108,9 @@ class Markets:
 
 class Connection:
     """One ccxt instance and its gate. `status` is the HTTP status of the last answer this
-    thread had: the order worker's threads share the instance, and a failure is classified by
-    its own answer's status, never by one another thread had meanwhile (a 200 read for a 503
-    would turn "outcome unknown" into "refused")."""
+    thread had, by which a failure is classified: an account's and the public instances are
+    per thread, but the market data one is shared by a process's threads, and another thread's
+    200 read for a 503 would turn "outcome unknown" into "refused"."""
 
     def __init__(self, exchange: ccxt.Exchange, gate: Gate, secrets: tuple[str, ...]):
         self.exchange = exchange
